@@ -1,0 +1,1 @@
+"""limelight_models.losses"""

@@ -1,0 +1,1 @@
+"""Data shipped with Limelight: the model zoo, the sample photo, icons (no code)."""
