@@ -1,0 +1,224 @@
+"""The inference engine: ONNX Runtime sessions cached per model, device choice and report.
+
+``Engine.run(model, img, mask)`` runs one model on one image and mask at the size given (the
+caller chooses proxy or working resolution), padding H and W to the model's ``pad_multiple``
+by reflection and cropping the maps back, and returns them as a frozen ``Maps``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from limelight.core.errors import ModelError
+from limelight.core.recompose import FAMILIES
+from limelight.core.zoo import ModelInfo, Zoo, load_zoo
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+_PROVIDERS = {"CUDA": "CUDAExecutionProvider", "CPU": "CPUExecutionProvider"}
+
+#: A 65-byte ONNX model (one Identity node, x -> y, float[1]; opset 17) made with
+#: ``onnx.helper``: enough to ask ONNX Runtime whether a provider really works here, without
+#: needing the ``onnx`` package or any installed model.
+_PROBE_MODEL = bytes.fromhex(
+    "08083a370a100a017812017922084964656e746974791201675a0f0a0178120a0a08080112040a02"
+    "0801620f0a0179120a0a08080112040a02080142040a001011"
+)
+_device_cache: dict[str, bool] = {}
+_device_lock = threading.Lock()
+
+
+def _quiet_session(model: bytes | str, providers: list[str], threads: int | None):
+    """An InferenceSession whose provider-loading failures are not printed to stderr."""
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    if threads:
+        so.intra_op_num_threads = int(threads)
+        so.inter_op_num_threads = 1
+    # onnxruntime-gpu prints an error when it cannot load the CUDA libraries; we check the
+    # providers of the session ourselves and log the fallback instead.
+    ort.set_default_logger_severity(4)
+    try:
+        return ort.InferenceSession(model, so, providers=providers)
+    finally:
+        ort.set_default_logger_severity(2)
+
+
+def cuda_works() -> bool:
+    """True when a CUDA session can really be created (not merely listed by the build)."""
+    with _device_lock:
+        if "CUDA" not in _device_cache:
+            ok = False
+            if _PROVIDERS["CUDA"] in ort.get_available_providers():
+                try:
+                    s = _quiet_session(_PROBE_MODEL, [_PROVIDERS["CUDA"]], 1)
+                    ok = s.get_providers()[0] == _PROVIDERS["CUDA"]
+                except Exception as exc:  # ORT raises plain RuntimeError/Fail here
+                    log.info("CUDA provider unusable: %s", exc)
+            if not ok:
+                log.info("CUDA is not usable (no GPU or CUDA/cuDNN libraries); using the CPU")
+            _device_cache["CUDA"] = ok
+        return _device_cache["CUDA"]
+
+
+def available_devices() -> tuple[str, ...]:
+    """Devices ONNX Runtime can actually run on here, best first: ``("CUDA", "CPU")`` or
+    ``("CPU",)``."""
+    return ("CUDA", "CPU") if cuda_works() else ("CPU",)
+
+
+@dataclass(frozen=True)
+class Maps:
+    """One model's output for one image and mask.
+
+    ``img``: (H, W, 3) float32 in [0, 1], the image the maps belong to; ``maps``: name ->
+    (H, W, C) float32 (the family's maps, plus ``refine`` if exported); ``device``: ``"CUDA"``
+    or ``"CPU"``; ``elapsed_ms``: wall time of the session run including padding.
+    """
+
+    model: ModelInfo
+    family: str
+    img: np.ndarray = field(repr=False, compare=False)
+    maps: dict[str, np.ndarray] = field(repr=False, compare=False)
+    device: str
+    elapsed_ms: float
+
+
+def to_nchw(x: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> contiguous (1, C, H, W) float32."""
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def from_nchw(x: np.ndarray) -> np.ndarray:
+    """(1, C, H, W) -> contiguous (H, W, C) float32."""
+    return np.ascontiguousarray(x[0].transpose(1, 2, 0), dtype=np.float32)
+
+
+def _pad_amount(size: int, multiple: int) -> int:
+    return (-size) % max(1, multiple)
+
+
+def _pad_reflect(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    """Pads the last two axes at the bottom/right by reflection (edge when too small)."""
+    if ph == 0 and pw == 0:
+        return x
+    widths = [(0, 0)] * (x.ndim - 2) + [(0, ph), (0, pw)]
+    h, w = x.shape[-2:]
+    mode = "reflect" if ph < h and pw < w else "edge"
+    return np.pad(x, widths, mode=mode)
+
+
+class Engine:
+    """Runs zoo models with ONNX Runtime; one cached session per model.
+
+    Args:
+        zoo: a ``Zoo``, a zoo folder, or None for the shipped zoo.
+        device: ``"auto"`` (CUDA when it really works, else CPU), ``"cpu"`` or ``"cuda"``
+            (falls back to the CPU with a logged reason when CUDA is not usable).
+        threads: ONNX Runtime intra-op threads per session (None: ORT's default, all cores);
+            the batch runner divides the cores between parallel jobs with it.
+    """
+
+    def __init__(
+        self, zoo: Zoo | Path | str | None = None, device: str = "auto", threads: int | None = None
+    ) -> None:
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        self.zoo = zoo if isinstance(zoo, Zoo) else load_zoo(Path(zoo) if zoo else None)
+        self.requested_device = device
+        self.threads = threads
+        self._sessions: dict[str, tuple[Any, str]] = {}
+        self._lock = threading.Lock()
+        self._device: str | None = None
+
+    @property
+    def device(self) -> str:
+        """``"CUDA"`` or ``"CPU"``: what the sessions actually use (probed if none exists)."""
+        if self._device is None:
+            want_cuda = self.requested_device in ("auto", "cuda")
+            self._device = "CUDA" if want_cuda and cuda_works() else "CPU"
+            if self.requested_device == "cuda" and self._device == "CPU":
+                log.warning("CUDA was requested but is not usable here; running on the CPU")
+        return self._device
+
+    def model(self, name: str | None = None) -> ModelInfo:
+        """The manifest entry of ``name`` (the default model when None)."""
+        if not self.zoo.models:
+            raise ModelError("no models installed", self.zoo.root / "manifest.json")
+        return self.zoo.get(name)
+
+    def session(self, name: str | None = None) -> tuple[ModelInfo, Any, str]:
+        """(info, session, device) for a model; verifies its sha256 on first use."""
+        info = self.model(name)
+        with self._lock:
+            if info.name not in self._sessions:
+                self._sessions[info.name] = self._create(info)
+            sess, device = self._sessions[info.name]
+        return info, sess, device
+
+    def _create(self, info: ModelInfo) -> tuple[Any, str]:
+        info.verify()
+        providers = [_PROVIDERS["CPU"]]
+        if self.device == "CUDA":
+            providers.insert(0, _PROVIDERS["CUDA"])
+        try:
+            sess = _quiet_session(str(info.path), providers, self.threads)
+        except Exception as exc:
+            raise ModelError(f"ONNX Runtime cannot load model {info.name!r}: {exc}",
+                             info.path) from exc
+        used = "CUDA" if sess.get_providers()[0] == _PROVIDERS["CUDA"] else "CPU"
+        if used != self.device:
+            log.warning("model %s fell back to the CPU (CUDA session could not start)",
+                        info.name)
+        names = {o.name for o in sess.get_outputs()}
+        missing = [n for n in FAMILIES[info.family] if n not in names]
+        if missing or {i.name for i in sess.get_inputs()} != {"image", "mask"}:
+            raise ModelError(
+                f"model {info.name!r} does not follow the ONNX contract (inputs image, mask; "
+                f"missing outputs: {', '.join(missing) or 'none'})", info.path)
+        log.info("loaded %s on %s", info.name, used)
+        return sess, used
+
+    def run(self, model: str | None, img: np.ndarray, mask: np.ndarray) -> Maps:
+        """Runs ``model`` (default when None) on one image.
+
+        Args:
+            img: (H, W, 3) float32 in [0, 1].
+            mask: (2, H, W) float32 in [0, 1]: area A, and A ∪ B.
+        Returns:
+            ``Maps`` whose maps are (H, W, C) float32, cropped back to H x W.
+        Raises:
+            ModelError: unknown/missing/corrupted model, or the run failed.
+            ValueError: wrong shapes.
+        """
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"img must be (H, W, 3), got {img.shape}")
+        if mask.shape != (2, *img.shape[:2]):
+            raise ValueError(f"mask must be (2, {img.shape[0]}, {img.shape[1]}), got {mask.shape}")
+        info, sess, device = self.session(model)
+        start = time.perf_counter()
+        h, w = img.shape[:2]
+        ph, pw = _pad_amount(h, info.pad_multiple), _pad_amount(w, info.pad_multiple)
+        feeds = {
+            "image": _pad_reflect(to_nchw(img), ph, pw),
+            "mask": _pad_reflect(np.ascontiguousarray(mask, dtype=np.float32)[None], ph, pw),
+        }
+        try:
+            outs = sess.run(None, feeds)
+        except Exception as exc:
+            raise ModelError(f"model {info.name!r} failed on a {w}x{h} image: {exc}",
+                             info.path) from exc
+        maps = {
+            o.name: from_nchw(v[:, :, :h, :w]) for o, v in zip(sess.get_outputs(), outs, strict=True)
+        }
+        elapsed = (time.perf_counter() - start) * 1000.0
+        return Maps(info, info.family, img.astype(np.float32, copy=False), maps, device, elapsed)
