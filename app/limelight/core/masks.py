@@ -98,9 +98,11 @@ class Stroke:
             raise _field_error("points", "a list of [x, y] pairs", pts)
         clean = []
         for k, p in enumerate(pts):
-            if isinstance(p, str | bytes) or not isinstance(p, Iterable) or len(p := tuple(p)) != 2:
+            pair = tuple(p) if isinstance(p, list | tuple) else ()
+            if len(pair) != 2:
                 raise _field_error(f"points[{k}]", "an [x, y] pair", p)
-            clean.append((_number(f"points[{k}][0]", p[0]), _number(f"points[{k}][1]", p[1])))
+            clean.append((_number(f"points[{k}][0]", pair[0]),
+                          _number(f"points[{k}][1]", pair[1])))
         if not clean:
             raise _field_error("points", "a non-empty list of [x, y] pairs", list(pts))
         object.__setattr__(self, "points", tuple(clean))

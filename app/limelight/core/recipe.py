@@ -1,0 +1,306 @@
+"""Recipes: the saved edit (model, knobs, mask shapes) as a versioned JSON document.
+
+A recipe file looks like this (``limelight_recipe`` is the schema version)::
+
+    {
+      "limelight_recipe": 1,
+      "model": null,
+      "knobs": {"degree": 1.0, "gamma1": 1.0, "gamma2": 1.0, "gamma3": 1.0},
+      "mask": {
+        "transition": 0.06, "invert": false, "band": "outside",
+        "shapes": [
+          {"type": "ellipse", "cx": 0.5, "cy": 0.5, "rx": 0.2, "ry": 0.3, "angle": 0.0,
+           "mode": "add"},
+          {"type": "stroke", "points": [[0.1, 0.2], [0.15, 0.22]], "radius": 0.02,
+           "hardness": 0.8, "mode": "add"},
+          {"type": "raster", "path": "m.png", "mode": "add"},
+          {"type": "subject", "mode": "add"}
+        ]
+      }
+    }
+
+``model: null`` means the zoo's default model. Optional keys take their defaults; unknown keys
+are rejected. Coordinates are described in ``limelight.core.masks``. A raster mask's relative
+path is relative to the recipe's folder. Every validation error names the field's path, e.g.
+``mask.shapes[2].radius must be in (0, 1], got -3``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from limelight.core.errors import MaskError, RecipeError
+from limelight.core.masks import Ellipse, MaskSpec, RasterMask, Shape, Stroke, Subject
+from limelight.core.recompose import Knobs
+
+#: The schema version this Limelight writes and the newest it reads.
+RECIPE_VERSION = 1
+VERSION_KEY = "limelight_recipe"
+SIDECAR_SUFFIX = ".limelight.json"
+
+_TOP_KEYS = (VERSION_KEY, "model", "knobs", "mask")
+_MASK_KEYS = ("transition", "invert", "band", "shapes")
+#: type -> (required keys, optional keys) besides "type".
+_SHAPE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ellipse": (("cx", "cy", "rx", "ry"), ("angle", "mode")),
+    "stroke": (("points", "radius"), ("hardness", "mode")),
+    "raster": (("path",), ("mode",)),
+    "subject": ((), ("mode",)),
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A saved edit. ``model`` None means the zoo's default model."""
+
+    version: int = RECIPE_VERSION
+    model: str | None = None
+    knobs: Knobs = field(default_factory=Knobs)
+    mask: MaskSpec = field(default_factory=MaskSpec)
+
+    def __post_init__(self) -> None:
+        v = self.version
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= RECIPE_VERSION:
+            raise RecipeError(f"{VERSION_KEY} must be an integer in [1, {RECIPE_VERSION}], got {v!r}")
+        if self.model is not None and (not isinstance(self.model, str) or not self.model.strip()):
+            raise RecipeError(f"model must be a model name or null, got {self.model!r}")
+        if not isinstance(self.knobs, Knobs):
+            raise RecipeError(f"knobs must be Knobs, got {self.knobs!r}")
+        if not isinstance(self.mask, MaskSpec):
+            raise RecipeError(f"mask must be a MaskSpec, got {self.mask!r}")
+
+
+def sidecar_path(photo: str | Path) -> Path:
+    """The recipe saved next to a photo: ``<photo>.limelight.json``."""
+    photo = Path(photo)
+    return photo.with_name(photo.name + SIDECAR_SUFFIX)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _type_name(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def _object(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise RecipeError(f"{where} must be an object, got {_type_name(value)}")
+    return value
+
+
+def _check_keys(doc: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in doc:
+        if key not in allowed:
+            place = f" in {where}" if where else " at the top level"
+            raise RecipeError(
+                f"unknown key {key!r}{place} (known: {', '.join(allowed)})"
+            )
+
+
+def _prefixed(where: str, err: Exception) -> RecipeError:
+    problem = err.problem if isinstance(err, MaskError) else str(err)
+    return RecipeError(f"{where}.{problem}")
+
+
+def _check_version(doc: Mapping[str, Any]) -> int:
+    if VERSION_KEY not in doc:
+        raise RecipeError(f"not a Limelight recipe: the {VERSION_KEY!r} version key is missing")
+    version = doc[VERSION_KEY]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise RecipeError(f"{VERSION_KEY} must be a schema version (1, 2...), got {version!r}")
+    if version > RECIPE_VERSION:
+        raise RecipeError(
+            f"this recipe was written by a newer Limelight (schema {version}; this version "
+            f"reads up to {RECIPE_VERSION}); update Limelight to use it"
+        )
+    return version
+
+
+def _parse_shape(doc: object, where: str, base_dir: Path | None) -> Shape:
+    doc = _object(doc, where)
+    kind = doc.get("type")
+    if kind not in _SHAPE_KEYS:
+        raise RecipeError(
+            f"{where}.type must be one of {', '.join(map(repr, _SHAPE_KEYS))}, got {kind!r}"
+        )
+    required, optional = _SHAPE_KEYS[kind]
+    _check_keys(doc, ("type", *required, *optional), where)
+    for key in required:
+        if key not in doc:
+            raise RecipeError(f"{where}.{key} is missing (a {kind} needs {', '.join(required)})")
+    args = {k: v for k, v in doc.items() if k != "type"}
+    try:
+        if kind == "ellipse":
+            return Ellipse(**args)
+        if kind == "stroke":
+            return Stroke(**args)
+        if kind == "subject":
+            return Subject(**args)
+        path = args.pop("path")
+        if not isinstance(path, str) or not path:
+            raise RecipeError(f"{where}.path must be a file path, got {path!r}")
+        resolved = Path(path)
+        if base_dir is not None and not resolved.is_absolute():
+            resolved = base_dir / resolved
+        return RasterMask(resolved, **args)
+    except MaskError as err:
+        raise _prefixed(where, err) from None
+
+
+def _parse_mask(doc: object, base_dir: Path | None) -> MaskSpec:
+    doc = _object(doc, "mask")
+    _check_keys(doc, _MASK_KEYS, "mask")
+    shapes = doc.get("shapes", [])
+    if not isinstance(shapes, list):
+        raise RecipeError(f"mask.shapes must be a list, got {_type_name(shapes)}")
+    parsed = tuple(
+        _parse_shape(s, f"mask.shapes[{k}]", base_dir) for k, s in enumerate(shapes)
+    )
+    args = {k: doc[k] for k in ("transition", "invert", "band") if k in doc}
+    try:
+        return MaskSpec(shapes=parsed, **args)
+    except MaskError as err:
+        raise _prefixed("mask", err) from None
+
+
+def _parse_knobs(doc: object) -> Knobs:
+    doc = _object(doc, "knobs")
+    _check_keys(doc, ("degree", "gamma1", "gamma2", "gamma3"), "knobs")
+    try:
+        return Knobs(**doc)
+    except ValueError as err:
+        raise _prefixed("knobs", err) from None
+
+
+def recipe_from_dict(doc: object, base_dir: str | Path | None = None) -> Recipe:
+    """Validates a parsed JSON document and builds the Recipe.
+
+    Relative raster-mask paths are joined to ``base_dir`` when it is given (kept relative
+    otherwise). Raises RecipeError naming the offending field.
+    """
+    doc = _object(doc, "the recipe")
+    version = _check_version(doc)
+    _check_keys(doc, _TOP_KEYS, "")
+    model = doc.get("model")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise RecipeError(f"model must be a model name or null, got {model!r}")
+    base = Path(base_dir) if base_dir is not None else None
+    return Recipe(
+        version=version,
+        model=model,
+        knobs=_parse_knobs(doc.get("knobs", {})),
+        mask=_parse_mask(doc.get("mask", {}), base),
+    )
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Reads a recipe file; raster paths are resolved against its folder.
+
+    Raises RecipeError naming the file and the problem (line and column for bad JSON).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError("no such recipe file", path) from None
+    except UnicodeDecodeError:
+        raise RecipeError("not a recipe: the file is not UTF-8 text", path) from None
+    except OSError as err:
+        raise RecipeError(f"cannot read the recipe ({err.strerror or err})", path) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise RecipeError(
+            f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", path
+        ) from None
+    try:
+        return recipe_from_dict(doc, base_dir=path.absolute().parent)
+    except RecipeError as err:
+        raise RecipeError(err.problem, path) from None
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _shape_to_dict(shape: Shape, base_dir: Path | None) -> dict[str, Any]:
+    if isinstance(shape, Ellipse):
+        return {"type": "ellipse", **asdict(shape)}
+    if isinstance(shape, Stroke):
+        return {"type": "stroke", "points": [list(p) for p in shape.points],
+                "radius": shape.radius, "hardness": shape.hardness, "mode": shape.mode}
+    if isinstance(shape, RasterMask):
+        path = shape.path
+        if base_dir is not None and path.is_absolute() and path.is_relative_to(base_dir):
+            path = path.relative_to(base_dir)
+        text = str(path) if path.is_absolute() else path.as_posix()
+        return {"type": "raster", "path": text, "mode": shape.mode}
+    return {"type": "subject", "mode": shape.mode}
+
+
+def recipe_to_dict(recipe: Recipe, base_dir: str | Path | None = None) -> dict[str, Any]:
+    """The JSON document of a recipe (every key written). Raster paths under ``base_dir``
+    are written relative to it, so a recipe saved beside its masks can be moved with them."""
+    base = Path(base_dir) if base_dir is not None else None
+    mask = recipe.mask
+    return {
+        VERSION_KEY: recipe.version,
+        "model": recipe.model,
+        "knobs": asdict(recipe.knobs),
+        "mask": {
+            "transition": mask.transition,
+            "invert": mask.invert,
+            "band": mask.band,
+            "shapes": [_shape_to_dict(s, base) for s in mask.shapes],
+        },
+    }
+
+
+def dumps_recipe(recipe: Recipe, base_dir: str | Path | None = None) -> str:
+    """The recipe as pretty JSON text: objects indented, each point on its own line."""
+    return _pretty(recipe_to_dict(recipe, base_dir)) + "\n"
+
+
+def _pretty(value: Any, level: int = 0) -> str:
+    inner, outer = "  " * (level + 1), "  " * level
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(k)}: {_pretty(v, level + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + outer + "}"
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        items = [inner + _pretty(v, level + 1) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + outer + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def save_recipe(recipe: Recipe, path: str | Path) -> Path:
+    """Writes ``recipe`` to ``path`` atomically (temporary file in the same folder, then
+    ``os.replace``); returns the path. Raises RecipeError if the folder is not writable."""
+    path = Path(path)
+    text = dumps_recipe(recipe, base_dir=path.absolute().parent)
+    try:
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise RecipeError(f"cannot write the recipe ({err.strerror or err})", path) from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise RecipeError(f"cannot write the recipe ({err.strerror or err})", path) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
