@@ -1,0 +1,93 @@
+"""Blocks shared by the backbones: ONNX-exportable resampling, bilateral-grid slicing, convs.
+
+Everything here traces with the TorchScript ONNX exporter (opset 17) with dynamic H and W:
+no data-dependent Python control flow, sizes taken from tensors, not baked in.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def conv(c_in: int, c_out: int, k: int = 3, stride: int = 1, bias: bool = True) -> nn.Conv2d:
+    """A 'same'-padded convolution (k odd)."""
+    return nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, bias=bias)
+
+
+def _area_matrix(ref: Tensor, n_out: int) -> Tensor:
+    """(n_out, n_in) row-stochastic matrix of the area (box) resampling of ``n_in`` samples.
+
+    ``ref`` is a 1-D tensor of length n_in (any values): its length is read from the tensor so
+    that the ONNX graph keeps n_in dynamic. Entry (i, y) is the overlap of output cell
+    [i/n_out, (i+1)/n_out) with input cell [y/n_in, (y+1)/n_in), rows normalised to sum 1;
+    exact box averaging when shrinking, piecewise-constant/linear blending when enlarging.
+    """
+    y = torch.cumsum(torch.ones_like(ref), 0) - 1.0  # 0..n_in-1, length from the graph
+    n_in = y[-1:] + 1.0
+    i = torch.arange(n_out, dtype=ref.dtype, device=ref.device)
+    lo_y, hi_y = y / n_in, (y + 1.0) / n_in
+    lo_i, hi_i = i / n_out, (i + 1.0) / n_out
+    overlap = torch.minimum(hi_i[:, None], hi_y[None, :]) - torch.maximum(
+        lo_i[:, None], lo_y[None, :]
+    )
+    overlap = overlap.clamp(min=0.0)
+    return overlap / overlap.sum(dim=1, keepdim=True)
+
+
+def area_resize(x: Tensor, size: tuple[int, int], prepool: int = 1) -> Tensor:
+    """Resamples ``x`` [N,C,H,W] (any H, W) to the fixed ``size`` by box averaging.
+
+    Anti-aliased, unlike bilinear interpolation, which matters on LOL's noisy dark images.
+    Implemented as two small matrix products so it exports to ONNX with dynamic H and W.
+    ``prepool`` > 1 first average-pools by that factor (cheaper at megapixel sizes).
+    """
+    if prepool > 1:
+        x = F.avg_pool2d(x, prepool)
+    a_h = _area_matrix(x[0, 0, :, 0], size[0])
+    a_w = _area_matrix(x[0, 0, 0, :], size[1])
+    return torch.matmul(torch.matmul(a_h, x), a_w.transpose(0, 1))
+
+
+def upsample_to(x: Tensor, ref: Tensor) -> Tensor:
+    """Bilinear resize of ``x`` to the spatial size of ``ref`` (dynamic in ONNX)."""
+    return F.interpolate(x, size=ref.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def bilateral_slice(grid: Tensor, guide: Tensor) -> Tensor:
+    """Slices a bilateral grid with a full-resolution guide (HDRNet-style trilinear lookup).
+
+    Args:
+        grid: [N, D, Gh, Gw], D luminance bins of one value per cell.
+        guide: [N, 1, H, W] in [0, 1], picks the bin (tent-weighted between neighbours).
+    Returns:
+        [N, 1, H, W]: the grid value at (y, x, guide(y, x)), bilinear in space.
+    """
+    depth = grid.shape[1]
+    up = upsample_to(grid, guide)
+    pos = guide.clamp(0.0, 1.0) * (depth - 1)
+    bins = torch.arange(depth, dtype=guide.dtype, device=guide.device).view(1, depth, 1, 1)
+    weight = torch.relu(1.0 - torch.abs(pos - bins))
+    return (up * weight).sum(dim=1, keepdim=True)
+
+
+class GlobalContext(nn.Module):
+    """Image-level context: global average pooling -> linear -> per-channel bias [N,C,1,1]."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(c_in, c_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(x.mean(dim=(2, 3)))[:, :, None, None]
+
+
+def with_mask(x: Tensor, mask: Tensor | None) -> Tensor:
+    """``cat([x, mask], 1)`` when a mask is given (the Concat conversion), else ``x``."""
+    return x if mask is None else torch.cat([x, mask], dim=1)
+
+
+def count_params(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
