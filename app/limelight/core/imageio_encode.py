@@ -1,0 +1,146 @@
+"""Encoders and the atomic file writer behind ``limelight.core.imageio.write_image``.
+
+JPEG, WebP and BMP go through Pillow (libjpeg-turbo; Pillow embeds EXIF and ICC, chunking
+large profiles); PNG through OpenCV at zlib level 1 (faster than Pillow, 8 and 16 bit) with
+iCCP/eXIf chunks inserted by ``imageio_meta``; TIFF through tifffile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import cv2
+import numpy as np
+
+from limelight.core.errors import ImageWriteError
+from limelight.core.imageio_meta import EXIF_PREFIX, png_insert_metadata
+
+log = logging.getLogger(__name__)
+
+FORMATS = {
+    "jpeg": "JPEG", "jpg": "JPEG", "png": "PNG", "tiff": "TIFF", "tif": "TIFF",
+    "webp": "WEBP", "bmp": "BMP",
+}
+MAX_DEPTH = {"JPEG": 8, "WEBP": 8, "BMP": 8, "PNG": 16, "TIFF": 16}
+HAS_ALPHA = {"PNG", "TIFF", "WEBP"}
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def encode_pillow(
+    fh: BinaryIO, fmt: str, pixels: np.ndarray, alpha: np.ndarray | None,
+    icc: bytes | None, exif: bytes | None, quality: int,
+) -> None:
+    """JPEG, WebP or BMP (8-bit) through Pillow."""
+    from PIL import Image as PILImage
+
+    data = pixels if alpha is None else np.dstack([pixels, alpha])
+    im = PILImage.fromarray(data, "RGBA" if alpha is not None else "RGB")
+    kwargs: dict[str, object] = {}
+    if fmt in ("JPEG", "WEBP"):
+        kwargs["quality"] = quality
+        if icc:
+            kwargs["icc_profile"] = icc
+        if exif:
+            kwargs["exif"] = EXIF_PREFIX + exif
+    if fmt == "JPEG":
+        # 4:4:4 chroma at high quality (what photographers expect), 4:2:0 below.
+        kwargs["subsampling"] = 0 if quality >= 90 else 2
+    im.save(fh, fmt, **kwargs)
+
+
+def encode_png(
+    fh: BinaryIO, pixels: np.ndarray, alpha: np.ndarray | None, icc: bytes | None, exif: bytes | None
+) -> None:
+    """PNG, 8 or 16 bit, RGB or RGBA, through OpenCV; iCCP/eXIf inserted after IHDR."""
+    if alpha is None:
+        bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    else:
+        bgr = cv2.cvtColor(np.dstack([pixels, alpha]), cv2.COLOR_RGBA2BGRA)
+    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise ValueError("OpenCV could not encode the PNG")
+    fh.write(png_insert_metadata(buf.tobytes(), icc=icc, exif=exif))
+
+
+def check_destination(dest: Path, protect: list[Path]) -> None:
+    """Refuse protected paths (the inputs) and missing or non-folder parents."""
+    resolved = dest.resolve()
+    for p in protect:
+        same = resolved == p.resolve()
+        if not same and dest.exists() and p.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(dest, p)
+        if same:
+            raise ImageWriteError(f"refusing to overwrite the input file {p}; choose another output path", dest)
+    parent = resolved.parent
+    if not parent.exists():
+        raise ImageWriteError(f"the output folder {parent} does not exist", dest)
+    if not parent.is_dir():
+        raise ImageWriteError(f"{parent} is not a folder", dest)
+    if dest.is_dir():
+        raise ImageWriteError("the output path is a folder, not a file name", dest)
+
+
+def atomic_write(dest: Path, fmt: str, encode: Callable[[BinaryIO], None]) -> None:
+    """Run ``encode`` into a temporary file beside ``dest``, fsync it, then ``os.replace``.
+
+    The temporary file is removed on any failure, so ``dest`` is either the old file or the
+    complete new one. The result gets the usual permissions (0666 minus the umask, or the
+    replaced file's mode), not mkstemp's 0600.
+    """
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    except OSError as exc:
+        raise ImageWriteError(f"cannot write in the folder {dest.parent} ({_reason(exc)})", dest) from exc
+    os.close(fd)  # reopened by name: tifffile needs a file object with a real name
+    tmp = Path(tmp_name)
+    try:
+        with tmp.open("wb") as fh:
+            try:
+                encode(fh)
+            except OSError:
+                raise
+            except Exception as exc:  # encoder failure  # noqa: BLE001
+                raise ImageWriteError(f"could not encode the image as {fmt} ({exc})", dest) from exc
+            fh.flush()
+            os.fsync(fh.fileno())
+        mode = dest.stat().st_mode & 0o7777 if dest.exists() else 0o666 & ~_UMASK
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise ImageWriteError(f"could not write the file ({_reason(exc)})", dest) from exc
+        raise
+    _fsync_dir(dest.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable (POSIX); best effort elsewhere."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno == errno.EROFS:
+        return "the file system is read-only"
+    return exc.strerror or str(exc)
