@@ -1,0 +1,149 @@
+"""Compositing, guided upsampling and the full-resolution pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage import data
+
+from limelight.core import pipeline
+from limelight.core.engine import Engine
+from limelight.core.errors import ImageWriteError
+from limelight.core.imageio import read_image, write_image
+from limelight.core.masks import Ellipse, MaskSpec
+from limelight.core.recipe import Recipe
+from limelight.core.recompose import FAMILIES, Knobs
+
+SPOT = MaskSpec(shapes=(Ellipse(0.4, 0.5, 0.15, 0.2),), transition=0.05)
+
+
+def _dark(bits: int = 8, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A dark photo (astronaut, gamma 2.2, x0.35), optionally resized, 8 or 16 bit."""
+    img = data.astronaut().astype(np.float64) / 255.0
+    if size is not None:
+        import cv2
+
+        img = cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    dark = 0.35 * img**2.2
+    if bits == 8:
+        return np.round(dark * 255).astype(np.uint8)
+    rng = np.random.default_rng(1)
+    return np.round(dark * 65535 + rng.integers(0, 200, dark.shape)).astype(np.uint16)
+
+
+def _far_from_spot(h: int, w: int) -> np.ndarray:
+    """Pixels clearly in area C of SPOT (outside the ellipse plus the band plus 3 px)."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    band = 0.05 * min(h, w) + 3
+    rx, ry = 0.15 * w + band, 0.2 * h + band
+    return ((xx - 0.4 * w) / rx) ** 2 + ((yy - 0.5 * h) / ry) ** 2 > 1.0
+
+
+def _lum(x: np.ndarray) -> float:
+    return float(x.astype(np.float64).mean())
+
+
+def test_composite_weight_zero_is_exact_and_one_is_enhanced() -> None:
+    rng = np.random.default_rng(0)
+    img, enh = rng.random((2, 5, 6, 3), dtype=np.float32)
+    weight = np.zeros((5, 6), np.float32)
+    weight[:, 3:] = 1.0
+    weight[0, 0] = 0.5
+    out = pipeline.composite(img, enh, weight)
+    assert np.array_equal(out[1:, :3], img[1:, :3])
+    np.testing.assert_allclose(out[:, 3:], enh[:, 3:], atol=1e-6)
+    np.testing.assert_allclose(out[0, 0], (img[0, 0] + enh[0, 0]) / 2, atol=1e-6)
+
+
+def test_guided_upsample_reproduces_a_global_affine_map() -> None:
+    import cv2
+
+    full = (_dark(8, (128, 192)).astype(np.float32) / 255) * 1.5
+
+    low = cv2.resize(full, (48, 32), interpolation=cv2.INTER_AREA)
+    target = 1.6 * low + 0.05
+    out = pipeline.guided_upsample(low, target, full)
+    expected = np.clip(1.6 * full + 0.05, 0, 1)
+    assert np.abs(out - expected).mean() < 2e-3 and np.abs(out - expected).max() < 0.05
+
+
+def test_upsample_rows_matches_cv2_resize_in_chunks() -> None:
+    import cv2
+
+    low = np.random.default_rng(0).random((7, 9, 3), dtype=np.float32)
+    whole = cv2.resize(low, (41, 30), interpolation=cv2.INTER_LINEAR)
+    parts = [pipeline._upsample_rows(low, 30, 41, y, min(30, y + 8)) for y in range(0, 30, 8)]
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("bits", [8, 16])
+def test_area_a_brighter_area_c_exact(tiny_zoo: Path, family: str, bits: int) -> None:
+    pixels = _dark(bits, (300, 420))  # 420 px > working resolution 64: the guided path
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    out = pipeline.enhance_pixels(pixels, SPOT, Knobs(), engine, model=f"tiny-{family}")
+    assert out.dtype == pixels.dtype and out.shape == pixels.shape
+    c = _far_from_spot(300, 420)
+    assert np.array_equal(out[c], pixels[c])
+    inside = np.zeros((300, 420), bool)
+    inside[130:170, 150:190] = True  # centre of the ellipse: area A
+    assert _lum(out[inside]) > 1.3 * _lum(pixels[inside])
+
+
+def test_small_image_runs_at_full_size(tiny_zoo: Path) -> None:
+    pixels = _dark(8, (40, 50))
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    out = pipeline.enhance_pixels(pixels, MaskSpec(), Knobs(), engine, model="tiny-residual")
+    img = pixels.astype(np.float32) / 255
+    lum = img.mean(axis=2, keepdims=True)
+    expected = np.clip(img + 0.5 * (1 - img) * (lum + 0.5), 0, 1)
+    assert np.abs(out.astype(np.int16) - np.round(expected * 255)).max() <= 1
+
+
+def test_degree_zero_returns_the_input(tiny_zoo: Path) -> None:
+    from limelight.core.imageio import Image
+
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    pixels = _dark(16, (90, 120))
+    image = read_image(_write_tmp(tiny_zoo.parent / "d.png", pixels))
+    recipe = Recipe(knobs=Knobs(degree=0.0), mask=SPOT)
+    out = pipeline.enhance_image(image, recipe, engine)
+    assert isinstance(image, Image) and np.array_equal(out, image.pixels)
+
+
+def _write_tmp(path: Path, pixels: np.ndarray) -> Path:
+    return write_image(path, pixels)
+
+
+@pytest.mark.parametrize(("suffix", "bits"), [(".png", 8), (".png", 16), (".tif", 16)])
+def test_area_c_bit_identical_through_files(
+    tiny_zoo: Path, tmp_path: Path, suffix: str, bits: int
+) -> None:
+    pixels = _dark(bits, (240, 330))
+    src = _write_tmp(tmp_path / f"in{suffix}", pixels)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    dst = pipeline.process_file(src, tmp_path / f"out{suffix}", Recipe(mask=SPOT), engine)
+    back = read_image(dst).pixels
+    assert back.dtype == pixels.dtype
+    c = _far_from_spot(240, 330)
+    assert np.array_equal(back[c], pixels[c])
+    assert not np.array_equal(back, pixels)
+    assert _lum(back[~c]) > _lum(pixels[~c])
+
+
+def test_process_file_refuses_to_overwrite_the_input(tiny_zoo: Path, tmp_path: Path) -> None:
+    src = _write_tmp(tmp_path / "in.png", _dark(8, (32, 32)))
+    before = src.read_bytes()
+    engine = Engine(tiny_zoo, device="cpu")
+    with pytest.raises(ImageWriteError, match="overwrite the input"):
+        pipeline.process_file(src, tmp_path / "." / "in.png", Recipe(), engine)
+    assert src.read_bytes() == before
+
+
+def test_sample_photo_is_bundled() -> None:
+    path = pipeline.sample_photo_path()
+    assert path.is_file()
+    image = read_image(path)
+    assert image.meta.format == "JPEG" and image.pixels.mean() < 60  # a dark photo
