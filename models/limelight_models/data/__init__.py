@@ -1,1 +1,1 @@
-"""limelight_models.data"""
+"""Training data: paired folders, synthetic pairs, the mask sampler, augmentation."""
