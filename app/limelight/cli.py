@@ -1,16 +1,374 @@
-"""Command line entry points (filled in by the foundation work)."""
+"""The ``limelight`` command.
+
+``limelight [PHOTO]`` opens the editor; ``limelight enhance``, ``batch`` and ``models`` work
+without a display. Each subcommand is one ``_add_<name>`` (its arguments) and one
+``_cmd_<name>`` (its work) registered in ``COMMANDS``; ``models`` has its own ``MODEL_ACTIONS``
+table (``list`` by default) so that actions such as ``install`` can be added alongside.
+
+Exit codes: 0 all done; 1 some inputs failed (each named with its reason on stderr); 2 usage
+error: bad options, a recipe or mask file that cannot be used, an unknown or missing model,
+an output path equal to the input. Errors are one line, never a traceback.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from limelight import __version__
+from limelight.core.errors import LimelightError
+
+log = logging.getLogger("limelight")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with the command line itself (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help line, how to add its arguments, and what it does."""
+
+    help: str
+    add: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# ----------------------------------------------------------------------------- option types
+
+
+def _floats(text: str, n: int, what: str) -> tuple[float, ...]:
+    parts = text.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != n:
+        raise argparse.ArgumentTypeError(f"{what} needs {n} comma-separated numbers, got {text!r}")
+    return values
+
+
+def _ellipse_arg(text: str):  # noqa: ANN202 - returns masks.Ellipse
+    from limelight.core.masks import Ellipse
+
+    parts = text.split(",")
+    values = _floats(text, len(parts) if len(parts) in (4, 5) else 4, "--ellipse CX,CY,RX,RY")
+    try:
+        return Ellipse(*values)
+    except LimelightError as err:
+        raise argparse.ArgumentTypeError(f"--ellipse: {err}") from None
+
+
+def _gamma_arg(text: str) -> tuple[float, ...]:
+    return _floats(text, 3, "--gamma G1,G2,G3")
+
+
+def _add_recipe_options(p: argparse.ArgumentParser) -> None:
+    """The mask and knob options shared by ``enhance`` and ``batch``."""
+    g = p.add_argument_group("the edit (default: the whole image is area A, model's own output)")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--recipe", type=Path, metavar="FILE", help="a saved recipe (JSON)")
+    src.add_argument("--ellipse", type=_ellipse_arg, metavar="CX,CY,RX,RY[,ANGLE]",
+                     help="area A: an ellipse, as fractions of width (CX, RX) and height "
+                          "(CY, RY); ANGLE in degrees")
+    src.add_argument("--mask", type=Path, metavar="PNG",
+                     help="area A: a grayscale image of the photo's shape (white = A)")
+    g.add_argument("--invert", action="store_true", help="swap area A and the rest")
+    g.add_argument("--transition", type=float, metavar="W",
+                   help="width of the transition band B, fraction of the short side [0, 1] "
+                        "(default 0.06)")
+    g.add_argument("--degree", type=float, metavar="D", help="strength, 0-2 (1 = the model's)")
+    g.add_argument("--gamma", type=_gamma_arg, metavar="G1,G2,G3",
+                   help="fusion knobs in [0, 1]: lift shadows, tame highlights, denoise")
+    g.add_argument("--model", metavar="NAME", help="a model from 'limelight models'")
+    o = p.add_argument_group("output")
+    o.add_argument("--format", choices=("jpeg", "png", "tiff", "webp"),
+                   help="output format (default: from the output name / the input's)")
+    o.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality")
+    o.add_argument("--bit-depth", type=int, choices=(8, 16), help="default: the source's")
+    _add_engine_options(p)
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("engine")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    g.add_argument("--zoo", type=Path, metavar="DIR", help="a model folder with manifest.json "
+                   "(default: the installed models)")
+
+
+# ----------------------------------------------------------------------------- recipe
+
+
+def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe.Recipe
+    """The Recipe the options describe; option values override a --recipe file's.
+
+    Raises UsageError for a recipe file or knob values that cannot be used."""
+    from limelight.core.masks import MaskSpec, RasterMask
+    from limelight.core.recipe import Recipe, load_recipe
+    from limelight.core.recompose import Knobs
+
+    recipe = load_recipe(args.recipe) if args.recipe else Recipe()
+    mask = recipe.mask
+    if args.ellipse is not None:
+        mask = replace(mask, shapes=(args.ellipse,))
+    elif args.mask is not None:
+        if not args.mask.is_file():
+            raise UsageError(f"{args.mask}: no such mask file")
+        mask = replace(mask, shapes=(RasterMask(args.mask.absolute()),))
+    changes: dict[str, object] = {}
+    if args.invert:
+        changes["invert"] = not mask.invert
+    if args.transition is not None:
+        changes["transition"] = args.transition
+    try:
+        mask = MaskSpec(**{**mask.__dict__, **changes})
+        knobs = recipe.knobs
+        if args.degree is not None:
+            knobs = knobs.with_(degree=args.degree)
+        if args.gamma is not None:
+            knobs = knobs.with_(gamma1=args.gamma[0], gamma2=args.gamma[1], gamma3=args.gamma[2])
+        knobs = Knobs(**knobs.__dict__)
+    except (ValueError, LimelightError) as err:
+        raise UsageError(str(err)) from None
+    return replace(recipe, model=args.model or recipe.model, knobs=knobs, mask=mask)
+
+
+def _engine(args: argparse.Namespace, recipe, threads: int | None = None):  # noqa: ANN001, ANN202
+    """An Engine with the recipe's model loaded and verified (ModelError -> usage error)."""
+    from limelight.core.engine import Engine
+
+    engine = Engine(args.zoo, device=args.device, threads=threads)
+    engine.session(recipe.model)
+    return engine
+
+
+# ----------------------------------------------------------------------------- enhance
+
+
+def _add_enhance(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", nargs="?", type=Path, metavar="INPUT",
+                   help="the photo (omit, or --sample, for the bundled sample photo)")
+    p.add_argument("-o", "--output", type=Path, metavar="OUTPUT", help="the file to write")
+    p.add_argument("--sample", action="store_true", help="use the bundled sample dark photo")
+    p.add_argument("--save-recipe", type=Path, metavar="FILE",
+                   help="also write the recipe these options describe")
+    _add_recipe_options(p)
+
+
+def _cmd_enhance(args: argparse.Namespace) -> int:
+    from limelight.core.pipeline import process_file, sample_photo_path
+    from limelight.core.recipe import save_recipe
+
+    if args.input is not None and args.sample:
+        raise UsageError("give either INPUT or --sample, not both")
+    if args.output is None and args.save_recipe is None:
+        raise UsageError("the output file is missing: add -o OUTPUT")
+    recipe = recipe_from_args(args)
+    if args.save_recipe is not None:
+        save_recipe(recipe, args.save_recipe)
+        _say(f"recipe saved to {args.save_recipe}")
+        if args.output is None:
+            return EXIT_OK
+    src = args.input if args.input is not None else sample_photo_path()
+    if _same_file(src, args.output):
+        raise UsageError(f"{args.output}: the output would overwrite the input photo")
+    engine = _engine(args, recipe)
+    try:
+        out = process_file(src, args.output, recipe, engine, fmt=args.format,
+                           quality=args.quality, bit_depth=args.bit_depth)
+    except LimelightError as err:
+        _error(str(err))
+        return EXIT_FAILED
+    _say(f"{src} -> {out} ({engine.model(recipe.model).name} on {engine.device})")
+    return EXIT_OK
+
+
+def _same_file(a: Path, b: Path | None) -> bool:
+    if b is None:
+        return False
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+# ----------------------------------------------------------------------------- batch
+
+
+def _add_batch(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photos")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="photos in parallel")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="leave inputs whose output already exists (resume a batch)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_recipe_options(p)
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from limelight.core.batch import BatchJob, output_paths, run_batch, threads_per_job
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    recipe = recipe_from_args(args)
+    job = BatchJob(tuple(args.inputs), args.out, recipe, fmt=args.format, quality=args.quality,
+                   bit_depth=args.bit_depth, jobs=args.jobs, skip_existing=args.skip_existing)
+    for src, dst in zip(job.inputs, output_paths(job), strict=True):
+        if _same_file(src, dst):
+            raise UsageError(f"{dst}: the output would overwrite the input photo; "
+                             "choose another --out or --format")
+    engine = _engine(args, recipe, threads=threads_per_job(args.jobs))
+    bar = _progress_bar(len(job.inputs), disable=args.no_progress)
+
+    def on_file(res) -> None:  # noqa: ANN001 - a FileResult
+        bar.update(1)
+        if res.status == "failed":
+            bar.write(f"limelight: failed: {res.reason}", file=sys.stderr)
+    try:
+        result = run_batch(job, engine, on_file=on_file)
+    finally:
+        bar.close()
+    c = result.counts
+    _say(f"{c['done']} done, {c['skipped']} skipped, {c['failed']} failed in "
+         f"{result.seconds:.1f} s on {engine.device}"
+         + (f"; report: {result.report}" if result.report else ""))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _progress_bar(total: int, disable: bool):  # noqa: ANN202 - a tqdm bar
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="photo", disable=disable or not sys.stderr.isatty(),
+                file=sys.stderr, dynamic_ncols=True)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    from limelight.core.engine import available_devices
+    from limelight.core.zoo import load_zoo
+
+    zoo = load_zoo(args.zoo)
+    if not zoo.models:
+        _say(f"no models installed ({zoo.root / 'manifest.json'} is absent or empty)")
+    for m in zoo.models:
+        mark = "*" if m.name == zoo.default else " "
+        _say(f"{mark} {m.name:<24} {m.label:<24} {m.family:<9} {m.params:>9,} params  "
+             f"{m.working_resolution} px")
+    if zoo.models:
+        _say("(* = default)")
+    import onnxruntime
+
+    _say(f"devices: {', '.join(available_devices())} (ONNX Runtime {onnxruntime.__version__})")
+    return EXIT_OK
+
+
+#: ``limelight models ACTION``: name -> (help, add arguments, run).
+MODEL_ACTIONS: dict[str, Command] = {
+    "list": Command("list the installed models and the devices", lambda p: None, _models_list),
+}
+
+
+def _add_models(p: argparse.ArgumentParser) -> None:
+    _add_engine_options(p)
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    for name, action in MODEL_ACTIONS.items():
+        action.add(sub.add_parser(name, help=action.help, description=action.help))
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    return MODEL_ACTIONS[args.action or "list"].run(args)
+
+
+# ----------------------------------------------------------------------------- table, main
+
+#: ``limelight NAME``: name -> Command. Add a subcommand by adding one entry.
+COMMANDS: dict[str, Command] = {
+    "enhance": Command("enhance one photo", _add_enhance, _cmd_enhance),
+    "batch": Command("apply one edit to many photos", _add_batch, _cmd_batch),
+    "models": Command("list the models and devices", _add_models, _cmd_models),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="limelight",
+        description="Local low-light enhancement. 'limelight [PHOTO]' opens the editor.",
+        epilog="exit codes: 0 done, 1 some inputs failed, 2 usage error",
+    )
+    parser.add_argument("--version", action="version", version=f"limelight {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, cmd in COMMANDS.items():
+        cmd.add(sub.add_parser(name, help=cmd.help, description=cmd.help))
+    return parser
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _error(text: str) -> None:
+    sys.stderr.write(f"limelight: error: {text}\n")
+
+
+def _open_editor(photo: Path | None) -> int:
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        _error("no display to open the editor on; without one, try "
+               "'limelight enhance --sample -o sample_lit.jpg'")
+        return EXIT_USAGE
+    if photo is not None and not photo.is_file():
+        _error(f"{photo}: no such file")
+        return EXIT_USAGE
+    try:
+        from limelight.gui.app import run
+    except ImportError as err:
+        _error(f"the editor cannot start ({err}); 'limelight enhance' works without it")
+        return EXIT_FAILED
+    return run(photo)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``limelight`` command."""
-    print("limelight: under construction", file=sys.stderr)
-    return 2
+    """``limelight``: returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="limelight: %(message)s")
+    if not argv or (len(argv) == 1 and argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        return _open_editor(Path(argv[0]) if argv else None)
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with 2 on its own errors
+    if args.verbose:
+        logging.getLogger().setLevel(logging.INFO)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command].run(args)
+    except UsageError as err:
+        _error(str(err))
+        return EXIT_USAGE
+    except LimelightError as err:  # recipe, mask file, model: the set-up is unusable
+        _error(str(err))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
 
 
 def gui_main() -> int:
     """``limelight-editor``: opens the editor."""
     return main([])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
