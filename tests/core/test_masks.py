@@ -52,7 +52,7 @@ def test_ellipse_area_centre_and_antialiased_edge():
     h, w = 300, 400
     a = rasterize_area_a(MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.25, 0.3),)), h, w)
     assert a.shape == (h, w) and a.dtype == np.float32
-    assert 0.0 <= a.min() and a.max() <= 1.0
+    assert a.min() >= 0.0 and a.max() <= 1.0
     expected = math.pi * (0.25 * w) * (0.3 * h)
     assert a.sum() == pytest.approx(expected, rel=0.003)
     assert a[h // 2, w // 2] == 1.0 and a[0, 0] == 0.0
@@ -360,3 +360,21 @@ def test_derive_mask_is_fast_at_one_megapixel():
     ms = (time.perf_counter() - start) / 5 * 1000
     # About 10-15 ms on one core here; the bound leaves room for a busy CI machine.
     assert ms < 60.0, ms
+
+
+@pytest.mark.parametrize("precise", [False, True])
+def test_bands_around_a_hole_in_a(precise):
+    """A = everything but a disk of radius 40: B reaches into the hole, not past its centre."""
+    disk, r = _disk(240, 320, 40.0)
+    a = 1.0 - disk
+    t = 25.0
+    slack = 1.0 + (0.0 if precise else 0.02 * t)
+    m = derive_mask(a, t, precise=precise)
+    assert np.all(m[1] >= m[0]) and np.all(m[1][r > 40.5] == 1.0)
+    assert np.all(m[1][r < 40 - t - slack] == 0.0)
+    assert np.all(m[1][r > 40 - t + slack] > 0.0)
+    inside = derive_mask(a, t, "inside", precise=precise)
+    assert np.all(inside[1][r < 40] == 0.0)
+    assert np.all(inside[0][r > 40 + t + slack] == 1.0)  # the image border is not an edge
+    assert np.all(inside[0][(r > 41) & (r < 40 + t - slack)] == 0.0)
+    assert np.all(inside[1] >= inside[0])

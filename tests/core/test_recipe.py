@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -177,13 +176,15 @@ def test_sidecar_path():
          r"unknown key 'radius' in mask\.shapes\[0\]"),
         (lambda d: d["mask"].__setitem__("feather", 1), r"unknown key 'feather' in mask"),
         (lambda d: d["knobs"].__setitem__("gamma4", 1), r"unknown key 'gamma4' in knobs"),
-        (lambda d: d["knobs"].__setitem__("degree", 3), r"^knobs\.degree must be in \[0\.0, 2\.0\]"),
+        (lambda d: d["knobs"].__setitem__("degree", 3),
+         r"^knobs\.degree must be in \[0\.0, 2\.0\]"),
         (lambda d: d["knobs"].__setitem__("gamma1", "high"), r"^knobs\.gamma1 must be a number"),
         (lambda d: d.__setitem__("model", 7), "model must be a model name or null, got 7"),
         (lambda d: d.__setitem__("model", ""), "model must be a model name or null"),
         (lambda d: d.__setitem__("knobs", [1, 2]), "knobs must be an object, got a list"),
         (lambda d: d["mask"].__setitem__("shapes", {}), "mask.shapes must be a list"),
-        (lambda d: d["mask"].__setitem__("transition", 2), r"^mask\.transition must be in \[0, 1\]"),
+        (lambda d: d["mask"].__setitem__("transition", 2),
+         r"^mask\.transition must be in \[0, 1\]"),
         (lambda d: d["mask"].__setitem__("invert", "yes"), r"^mask\.invert must be true or false"),
         (lambda d: d["mask"].__setitem__("band", "middle"), r"^mask\.band must be"),
         (lambda d: d["mask"]["shapes"][0].__setitem__("type", "square"),

@@ -173,7 +173,8 @@ class MaskSpec:
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
     """3t² − 2t³ of t clipped to [0, 1]; float32. Overwrites ``t`` if it is float32."""
-    t = np.clip(t, 0.0, 1.0, out=t if t.dtype == np.float32 else None).astype(np.float32, copy=False)
+    out = t if t.dtype == np.float32 else None
+    t = np.clip(t, 0.0, 1.0, out=out).astype(np.float32, copy=False)
     s = np.multiply(t, -2.0, dtype=np.float32)
     s += 3.0
     s *= t
@@ -330,6 +331,7 @@ def _paint_stroke(area: np.ndarray, st: Stroke) -> None:
 def load_raster_mask(path: Path, height: int, width: int) -> np.ndarray:
     """Reads a grayscale mask image (8/16-bit or float) as (height, width) float32 [0, 1],
     resized to the image; raises MaskError if unreadable or of another aspect ratio."""
+    m: np.ndarray
     try:
         with PILImage.open(path) as im:
             im.load()
@@ -344,7 +346,7 @@ def load_raster_mask(path: Path, height: int, width: int) -> np.ndarray:
     mh, mw = m.shape
     if abs((mw / mh) / (width / height) - 1.0) > 0.01 + 2.0 / min(mh, mw, height, width):
         raise MaskError(
-            f"the mask is {mw}x{mh} pixels, the image {width}x{height}: their shapes differ",
+            f"the mask is {mw}x{mh} pixels, the image {width}x{height}: their aspect ratios differ",
             path,
         )
     if (mh, mw) != (height, width):
@@ -431,31 +433,53 @@ def derive_mask(
         out[1] = a
         return out
     core = (a >= 0.5).view(np.uint8)
+    noncore = 1 - core
     size = cv2.DIST_MASK_PRECISE if precise else cv2.DIST_MASK_5
-    bx, by, bw, bh = cv2.boundingRect(core)
+    reach = int(math.ceil(t)) + 2
+    box_core, box_non = cv2.boundingRect(core), cv2.boundingRect(noncore)
     if band == "outside":
-        out[1] = a
-        if bw == 0:
+        # Only non-core pixels within reach of the core change; their nearest core pixel lies
+        # in the core's box and (or a nearer one does) within a pixel of the non-core's box.
+        np.maximum(a, core, out=out[1])
+        crop = _crop(_grow(box_core, reach), _grow(box_non, 1), h, w)
+        if crop is None:
             return out
-        m = int(math.ceil(t)) + 2
-        ys = slice(max(by - m, 0), min(by + bh + m, h))
-        xs = slice(max(bx - m, 0), min(bx + bw + m, w))
-        dist = cv2.distanceTransform(1 - core[ys, xs], cv2.DIST_L2, size)
+        ys, xs = crop
+        dist = cv2.distanceTransform(np.ascontiguousarray(noncore[ys, xs]), cv2.DIST_L2, size)
         dist *= np.float32(-1.0 / t)
         dist += np.float32((t + 0.5) / t)
-        falloff = _smoothstep(dist)
-        np.maximum(out[1, ys, xs], falloff, out=out[1, ys, xs])
+        np.maximum(out[1, ys, xs], _smoothstep(dist), out=out[1, ys, xs])
         return out
-    out[:] = 0.0
-    if bw == 0:
+    # Inside: core pixels deeper than reach stay 1 in both channels, non-core ones 0.
+    out[0] = core
+    out[1] = core
+    crop = _crop(_grow(box_core, 1), _grow(box_non, reach), h, w)
+    if crop is None:
         return out
-    ys = slice(max(by - 1, 0), min(by + bh + 1, h))
-    xs = slice(max(bx - 1, 0), min(bx + bw + 1, w))
+    ys, xs = crop
     depth = cv2.distanceTransform(np.ascontiguousarray(core[ys, xs]), cv2.DIST_L2, size)
-    depth = np.minimum(depth, np.float32(t + 2.0))  # "no edge at all" comes back as ~1e19
+    depth = np.minimum(depth, np.float32(t + 2.0))
     out[0, ys, xs] = np.clip(depth - t, 0.0, 1.0)
-    out[1, ys, xs] = np.maximum(_smoothstep((depth - 0.5) / t), out[0, ys, xs])
+    depth -= 0.5
+    depth *= np.float32(1.0 / t)
+    out[1, ys, xs] = np.maximum(_smoothstep(depth), out[0, ys, xs])
     return out
+
+
+def _grow(box: tuple[int, int, int, int], margin: int) -> tuple[int, int, int, int] | None:
+    """An OpenCV (x, y, w, h) box grown by ``margin`` as (x0, y0, x1, y1); None if empty."""
+    x, y, bw, bh = box
+    return None if bw == 0 else (x - margin, y - margin, x + bw + margin, y + bh + margin)
+
+
+def _crop(b1: tuple[int, int, int, int] | None, b2: tuple[int, int, int, int] | None,
+          h: int, w: int) -> tuple[slice, slice] | None:
+    """The intersection of two boxes and the image as (rows, cols) slices; None if empty."""
+    if b1 is None or b2 is None:
+        return None
+    x0, y0 = max(b1[0], b2[0], 0), max(b1[1], b2[1], 0)
+    x1, y1 = min(b1[2], b2[2], w), min(b1[3], b2[3], h)
+    return (slice(y0, y1), slice(x0, x1)) if x0 < x1 and y0 < y1 else None
 
 
 def area_weights(mask2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

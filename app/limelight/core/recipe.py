@@ -67,7 +67,9 @@ class Recipe:
     def __post_init__(self) -> None:
         v = self.version
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= RECIPE_VERSION:
-            raise RecipeError(f"{VERSION_KEY} must be an integer in [1, {RECIPE_VERSION}], got {v!r}")
+            raise RecipeError(
+                f"{VERSION_KEY} must be an integer in [1, {RECIPE_VERSION}], got {v!r}"
+            )
         if self.model is not None and (not isinstance(self.model, str) or not self.model.strip()):
             raise RecipeError(f"model must be a model name or null, got {self.model!r}")
         if not isinstance(self.knobs, Knobs):
