@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -59,7 +61,7 @@ def test_smart_select_reaches_iou_090_on_textured_scene(seed: int) -> None:
     assert true.sum() / (w * h) < 0.6  # the rectangle alone is far from the answer
     mask = smart_select(img, rect)
     assert mask.shape == true.shape and mask.dtype == np.float32
-    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    assert mask.min() >= 0.0 and mask.max() <= 1.0
     assert iou(mask > 0.5, true) >= 0.9
 
 
@@ -139,3 +141,24 @@ def test_parse_rect_pixels_and_fractions() -> None:
     for bad in ("1,2,3", "a,b,c,d", "-1,0,5,5"):
         with pytest.raises(MaskError, match="--rect"):
             parse_rect(bad, 100, 200)
+
+
+def test_segment_areas_default_and_portrait() -> None:
+    from limelight.core.masks import RasterMask, Subject
+    from limelight.core.selection import segment_areas, segment_spec
+
+    seg = np.zeros((100, 120), np.float32)
+    seg[30:70, 40:80] = 1.0
+    outside = segment_areas(seg, 0.1)  # 10 px band
+    portrait = segment_areas(seg, 0.1, portrait=True)
+    assert outside.shape == portrait.shape == (2, 100, 120)
+    # Default: A is the segment, B grows outside it.
+    np.testing.assert_array_equal(outside[0], seg)
+    assert outside[1, 50, 35] > 0 and outside[1, 50, 25] == 0
+    # Portrait (RANLEN §5.2): A shrinks, B ends at the segment's edge, nothing outside.
+    assert portrait[0].sum() < 0.6 * seg.sum() and portrait[0, 50, 60] == 1.0
+    assert (portrait[1][seg == 0] == 0).all()
+    assert 0 < portrait[1, 50, 43] < 1 and portrait[0, 50, 43] == 0
+    spec = segment_spec(portrait=True, transition=0.05)
+    assert spec.band == "inside" and spec.shapes == (Subject(),)
+    assert segment_spec("m.png").shapes == (RasterMask(Path("m.png")),)

@@ -170,7 +170,7 @@ def test_subject_select_matches_hand_made_reference(name: str) -> None:
     ref = np.asarray(Image.open(FIXTURES / f"{name}_subject.png")) > 127
     mask = subject.subject_mask(img)
     assert mask.shape == ref.shape and mask.dtype == np.float32
-    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    assert mask.min() >= 0.0 and mask.max() <= 1.0
     assert iou(mask > 0.5, ref) >= 0.8
 
 
@@ -197,3 +197,45 @@ def test_reference_fixtures_are_the_documented_polygons() -> None:
         cv2.fillPoly(drawn, [np.array(refs[name]["polygon"], np.int32)], 255)
         np.testing.assert_array_equal(np.asarray(Image.open(FIXTURES / f"{name}_subject.png")),
                                       drawn)
+
+
+@pytest.mark.subject
+@needs_model
+def test_subject_select_on_a_dark_photo() -> None:
+    import skimage.data
+
+    img = skimage.data.coffee().astype(np.float32) / 255.0
+    dark = 0.2 * img**3  # DLN-style darkening: mean ~0.03
+    ref = np.asarray(Image.open(FIXTURES / "coffee_subject.png")) > 127
+    assert iou(subject.subject_mask(dark) > 0.5, ref) >= 0.8
+
+
+@pytest.mark.subject
+@needs_model
+def test_recipe_with_subject_shape_enhances_each_photos_subject(tiny_zoo: Path) -> None:
+    import skimage.data
+
+    from limelight.core.engine import Engine
+    from limelight.core.imageio import Image as Photo
+    from limelight.core.imageio import ImageMeta
+    from limelight.core.masks import MaskSpec, Subject
+    from limelight.core.pipeline import enhance_image
+    from limelight.core.recipe import Recipe
+
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    recipe = Recipe(mask=MaskSpec(shapes=(Subject(),), transition=0.02))
+    ref = np.asarray(Image.open(FIXTURES / "coffee_subject.png")) > 127
+    pixels = (skimage.data.coffee() // 4).astype(np.uint8)
+    photo = Photo(pixels=pixels, meta=ImageMeta(source=None, format="PNG", bit_depth=8,
+                                                exif=None, icc=None, alpha=None))
+    out = enhance_image(photo, recipe, engine)
+    changed = np.abs(out.astype(int) - pixels).max(axis=2) > 0
+    assert changed[ref].mean() > 0.9  # the subject was enhanced...
+    far = cv2_dilate(ref, 41) == 0
+    assert not changed[far].any()  # ...and area C is bit-identical
+
+
+def cv2_dilate(mask: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    return cv2.dilate(mask.astype(np.uint8), np.ones((size, size), np.uint8))

@@ -23,9 +23,10 @@ import numpy as np
 
 from limelight.core.errors import ImageWriteError
 from limelight.core.imageio import Image, read_image, write_image
-from limelight.core.masks import MaskSpec, SubjectFn, derive_mask, rasterize_area_a
+from limelight.core.masks import MaskSpec, Subject, SubjectFn, derive_mask, rasterize_area_a
 from limelight.core.recipe import Recipe
 from limelight.core.recompose import Knobs, Recomposer
+from limelight.core.subject import subject_fn_for
 
 if TYPE_CHECKING:
     from limelight.core.engine import Engine
@@ -246,6 +247,8 @@ def enhance_image(
     """
     if recipe.knobs.degree == 0.0:
         return image.pixels.copy()
+    if subject_fn is None and any(isinstance(s, Subject) for s in recipe.mask.shapes):
+        subject_fn = subject_fn_for(image.pixels)  # this photo's own subject (batch: anew)
     return enhance_pixels(
         image.pixels, recipe.mask, recipe.knobs, engine, model=recipe.model,
         subject_fn=subject_fn, progress=progress,

@@ -14,11 +14,13 @@ All images are ``(H, W, 3)`` float32 RGB in [0, 1]; masks ``(H, W)`` float32 in 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from limelight.core.errors import MaskError
+from limelight.core.masks import MaskSpec, RasterMask, Subject, derive_mask
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +222,9 @@ def grabcut(img: np.ndarray, rect: Rect, include: np.ndarray | None = None,
     img8 = np.ascontiguousarray(np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8))
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
-    cv2.grabCut(img8, seed, None, bgd, fgd, max(1, int(iterations)), cv2.GC_INIT_WITH_MASK)
+    # The rect argument is ignored with GC_INIT_WITH_MASK: the seed map carries it.
+    cv2.grabCut(img8, seed, (0, 0, 0, 0), bgd, fgd, max(1, int(iterations)),
+                cv2.GC_INIT_WITH_MASK)
     return (seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD)
 
 
@@ -295,3 +299,32 @@ def parse_rect(text: str, height: int, width: int) -> Rect:
         vals = [vals[0] * width, vals[1] * height, vals[2] * width, vals[3] * height]
     x, y, w, h = (int(round(v)) for v in vals)
     return x, y, w, h
+
+
+def segment_areas(segment: np.ndarray, transition: float = 0.06, *,
+                  portrait: bool = False) -> np.ndarray:
+    """Turns a segment (a selection) into the model's (2, H, W) mask [A, A ∪ B].
+
+    Args:
+        segment: (H, W) float in [0, 1], e.g. from ``smart_select`` or ``subject_mask``.
+        transition: width of area B as a fraction of the short side.
+        portrait: False (default): A = the segment, B = a band outside it (dilation).
+            True: the RANLEN §5.2 portrait recipe, A = the segment eroded by the width and
+            B = the band from there up to the segment's edge, so nothing outside the
+            segment changes.
+    """
+    seg = np.asarray(segment, dtype=np.float32)
+    if seg.ndim != 2:
+        raise MaskError(f"the segment must be (H, W), got shape {seg.shape}")
+    width_px = float(transition) * min(seg.shape)
+    return derive_mask(seg, width_px, "inside" if portrait else "outside")
+
+
+def segment_spec(source: str | Path | None = None, *, transition: float = 0.06,
+                 portrait: bool = False) -> MaskSpec:
+    """A recipe mask made of one segment: ``source`` None = the automatic subject (each photo
+    of a batch is segmented anew), else a grayscale mask file (e.g. written by
+    ``limelight select``). ``portrait`` as in ``segment_areas``."""
+    shape = Subject() if source is None else RasterMask(Path(source))
+    return MaskSpec(shapes=(shape,), transition=transition,
+                    band="inside" if portrait else "outside")

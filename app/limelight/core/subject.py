@@ -258,45 +258,74 @@ def raw_subject_map(img: np.ndarray, *, path: Path | None = None) -> np.ndarray:
     return ((pred - lo) / (hi - lo)).astype(np.float32)
 
 
+def _check_image(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 2:
+        raise ModelError(f"subject select needs an (H, W, 3) image, got shape {img.shape}")
+    return img
+
+
+def _as_float(img: np.ndarray) -> np.ndarray:
+    """uint8/uint16 pixels or float [0, 1] → float32 [0, 1]."""
+    if np.issubdtype(img.dtype, np.integer):
+        return img.astype(np.float32) * np.float32(1.0 / np.iinfo(img.dtype).max)
+    return img.astype(np.float32, copy=False)
+
+
+def _resized(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    if img.shape[:2] == (height, width):
+        return img
+    shrink = height * width < img.shape[0] * img.shape[1]
+    return cv2.resize(img, (width, height),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def _fit(raw: np.ndarray, img: np.ndarray, refine: bool) -> np.ndarray:
+    """The 320x320 map at ``img``'s size, snapped to its edges: (H, W) float32 [0, 1]."""
+    height, width = img.shape[:2]
+    scale = min(1.0, REFINE_MAX_SIDE / max(height, width))
+    gh, gw = max(2, round(height * scale)), max(2, round(width * scale))
+    coarse = np.clip(cv2.resize(raw, (gw, gh), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+    if refine:
+        return refine_to(coarse, img)
+    return _resized(coarse, height, width).astype(np.float32, copy=False)
+
+
 def subject_mask(img: np.ndarray, *, path: Path | None = None,
                  refine: bool = True) -> np.ndarray:
     """The salient subject of ``img``: (H, W) float32 in [0, 1].
 
     Args:
-        img: (H, W, 3) float32 RGB in [0, 1], any size.
+        img: (H, W, 3) float32 RGB in [0, 1] (uint8/uint16 pixels are accepted), any size.
         path: the model file (default ``model_path()``).
         refine: snap the mask to the image's edges with a guided filter (default True).
     Raises:
         ModelError: the model is missing (the message says how to install it) or corrupted.
     """
-    img = np.asarray(img, dtype=np.float32)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ModelError(f"subject select needs an (H, W, 3) image, got shape {img.shape}")
-    height, width = img.shape[:2]
-    raw = raw_subject_map(img, path=path)
-    scale = min(1.0, REFINE_MAX_SIDE / max(height, width))
-    gh, gw = max(2, round(height * scale)), max(2, round(width * scale))
-    coarse = np.clip(cv2.resize(raw, (gw, gh), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
-    if not refine:
-        if (gh, gw) != (height, width):
-            coarse = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
-        return coarse.astype(np.float32)
-    return refine_to(coarse, img)
+    img = _as_float(_check_image(img))
+    return _fit(raw_subject_map(img, path=path), img, refine)
 
 
-def subject_fn_for(img: np.ndarray, *, path: Path | None = None) -> SubjectFn:
+def subject_fn_for(image: np.ndarray, *, path: Path | None = None) -> SubjectFn:
     """A ``subject_fn(height, width)`` for ``masks.rasterize_area_a`` that selects the
-    subject of ``img`` (computed once, on first use) at the size asked for."""
-    cache: dict[str, np.ndarray] = {}
+    subject of ``image`` at the size asked for.
 
-    def subject_fn(height: int, width: int) -> np.ndarray:
-        if "mask" not in cache:
-            cache["mask"] = subject_mask(img, path=path)
-        m = cache["mask"]
-        if m.shape != (height, width):
-            shrink = height * width < m.size
-            m = cv2.resize(m, (width, height),
-                           interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-        return m
+    ``image`` is (H, W, 3) uint8/uint16 pixels or float [0, 1], typically the full-resolution
+    photo: the network runs once, on first use, from a proxy of at most ``REFINE_MAX_SIDE``;
+    each requested size is refined with ``image`` resized to that size as guide, so no
+    full-size float copy is made unless full size is asked for.
+    """
+    image = _check_image(image)
+    height, width = image.shape[:2]
+    scale = min(1.0, REFINE_MAX_SIDE / max(height, width))
+    ph, pw = max(2, round(height * scale)), max(2, round(width * scale))
+    cache: dict[object, np.ndarray] = {}
+
+    def subject_fn(h: int, w: int) -> np.ndarray:
+        if "raw" not in cache:
+            cache["raw"] = raw_subject_map(_as_float(_resized(image, ph, pw)), path=path)
+        if (h, w) not in cache:
+            cache[(h, w)] = _fit(cache["raw"], _as_float(_resized(image, h, w)), True)
+        return cache[(h, w)]
 
     return subject_fn
