@@ -15,7 +15,7 @@ weight: where it is 0, area C, the output equals the input).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,16 +24,28 @@ import cv2
 import numpy as np
 from PIL import Image as PILImage
 
+from limelight.core.brush import (
+    MODES,
+    BBox,
+    Mode,
+    StrokePainter,
+    _check_mode,
+    _smoothstep,
+    stamp_stroke_segment,
+)
 from limelight.core.errors import MaskError
 
-Mode = Literal["add", "erase"]
+__all__ = [
+    "BANDS", "MODES", "BBox", "Band", "Ellipse", "MaskSpec", "Mode", "RasterMask", "Shape",
+    "Stroke", "StrokePainter", "Subject", "SubjectFn", "area_weights", "circle_spec",
+    "derive_mask", "load_raster_mask", "protocol_mask", "rasterize_area_a",
+    "stamp_stroke_segment",
+]
+
 Band = Literal["outside", "inside"]
-MODES = ("add", "erase")
 BANDS = ("outside", "inside")
 #: ``subject_fn(height, width) -> (H, W) float32 in [0, 1]``: the automatic subject.
 SubjectFn = Callable[[int, int], np.ndarray]
-#: (y0, y1, x0, x1): the rows and columns a stamp touched (half-open).
-BBox = tuple[int, int, int, int]
 
 _ROW_CHUNK_PIXELS = 1 << 20  # rows per chunk keep temporaries near 4 MB each at any size
 
@@ -55,11 +67,6 @@ def _in_range(name: str, value: object, lo: float, hi: float, lo_open: bool = Fa
     if (v <= lo if lo_open else v < lo) or v > hi:
         raise _field_error(name, f"in {'(' if lo_open else '['}{lo:g}, {hi:g}]", value)
     return v
-
-
-def _check_mode(mode: object) -> None:
-    if mode not in MODES:
-        raise _field_error("mode", "'add' or 'erase'", mode)
 
 
 @dataclass(frozen=True)
@@ -169,110 +176,6 @@ class MaskSpec:
     def transition_px(self, height: int, width: int) -> float:
         """The transition width in pixels for an image of this size."""
         return self.transition * min(height, width)
-
-
-def _smoothstep(t: np.ndarray) -> np.ndarray:
-    """3t² − 2t³ of t clipped to [0, 1]; float32. Overwrites ``t`` if it is float32."""
-    out = t if t.dtype == np.float32 else None
-    t = np.clip(t, 0.0, 1.0, out=out).astype(np.float32, copy=False)
-    s = np.multiply(t, -2.0, dtype=np.float32)
-    s += 3.0
-    s *= t
-    s *= t
-    return s
-
-
-def _brush_profile(dist: np.ndarray, radius_px: float, hardness: float) -> np.ndarray:
-    """Brush value at distance ``dist`` (px) from the stroke's centre line, float32 [0, 1].
-
-    1 up to ``hardness * radius`` (less half a pixel), a smoothstep falloff to 0 at
-    ``radius + 0.5``: a 1-pixel antialiased edge at hardness 1, a soft edge below.
-    """
-    outer = radius_px + 0.5
-    inner = max(hardness * radius_px - 0.5, 0.0)
-    return _smoothstep((outer - dist) / (outer - inner))
-
-
-def _segment_patch(
-    shape: tuple[int, int], p0: tuple[float, float], p1: tuple[float, float],
-    radius_px: float, hardness: float,
-) -> tuple[BBox, np.ndarray] | None:
-    """The brush profile of segment p0-p1 (pixel coords) on its bounding box, or None if the
-    segment lies off the image."""
-    h, w = shape
-    reach = radius_px + 1.0
-    x0 = max(int(math.floor(min(p0[0], p1[0]) - reach)), 0)
-    x1 = min(int(math.ceil(max(p0[0], p1[0]) + reach)), w)
-    y0 = max(int(math.floor(min(p0[1], p1[1]) - reach)), 0)
-    y1 = min(int(math.ceil(max(p0[1], p1[1]) + reach)), h)
-    if x0 >= x1 or y0 >= y1:
-        return None
-    px = np.arange(x0, x1, dtype=np.float32)[None, :] + np.float32(0.5 - p0[0])
-    py = np.arange(y0, y1, dtype=np.float32)[:, None] + np.float32(0.5 - p0[1])
-    dx, dy = np.float32(p1[0] - p0[0]), np.float32(p1[1] - p0[1])
-    length2 = float(dx * dx + dy * dy)
-    if length2 > 1e-12:
-        t = np.clip((px * dx + py * dy) / np.float32(length2), 0.0, 1.0)
-        px = px - t * dx
-        py = py - t * dy
-    dist = np.sqrt(px * px + py * py)
-    return (y0, y1, x0, x1), _brush_profile(dist, radius_px, hardness)
-
-
-def stamp_stroke_segment(
-    area_a: np.ndarray, p0: tuple[float, float], p1: tuple[float, float],
-    radius_px: float, hardness: float = 1.0, mode: Mode = "add",
-) -> BBox | None:
-    """Paints one brush segment into ``area_a`` (H, W) float32 in place; returns the touched
-    bbox ``(y0, y1, x0, x1)`` or None. ``p0``, ``p1`` are in pixel coordinates of ``area_a``.
-
-    ``add`` takes the maximum with the brush, as ``rasterize_area_a`` does. ``erase`` here is
-    the idempotent ``min(A, 1 - brush)``, equal to the rasteriser's ``A * (1 - stroke)``
-    wherever A was 0 or 1; ``StrokePainter`` reproduces the rasteriser exactly in both modes.
-    """
-    _check_mode(mode)
-    got = _segment_patch(area_a.shape, p0, p1, radius_px, hardness)
-    if got is None:
-        return None
-    (y0, y1, x0, x1), patch = got
-    view = area_a[y0:y1, x0:x1]
-    if mode == "add":
-        np.maximum(view, patch, out=view)
-    else:
-        np.minimum(view, 1.0 - patch, out=view)
-    return (y0, y1, x0, x1)
-
-
-class StrokePainter:
-    """Paints one stroke, segment by segment, exactly as ``rasterize_area_a`` would.
-
-    Keeps the area as it was when the stroke began and the stroke's own coverage, so an
-    ``erase`` stroke is ``A_before * (1 - stroke)`` however often its segments overlap.
-    Args:
-        area_a: (H, W) float32 [0, 1], painted in place (e.g. the editor's preview mask).
-        radius_px: brush radius in pixels of ``area_a``; hardness in [0, 1]; mode add|erase.
-    """
-
-    def __init__(self, area_a: np.ndarray, radius_px: float, hardness: float = 1.0,
-                 mode: Mode = "add") -> None:
-        _check_mode(mode)
-        self.area_a, self.radius_px, self.hardness, self.mode = area_a, radius_px, hardness, mode
-        self._base = area_a.copy() if mode == "erase" else None
-        self._layer = np.zeros_like(area_a) if mode == "erase" else None
-
-    def segment(self, p0: tuple[float, float], p1: tuple[float, float]) -> BBox | None:
-        """Paints p0-p1 (pixel coordinates); returns the touched bbox or None."""
-        if self._layer is None:
-            return stamp_stroke_segment(self.area_a, p0, p1, self.radius_px, self.hardness)
-        got = _segment_patch(self.area_a.shape, p0, p1, self.radius_px, self.hardness)
-        if got is None:
-            return None
-        (y0, y1, x0, x1), patch = got
-        layer = self._layer[y0:y1, x0:x1]
-        np.maximum(layer, patch, out=layer)
-        assert self._base is not None
-        self.area_a[y0:y1, x0:x1] = self._base[y0:y1, x0:x1] * (1.0 - layer)
-        return (y0, y1, x0, x1)
 
 
 def _ellipse_bbox(e: Ellipse, height: int, width: int) -> BBox | None:
@@ -445,7 +348,7 @@ def derive_mask(
         if crop is None:
             return out
         ys, xs = crop
-        dist = cv2.distanceTransform(np.ascontiguousarray(noncore[ys, xs]), cv2.DIST_L2, size)
+        dist = _distance(noncore[ys, xs], size)
         dist *= np.float32(-1.0 / t)
         dist += np.float32((t + 0.5) / t)
         np.maximum(out[1, ys, xs], _smoothstep(dist), out=out[1, ys, xs])
@@ -457,7 +360,7 @@ def derive_mask(
     if crop is None:
         return out
     ys, xs = crop
-    depth = cv2.distanceTransform(np.ascontiguousarray(core[ys, xs]), cv2.DIST_L2, size)
+    depth = _distance(core[ys, xs], size)
     depth = np.minimum(depth, np.float32(t + 2.0))
     out[0, ys, xs] = np.clip(depth - t, 0.0, 1.0)
     depth -= 0.5
@@ -466,7 +369,13 @@ def derive_mask(
     return out
 
 
-def _grow(box: tuple[int, int, int, int], margin: int) -> tuple[int, int, int, int] | None:
+def _distance(binary: np.ndarray, mask_size: int) -> np.ndarray:
+    """Euclidean distance of each nonzero pixel to the nearest zero one: float32, 0 on zeros."""
+    dist: np.ndarray = cv2.distanceTransform(np.ascontiguousarray(binary), cv2.DIST_L2, mask_size)
+    return dist
+
+
+def _grow(box: Sequence[int], margin: int) -> tuple[int, int, int, int] | None:
     """An OpenCV (x, y, w, h) box grown by ``margin`` as (x0, y0, x1, y1); None if empty."""
     x, y, bw, bh = box
     return None if bw == 0 else (x - margin, y - margin, x + bw + margin, y + bh + margin)
