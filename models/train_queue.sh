@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Train the model zoo in the background, two workers with one thread each (the machine has
+# 2 cores). Each worker runs its list in order; a run with a summary.json is done and skipped,
+# an interrupted one resumes from its last.pt, a failed one (e.g. a backbone not written yet)
+# is retried after the worker's list, up to MAX_PASSES times, RETRY_WAIT seconds apart.
+#
+#   nohup models/train_queue.sh > ../runs/queue.log 2>&1 &      (from the repo root)
+#
+# Logs: ../runs/<name>/log.txt (stdout/stderr), log.jsonl, eval.jsonl, summary.json.
+set -u
+cd "$(dirname "$0")/.."
+PY=${PY:-/tmp/venv/bin/python}
+RUNS=${RUNS:-../runs}
+MAX_PASSES=${MAX_PASSES:-6}
+RETRY_WAIT=${RETRY_WAIT:-300}
+
+WORKER_A=(fusion_net-ranlen star_dce-ranlen deepupe-ranlen dln-ranlen gladnet-ranlen
+          fusion_net-global star_dce-global deepupe-global)
+WORKER_B=(fusion_net-ranlen-nolb fusion_net-concat star_dce-concat deepupe-concat dln-concat
+          gladnet-concat dln-global gladnet-global)
+
+run_one() {  # name -> 0 if done
+  local name=$1 out="$RUNS/$1"
+  [ -f "$out/summary.json" ] && return 0
+  mkdir -p "$out"
+  echo "$(date -Is) start $name" >&2
+  OMP_NUM_THREADS=1 "$PY" -m limelight_models.train --config "models/configs/$name.toml" \
+      --out "$out" --resume --no-progress >> "$out/log.txt" 2>&1
+  local rc=$?
+  echo "$(date -Is) end $name rc=$rc" >&2
+  return $rc
+}
+
+worker() {  # names...
+  local pending=("$@") pass failed
+  for ((pass = 1; pass <= MAX_PASSES && ${#pending[@]} > 0; pass++)); do
+    failed=()
+    for name in "${pending[@]}"; do
+      run_one "$name" || failed+=("$name")
+    done
+    pending=("${failed[@]}")
+    [ ${#pending[@]} -gt 0 ] && [ $pass -lt $MAX_PASSES ] && sleep "$RETRY_WAIT"
+  done
+  [ ${#pending[@]} -eq 0 ] || echo "$(date -Is) gave up on: ${pending[*]}" >&2
+}
+
+worker "${WORKER_A[@]}" &
+worker "${WORKER_B[@]}" &
+wait

@@ -1,0 +1,114 @@
+"""Metrics of the evaluation protocol and the evaluation of torch and ONNX (app path) models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image as PILImage
+
+from limelight.core.masks import protocol_mask
+from limelight_models import metrics
+from limelight_models.data.paired import PairedFolder
+from limelight_models.evaluate import EngineRunner, TorchRunner, evaluate_runner, main, markdown_table
+
+
+def _img(seed: int, h: int = 40, w: int = 48) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_psnr_hand_value_and_identity() -> None:
+    a = np.full((4, 4, 3), 100, np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 110  # mse = 100 / 48
+    assert metrics.psnr(a, b) == pytest.approx(10 * np.log10(255**2 * 48 / 100))
+    assert metrics.psnr(a, a) == float("inf")
+
+
+def test_ssim_matches_skimage_and_identity() -> None:
+    from skimage.metrics import structural_similarity
+
+    a, b = _img(0), _img(1)
+    assert metrics.ssim(a, a) == pytest.approx(1.0)
+    ref = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                channel_axis=-1, data_range=255)
+    assert metrics.ssim(a, b) == pytest.approx(ref)
+
+
+def test_area_metrics_see_only_area_a() -> None:
+    ref = _img(2, 64, 64)
+    out = ref.copy()
+    out[:, 32:] = 0  # wrong outside A only
+    weight = np.zeros((64, 64), np.float32)
+    weight[:, :20] = 1
+    assert metrics.area_psnr(out, ref, weight) == float("inf")
+    assert metrics.area_ssim(out, ref, weight) > 0.99
+    assert np.isnan(metrics.area_psnr(out, ref, np.zeros_like(weight)))
+
+
+def test_area_c_max() -> None:
+    inp = _img(3)
+    mask = np.zeros((2, 40, 48), np.float32)
+    mask[:, :, :10] = 1
+    out = inp.copy()
+    out[:, :10] = 255 - out[:, :10]
+    assert metrics.area_c_max(out, inp, mask) == 0
+    out[5, 30, 1] = inp[5, 30, 1] ^ 4
+    assert metrics.area_c_max(out, inp, mask) == 4
+
+
+def test_b_roughness_low_for_a_smooth_gain_high_for_a_seam() -> None:
+    h = w = 64
+    inp = np.full((h, w, 3), 40, np.uint8)
+    mask = np.zeros((2, h, w), np.float32)
+    mask[0, :, :16] = 1
+    mask[1, :, :48] = 1
+    xx = np.arange(w, dtype=np.float32)
+    ramp_gain = np.clip(1 + 2 * (48 - xx) / 32, 1, 3)  # linear from x=16 (x3) to x=48 (x1)
+    smooth = np.clip(np.rint(inp * ramp_gain[None, :, None]), 0, 255).astype(np.uint8)
+    seam_gain = np.where(xx < 30, 3.0, 1.0)
+    seam = np.clip(np.rint(inp * seam_gain[None, :, None]), 0, 255).astype(np.uint8)
+    assert metrics.b_roughness(smooth, inp, mask) < 0.25 * metrics.b_roughness(seam, inp, mask)
+    assert metrics.b_roughness(inp, inp, mask) == 0.0
+
+
+def _pairs(root: Path, n: int = 2) -> PairedFolder:
+    for sub in ("low", "high"):
+        (root / sub).mkdir(parents=True)
+    for k in range(n):
+        high = _img(10 + k, 48, 64)
+        PILImage.fromarray(high).save(root / "high" / f"{k}.png")
+        PILImage.fromarray(high // 4).save(root / "low" / f"{k}.png")
+    return PairedFolder(root)
+
+
+def test_torch_runner_protocol(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    from limelight_models.archs import build_model
+
+    torch.manual_seed(0)
+    model = build_model("fusion_net", "ranlen").eval()
+    res = evaluate_runner(TorchRunner(model), _pairs(tmp_path), timing=False)
+    assert res["area_c_max"] == 0 and res["pairs"] == 2 and res["params"] > 1000
+    for key in ("global_psnr", "global_ssim", "area_a_psnr", "area_a_ssim", "b_roughness"):
+        assert np.isfinite(res[key])
+    assert "| fusion_net-ranlen |" in markdown_table([res])
+
+
+def test_onnx_models_run_through_the_app_pipeline(tmp_path: Path, tiny_zoo: Path) -> None:
+    pairs = _pairs(tmp_path / "pairs")
+    runner = EngineRunner(tiny_zoo / "tiny-fusion.onnx", threads=1)
+    low = pairs[0].low
+    out = runner.enhance(low, local=True)
+    mask = protocol_mask(*low.shape[:2])
+    assert out.dtype == np.uint8 and metrics.area_c_max(out, low, mask) == 0
+    assert out[mask[0] == 1].mean() != low[mask[0] == 1].mean()  # A changed
+    out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
+    assert main(["--model", str(tiny_zoo / "tiny-fusion.onnx"), "--pairs", str(tmp_path / "pairs"),
+                 "--json", str(out_json), "--markdown", str(out_md), "--no-timing"]) == 0
+    doc = json.loads(out_json.read_text())
+    assert doc[0]["name"] == "tiny-fusion" and doc[0]["area_c_max"] == 0
+    assert "tiny-fusion" in out_md.read_text()

@@ -1,0 +1,108 @@
+"""Config loading and a tiny end-to-end training run (loss goes down, checkpoint, resume)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image as PILImage
+
+from limelight_models.config import ConfigError, load_config
+from limelight_models.train import main as train_main
+
+CONFIGS = Path(__file__).resolve().parents[2] / "models" / "configs"
+
+
+def _toml(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_unknown_keys_are_rejected_by_name(tmp_path: Path) -> None:
+    cfg = _toml(tmp_path / "c.toml", 'name="x"\nbackbone="dln"\nconversion="ranlen"\n[loss]\nbetta=1\n')
+    with pytest.raises(ConfigError, match=r"loss\.betta") as err:
+        load_config(cfg)
+    assert "c.toml" in str(err.value)
+    cfg2 = _toml(tmp_path / "d.toml", 'name="x"\nbackbone="dln"\nconversion="ranlen"\nstep=3\n')
+    with pytest.raises(ConfigError, match="step"):
+        load_config(cfg2)
+
+
+def test_wrong_types_and_values_are_rejected(tmp_path: Path) -> None:
+    cfg = _toml(tmp_path / "c.toml", 'name="x"\nbackbone="dln"\nconversion="local"\n')
+    with pytest.raises(ConfigError, match="conversion"):
+        load_config(cfg)
+    cfg = _toml(tmp_path / "d.toml", 'name="x"\nbackbone="dln"\nconversion="ranlen"\nsteps="many"\n')
+    with pytest.raises(ConfigError, match="steps"):
+        load_config(cfg)
+
+
+def test_every_shipped_config_loads() -> None:
+    files = sorted(CONFIGS.glob("*.toml"))
+    assert len(files) >= 16
+    names = set()
+    for f in files:
+        cfg = load_config(f)
+        assert cfg.name == f.stem and cfg.out_dir.endswith(f.stem)
+        names.add((cfg.backbone, cfg.conversion))
+        assert cfg.threads == 1
+    assert len(names) == 15  # 5 backbones x 3 conversions (+ the ablation)
+
+
+def _pairs(root: Path, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for sub in ("low", "high"):
+        (root / sub).mkdir(parents=True)
+    for k in range(n):
+        yy, xx = np.mgrid[0:48, 0:48]
+        high = np.stack([120 + xx, 100 + yy, 140 + 0 * xx], -1) + rng.integers(0, 30, (48, 48, 3))
+        high = np.clip(high, 0, 255).astype(np.uint8)
+        PILImage.fromarray(high).save(root / "high" / f"{k}.png")
+        PILImage.fromarray((high // 5).astype(np.uint8)).save(root / "low" / f"{k}.png")
+
+
+@pytest.mark.slow
+def test_training_smoke_loss_drops_checkpoint_resume(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    _pairs(tmp_path / "real", 2, 0)
+    _pairs(tmp_path / "syn", 1, 1)
+    cfg = _toml(tmp_path / "tiny.toml", f"""
+name = "tiny"
+backbone = "fusion_net"
+conversion = "ranlen"
+steps = 30
+threads = 1
+log_every = 5
+checkpoint_every = 10
+out_dir = "{(tmp_path / 'run').as_posix()}"
+[data]
+lol = "{(tmp_path / 'real').as_posix()}"
+synthetic = ["{(tmp_path / 'syn').as_posix()}"]
+eval_pairs = "{(tmp_path / 'real').as_posix()}"
+crop_min = 48
+crop_max = 48
+batch_size = 2
+mask_weights = {{ circle = 1.0, global = 1.0 }}
+[optim]
+lr = 0.01
+warmup_steps = 2
+schedule = "constant"
+""")
+    assert train_main(["--config", str(cfg), "--no-progress"]) == 0
+    run = tmp_path / "run"
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [5, 10, 15, 20, 25, 30]
+    assert log[-1]["total"] < 0.8 * log[0]["total"]
+    ckpt = torch.load(run / "last.pt", weights_only=False)
+    assert ckpt["step"] == 30 and "optimizer" in ckpt and "rng" in ckpt
+    evals = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
+    assert evals[-1]["step"] == 30 and evals[-1]["area_c_max"] == 0
+    assert np.isfinite(evals[-1]["global_psnr"])
+    # resume continues from step 30 to 40 (steps overridden on the command line)
+    assert train_main(["--config", str(cfg), "--resume", "--steps", "40", "--no-progress"]) == 0
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log][-2:] == [35, 40]
+    assert torch.load(run / "final.pt", weights_only=False)["step"] == 40
