@@ -1,0 +1,55 @@
+"""Entry point of the editor: ``run(path)`` opens the window (on the sample photo if None)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def run(path: Path | None = None, argv: list[str] | None = None) -> int:
+    """Starts Qt, shows the editor on ``path`` (or the bundled sample dark photo) and returns
+    the exit code of the event loop."""
+    from PySide6.QtWidgets import QApplication
+
+    from limelight.core.pipeline import sample_photo_path
+    from limelight.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Limelight")
+    app.setOrganizationName("Limelight")
+    app.setStyle("Fusion")
+    apply_dark_palette(app)
+    window = MainWindow()
+    window.show()
+    target = Path(path) if path is not None else sample_photo_path()
+    if not window.open_path(target, ask=False) and path is None:
+        window.show_error(f"The sample photo is missing ({target}); open a photo with Ctrl+O.")
+    if not window.zoo.models:
+        window.statusBar().showMessage(
+            "No models are installed: masks can be edited, but nothing is enhanced.", 0)
+    return int(app.exec())
+
+
+def apply_dark_palette(app: object) -> None:
+    """A neutral dark palette, as photo editors use (colours are judged against grey)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    p = QPalette()
+    base, text = QColor(45, 45, 48), QColor(220, 220, 220)
+    for role, color in (
+        (QPalette.ColorRole.Window, base), (QPalette.ColorRole.WindowText, text),
+        (QPalette.ColorRole.Base, QColor(32, 32, 34)), (QPalette.ColorRole.AlternateBase, base),
+        (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, QColor(58, 58, 62)),
+        (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, QColor(60, 60, 64)),
+        (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, QColor(230, 150, 40)),
+        (QPalette.ColorRole.HighlightedText, QColor(20, 20, 20)),
+        (QPalette.ColorRole.Mid, QColor(140, 140, 140)),
+    ):
+        p.setColor(role, color)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(110, 110, 110))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(110, 110, 110))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor(110, 110, 110))
+    app.setPalette(p)  # type: ignore[attr-defined]

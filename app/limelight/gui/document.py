@@ -1,0 +1,222 @@
+"""The open photo and its edit, at preview resolution; no Qt here.
+
+``Document`` keeps the preview proxy of the photo (long edge ``PREVIEW_LONG_EDGE``), the edit
+as a frozen ``EditState`` (mask spec + knobs + model: the content of a recipe), and area A
+rasterised at proxy size. Brush strokes are painted incrementally into that proxy mask with
+the core's ``StrokePainter``, so painting never touches the full-resolution photo.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from limelight.core.masks import MaskSpec, Shape, Stroke, StrokePainter, rasterize_area_a
+from limelight.core.recompose import Knobs
+
+log = logging.getLogger(__name__)
+
+#: Long edge of the preview proxy in pixels (about one megapixel at 3:2).
+PREVIEW_LONG_EDGE = 1280
+#: Brush points closer than this (proxy pixels) to the previous one are not recorded.
+MIN_POINT_SPACING = 0.75
+
+_keys = itertools.count(1)
+
+
+def next_key() -> int:
+    """A process-wide unique key for image/mask versions."""
+    return next(_keys)
+
+
+@dataclass(frozen=True)
+class EditState:
+    """Everything a recipe stores: the mask spec, the knobs and the model name."""
+
+    spec: MaskSpec = MaskSpec()
+    knobs: Knobs = Knobs()
+    model: str | None = None
+
+    def with_spec(self, **changes: Any) -> EditState:
+        return replace(self, spec=replace(self.spec, **changes))
+
+
+def proxy_size(width: int, height: int, long_edge: int = PREVIEW_LONG_EDGE) -> tuple[int, int]:
+    """(w, h) of the proxy: long edge at most ``long_edge``, aspect kept, never upscaled."""
+    scale = min(1.0, long_edge / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def make_proxy(pixels: np.ndarray, long_edge: int = PREVIEW_LONG_EDGE) -> np.ndarray:
+    """(H, W, 3) uint8/uint16 -> proxy of the same dtype (INTER_AREA)."""
+    h, w = pixels.shape[:2]
+    pw, ph = proxy_size(w, h, long_edge)
+    if (pw, ph) == (w, h):
+        return np.ascontiguousarray(pixels)
+    return cv2.resize(pixels, (pw, ph), interpolation=cv2.INTER_AREA)
+
+
+def pixels_to_float(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8/uint16 -> float32 [0, 1]."""
+    scale = 1.0 / float(np.iinfo(pixels.dtype).max)
+    return cv2.multiply(pixels, 1.0, scale=scale, dtype=cv2.CV_32F)
+
+
+class Document:
+    """One open photo.
+
+    Args:
+        proxy: (h, w, 3) uint8 or uint16, the preview proxy.
+        full_size: (width, height) of the photo at full resolution.
+        path: the photo's file (None for an in-memory image).
+        meta: the core's ``ImageMeta`` (kept for export), or None.
+    """
+
+    def __init__(
+        self,
+        proxy: np.ndarray,
+        full_size: tuple[int, int],
+        path: Path | None = None,
+        meta: Any = None,
+        state: EditState | None = None,
+    ) -> None:
+        self.path = path
+        self.meta = meta
+        self.full_size = full_size
+        self.proxy = np.ascontiguousarray(proxy)
+        self.img = pixels_to_float(self.proxy)
+        from limelight.gui.worker import to_display
+
+        self.display = to_display(self.img)
+        self.image_key = next_key()
+        self.mask_key = next_key()
+        self.state = state or EditState()
+        self.saved_state = self.state
+        self.area_raw = self._rasterize(self.state.spec)
+        self._painter: StrokePainter | None = None
+        self._stroke: dict[str, Any] | None = None
+
+    # -- geometry ----------------------------------------------------------------------------
+    @property
+    def proxy_hw(self) -> tuple[int, int]:
+        return self.proxy.shape[0], self.proxy.shape[1]
+
+    @property
+    def short_side_px(self) -> int:
+        """The proxy's short side in pixels (brush radii are fractions of it)."""
+        return min(self.proxy_hw)
+
+    def scene_to_proxy(self, x: float, y: float) -> tuple[float, float]:
+        """Full-resolution pixel coordinates -> proxy pixel coordinates."""
+        h, w = self.proxy_hw
+        return x * w / self.full_size[0], y * h / self.full_size[1]
+
+    def scene_to_relative(self, x: float, y: float) -> tuple[float, float]:
+        return x / self.full_size[0], y / self.full_size[1]
+
+    @property
+    def transition_px(self) -> float:
+        """Transition width in proxy pixels."""
+        h, w = self.proxy_hw
+        return self.state.spec.transition_px(h, w)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return self.state != self.saved_state
+
+    def mark_saved(self) -> None:
+        self.saved_state = self.state
+
+    def set_state(self, state: EditState) -> bool:
+        """Replaces the edit; returns True if area A changed (and was re-rasterised)."""
+        old = self.state
+        self.state = state
+        if old.spec.shapes != state.spec.shapes:
+            self.area_raw = self._rasterize(state.spec)
+            self.mask_key = next_key()
+            return True
+        if old.spec.invert != state.spec.invert:
+            self.mask_key = next_key()
+            return True
+        return False
+
+    def _rasterize(self, spec: MaskSpec) -> np.ndarray:
+        h, w = self.proxy_hw
+        base_dir = self.path.parent if self.path is not None else None
+        raw = replace(spec, invert=False)
+        try:
+            return rasterize_area_a(raw, h, w, base_dir=base_dir, subject_fn=self.subject_fn)
+        except Exception:  # noqa: BLE001 - shown as an empty mask; the error goes to the log
+            log.exception("could not rasterise the mask")
+            return np.zeros((h, w), np.float32)
+
+    #: ``subject_fn(h, w)`` used for ``Subject`` shapes (set by the window when available).
+    subject_fn: Any = None
+
+    def area_a(self) -> np.ndarray:
+        """Area A at proxy size, (h, w) float32 [0, 1], invert applied."""
+        if self.state.spec.invert:
+            return 1.0 - self.area_raw
+        return self.area_raw
+
+    def area_a_region(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        raw = self.area_raw[y0:y1, x0:x1]
+        return 1.0 - raw if self.state.spec.invert else raw
+
+    # -- painting ----------------------------------------------------------------------------
+    def begin_stroke(
+        self, x: float, y: float, radius: float, hardness: float, mode: str
+    ) -> tuple[int, int, int, int] | None:
+        """Starts a stroke at scene (full-res px) ``x, y``; ``radius`` is a fraction of the
+        short side. Returns the touched proxy bbox (y0, y1, x0, x1)."""
+        if not self.state.spec.shapes:
+            self.area_raw = np.zeros(self.proxy_hw, np.float32)  # the first shape: start empty
+        self._painter = StrokePainter(
+            self.area_raw, radius * self.short_side_px, hardness, mode  # type: ignore[arg-type]
+        )
+        p = self.scene_to_proxy(x, y)
+        self._stroke = {"points": [self.scene_to_relative(x, y)], "last": p, "radius": radius,
+                        "hardness": hardness, "mode": mode}
+        self.mask_key = next_key()
+        return self._painter.segment(p, p)
+
+    def stroke_to(self, x: float, y: float) -> tuple[int, int, int, int] | None:
+        """Extends the stroke to scene ``x, y``; returns the touched proxy bbox or None."""
+        if self._painter is None or self._stroke is None:
+            return None
+        p = self.scene_to_proxy(x, y)
+        last = self._stroke["last"]
+        if (p[0] - last[0]) ** 2 + (p[1] - last[1]) ** 2 < MIN_POINT_SPACING**2:
+            return None
+        bbox = self._painter.segment(last, p)
+        self._stroke["last"] = p
+        self._stroke["points"].append(self.scene_to_relative(x, y))
+        return bbox
+
+    def end_stroke(self) -> Stroke | None:
+        """Finishes the stroke; returns it as a core ``Stroke`` (not yet in the state)."""
+        stroke, self._stroke, self._painter = self._stroke, None, None
+        if stroke is None:
+            return None
+        self.mask_key = next_key()
+        return Stroke(
+            points=tuple(stroke["points"]),
+            radius=stroke["radius"],
+            hardness=stroke["hardness"],
+            mode=stroke["mode"],
+        )
+
+    @property
+    def painting(self) -> bool:
+        return self._painter is not None
+
+    def adopt_painted(self, shapes: tuple[Shape, ...]) -> None:
+        """Sets the shapes after a stroke whose pixels are already in ``area_raw``."""
+        self.state = self.state.with_spec(shapes=shapes)

@@ -1,0 +1,350 @@
+"""File side of the window: open (dialog, drop, command line, recent), recipes, export,
+selection jobs, the batch hook, About, and the unsaved-edit question on close."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image as PILImage
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from limelight.core.errors import LimelightError
+from limelight.core.imageio import read_preview
+from limelight.core.masks import RasterMask, Subject
+from limelight.core.recipe import Recipe, load_recipe, save_recipe, sidecar_path
+from limelight.gui.background import Task
+from limelight.gui.document import PREVIEW_LONG_EDGE, Document, EditState
+
+if TYPE_CHECKING:
+    from limelight.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+IMAGE_FILTER = ("Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.dng *.cr2 *.cr3 *.nef "
+                "*.arw *.raf *.orf *.rw2);;All files (*)")
+RECIPE_FILTER = "Limelight recipes (*.limelight.json *.json);;All files (*)"
+
+
+def full_size_of(path: Path, preview: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of the photo at full resolution in display orientation, read from the
+    header; falls back to the preview's size when Pillow cannot tell (RAW files)."""
+    pw, ph = preview
+    try:
+        with PILImage.open(path) as im:
+            w, h = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - any unreadable header: trust the preview
+        return pw, ph
+    if orientation in (5, 6, 7, 8):
+        w, h = h, w
+    # A header that disagrees with the preview's aspect ratio is not trusted.
+    if abs(w / h - pw / ph) > 0.02 * max(1.0, w / h):
+        return pw, ph
+    return w, h
+
+
+def load_document(path: Path, long_edge: int = PREVIEW_LONG_EDGE) -> Document:
+    """Reads the preview proxy of ``path`` and its sidecar recipe if there is one."""
+    image = read_preview(path, long_edge)
+    full = full_size_of(path, (image.width, image.height))
+    state = None
+    sidecar = sidecar_path(path)
+    if sidecar.is_file():
+        recipe = load_recipe(sidecar)
+        state = EditState(recipe.mask, recipe.knobs, recipe.model)
+    return Document(image.pixels, full, path=path, meta=image.meta, state=state)
+
+
+class FileOpsMixin:
+    """Mixed into ``MainWindow``; uses its document, settings, engine and status bar."""
+
+    def _init_file_ops(self: MainWindow) -> None:
+        self._tasks: list[Task] = []
+        self._scratch = Path(tempfile.mkdtemp(prefix="limelight-masks-"))
+        self.recipe_path: Path | None = None
+        self._refresh_recent_menu()
+
+    # -- opening -----------------------------------------------------------------------------
+    def open_path(self: MainWindow, path: Path, *, ask: bool = True) -> bool:
+        """Opens a photo (restoring its sidecar recipe); errors go to the status bar."""
+        path = Path(path)
+        if ask and not self.confirm_discard():
+            return False
+        try:
+            doc = load_document(path)
+        except LimelightError as exc:
+            self.show_error(str(exc))
+            return False
+        except OSError as exc:
+            self.show_error(f"{path}: cannot open ({exc.strerror or exc})")
+            return False
+        self.set_document(doc)
+        self.recipe_path = sidecar_path(path) if sidecar_path(path).is_file() else None
+        if path.parent != self._scratch:
+            self.settings.add_recent(path)
+            self.settings.set_folder("open", path.parent)
+        self._refresh_recent_menu()
+        restored = " — edit restored from its recipe" if self.recipe_path else ""
+        self.statusBar().showMessage(f"Opened {path.name}{restored}", 6000)
+        if not doc.state.spec.shapes:
+            self.statusBar().showMessage(
+                f"Opened {path.name}{restored}. No mask yet: the light covers the whole photo — "
+                "paint with the brush (B) or draw an ellipse (E).", 10000)
+        self.document_opened.emit(path)
+        return True
+
+    def open_dialog(self: MainWindow) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open photo", str(self.settings.folder("open")),
+                                              IMAGE_FILTER)
+        if name:
+            self.open_path(Path(name))
+
+    def _on_files_dropped(self: MainWindow, paths: list[Path]) -> None:
+        recipes = [p for p in paths if p.name.endswith(".json")]
+        photos = [p for p in paths if p not in recipes]
+        if photos:
+            self.open_path(photos[0])
+        elif recipes:
+            self.apply_recipe_file(recipes[0])
+
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self._on_files_dropped(paths)
+
+    def _refresh_recent_menu(self: MainWindow) -> None:
+        menu = getattr(self.acts, "recent_menu", None)
+        if menu is None:
+            return
+        menu.clear()
+        files = self.settings.recent_files()
+        for p in files:
+            act = menu.addAction(p.name)
+            act.setToolTip(str(p))
+            act.setStatusTip(str(p))
+            act.triggered.connect(lambda _c=False, p=p: self.open_path(p))
+        if files:
+            menu.addSeparator()
+            menu.addAction("Clear recent files").triggered.connect(self._clear_recent)
+        menu.setEnabled(bool(files))
+
+    def _clear_recent(self: MainWindow) -> None:
+        self.settings.clear_recent()
+        self._refresh_recent_menu()
+
+    def show_error(self: MainWindow, message: str) -> None:
+        log.warning("%s", message)
+        self.statusBar().showMessage(message, 20000)
+
+    # -- recipes -----------------------------------------------------------------------------
+    def current_recipe(self: MainWindow, base: Path | None = None) -> Recipe:
+        """The edit as a recipe; raster masks made in this session are copied beside ``base``."""
+        assert self.doc is not None
+        state = self.doc.state
+        shapes = []
+        for k, s in enumerate(state.spec.shapes):
+            if isinstance(s, RasterMask) and base is not None and s.path.parent == self._scratch:
+                dest = base.with_name(f"{base.name.removesuffix('.json')}.mask{k}.png")
+                shutil.copyfile(s.path, dest)
+                s = RasterMask(dest, s.mode)
+            shapes.append(s)
+        from dataclasses import replace
+
+        return Recipe(model=state.model, knobs=state.knobs, mask=replace(state.spec, shapes=tuple(shapes)))
+
+    def save_recipe(self: MainWindow, path: Path | None = None) -> bool:
+        """Saves the edit (default: the photo's sidecar). Returns False on error."""
+        if self.doc is None:
+            return False
+        if path is None:
+            if self.doc.path is None:
+                return self.save_recipe_as()
+            path = self.recipe_path or sidecar_path(self.doc.path)
+        try:
+            save_recipe(self.current_recipe(path), path)
+        except (LimelightError, OSError) as exc:
+            self.show_error(str(exc))
+            return False
+        self.recipe_path = path
+        self.doc.mark_saved()
+        self.undo_stack.setClean()
+        self._update_title()
+        self.settings.set_folder("recipe", path.parent)
+        self.statusBar().showMessage(f"Recipe saved to {path}", 6000)
+        return True
+
+    def save_recipe_as(self: MainWindow) -> bool:
+        if self.doc is None:
+            return False
+        start = sidecar_path(self.doc.path) if self.doc.path else self.settings.folder("recipe")
+        name, _ = QFileDialog.getSaveFileName(self, "Save recipe", str(start), RECIPE_FILTER)
+        return self.save_recipe(Path(name)) if name else False
+
+    def apply_recipe_file(self: MainWindow, path: Path | None = None) -> bool:
+        """Applies a recipe file to the open photo (undoable)."""
+        if self.doc is None:
+            return False
+        if path is None:
+            name, _ = QFileDialog.getOpenFileName(self, "Apply recipe",
+                                                  str(self.settings.folder("recipe")), RECIPE_FILTER)
+            if not name:
+                return False
+            path = Path(name)
+        try:
+            recipe = load_recipe(path)
+        except LimelightError as exc:
+            self.show_error(str(exc))
+            return False
+        model = recipe.model if recipe.model in self.zoo.names else self.doc.state.model
+        if recipe.model and recipe.model not in self.zoo.names:
+            self.show_error(f"{path}: model {recipe.model!r} is not installed; keeping {model!r}")
+        self._push(f"Apply recipe {path.name}", EditState(recipe.mask, recipe.knobs, model))
+        self.settings.set_folder("recipe", path.parent)
+        return True
+
+    def confirm_discard(self: MainWindow) -> bool:
+        """Asks to save unsaved edits; False means the user cancelled."""
+        if self.doc is None or not self.doc.dirty:
+            return True
+        answer = self.ask_save_changes()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_recipe()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def ask_save_changes(self: MainWindow) -> QMessageBox.StandardButton:
+        """The question itself (tests replace it)."""
+        name = self.doc.path.name if self.doc and self.doc.path else "this photo"
+        return QMessageBox.question(
+            self, "Unsaved edit", f"Save the edit of {name} as a recipe before closing it?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+
+    # -- export and batch --------------------------------------------------------------------
+    def export_dialog(self: MainWindow) -> None:
+        if self.doc is None or self.doc.path is None:
+            self.show_error("Open a photo file to export it.")
+            return
+        if not self.zoo.models:
+            self.show_error("No models installed: nothing to export.")
+            return
+        from limelight.gui.export_dialog import ExportDialog
+
+        dialog = ExportDialog(self, self.doc.path, self.settings, self.doc.meta)
+        if dialog.exec():
+            self.start_export(dialog.output_path(), **dialog.options())
+
+    def start_export(self: MainWindow, output: Path, fmt: str | None = None, quality: int = 95,
+                     bit_depth: int | None = None) -> Task:
+        """Exports the open photo at full resolution in the background; returns the task."""
+        from limelight.core.pipeline import process_file
+        from limelight.gui.export_dialog import ExportProgress
+
+        assert self.doc is not None and self.doc.path is not None
+        src, recipe, engine = self.doc.path, self.current_recipe(), self.engine
+        subject_fn = self.doc.subject_fn
+
+        def job(progress: Any) -> Path:
+            return process_file(src, output, recipe, engine, fmt=fmt, quality=quality,
+                                bit_depth=bit_depth, progress=progress, subject_fn=subject_fn)
+
+        task = Task(job, "Export", self)
+        ExportProgress.attach(self, task, output)
+        self.settings.set_folder("export", output.parent)
+        self._tasks.append(task)
+        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
+        return task.start()
+
+    #: Set by the batch dialog module: ``factory(window) -> QDialog``.
+    batch_dialog_factory: Any = None
+
+    def open_batch(self: MainWindow) -> None:
+        """Ctrl+Shift+B. The batch dialog plugs in via ``batch_dialog_factory`` or the module
+        ``limelight.gui.batch_dialog`` exposing ``open_batch_dialog(window)``."""
+        factory = self.batch_dialog_factory
+        if factory is None:
+            try:
+                from limelight.gui import batch_dialog  # type: ignore[attr-defined]
+
+                factory = batch_dialog.open_batch_dialog
+            except (ImportError, AttributeError):
+                self.show_error("Batch export is not part of this build yet; use "
+                                "`limelight batch` on the command line.")
+                return
+        factory(self)
+
+    # -- selection ---------------------------------------------------------------------------
+    def _subject_fn_for(self: MainWindow, doc: Document) -> Any:
+        try:
+            from limelight.core.subject import is_installed, subject_fn_for
+        except ImportError:
+            return None
+        return subject_fn_for(doc.img) if is_installed() else None
+
+    def _run_selection(self: MainWindow, kind: str, rect: QRectF | None) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        if kind == "subject":
+            from limelight.core import subject
+
+            if not subject.is_installed():
+                self.show_error(f"Subject select needs its model: {subject.install_hint()}")
+                return
+            fn = doc.subject_fn
+            h, w = doc.proxy_hw
+
+            def job(_p: Any) -> Any:
+                fn(h, w)  # computes and caches the subject at proxy size
+                return Subject(self.mask_panel.mode)  # type: ignore[arg-type]
+        else:
+            from limelight.core.selection import smart_select
+
+            assert rect is not None
+            sx, sy = doc.proxy_hw[1] / doc.full_size[0], doc.proxy_hw[0] / doc.full_size[1]
+            box = (int(rect.x() * sx), int(rect.y() * sy), int(rect.width() * sx),
+                   int(rect.height() * sy))
+            img, scratch, k = doc.img, self._scratch, len(self._tasks)
+
+            def job(_p: Any) -> Any:
+                m = smart_select(img, box)
+                path = scratch / f"smart-{id(m)}-{k}.png"
+                PILImage.fromarray(np.clip(m * 65535.0 + 0.5, 0, 65535).astype(np.uint16)).save(path)
+                return RasterMask(path, self.mask_panel.mode)  # type: ignore[arg-type]
+
+        task = Task(job, "Smart select" if kind == "smart" else "Subject select", self)
+        task.succeeded.connect(lambda shape: self.add_shape(shape, task.name))
+        task.failed.connect(self.show_error)
+        self.statusBar().showMessage(f"{task.name}…")
+        self._tasks.append(task)
+        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
+        task.start()
+
+    # -- about -------------------------------------------------------------------------------
+    def about_text(self: MainWindow) -> str:
+        import onnxruntime
+        import PySide6
+        from PySide6.QtCore import qVersion
+
+        import limelight
+
+        model = "none installed"
+        if self.zoo.models:
+            info = self.zoo.get(self.doc.state.model if self.doc else None)
+            model = f"{info.name} ({info.label}, {info.params:,} parameters)"
+        return (f"<h3>Limelight {limelight.__version__}</h3>"
+                "<p>Local low-light enhancement: paint where the light goes.</p>"
+                f"<p>Model: {model}<br>ONNX Runtime {onnxruntime.__version__} "
+                f"(device {self.engine.device})<br>Qt {qVersion()} · PySide6 {PySide6.__version__}</p>")
+
+    def show_about(self: MainWindow) -> None:
+        QMessageBox.about(self, "About Limelight", self.about_text())

@@ -1,0 +1,416 @@
+"""The editor window: canvas in the middle, tools left, adjustments right, status below.
+
+The window owns the ``Document`` (the open photo and its edit), the ``PreviewWorker`` and
+the undo stack; every edit is an ``EditCommand`` swapping ``EditState``s. File operations
+(open, recipes, export, close) live in ``FileOpsMixin``; actions and menus in ``actions``.
+
+Signals:
+    preview_applied(PreviewResult): a preview was shown (tests and benchmarks wait on it).
+    document_opened(Path): a photo was opened.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QUndoStack
+from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QScrollArea, QVBoxLayout, QWidget
+
+from limelight.core.engine import Engine
+from limelight.core.masks import Ellipse, Stroke
+from limelight.core.recompose import FAMILY_KNOBS, Knobs
+from limelight.core.zoo import Zoo
+from limelight.gui import actions
+from limelight.gui.canvas import COLOR_A, COLOR_B, Canvas
+from limelight.gui.commands import EditCommand, close_merging
+from limelight.gui.document import Document, EditState
+from limelight.gui.file_ops import FileOpsMixin
+from limelight.gui.panels import AdjustPanel, HistogramWidget, MaskPanel
+from limelight.gui.settings import EditorSettings
+from limelight.gui.tools import BrushTool, EllipseTool, RectSelectTool, SubjectTool, Tool
+from limelight.gui.worker import PreviewResult, PreviewWorker
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(FileOpsMixin, QMainWindow):
+    """The Limelight editor. ``engine`` None builds one over the shipped zoo."""
+
+    preview_applied = Signal(object)
+    document_opened = Signal(object)
+
+    def __init__(self, engine: Engine | Any | None = None, settings: EditorSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Limelight")
+        self.settings = settings or EditorSettings()
+        self.engine = engine if engine is not None else Engine(device="auto")
+        self.zoo: Zoo = self.engine.zoo
+        self.doc: Document | None = None
+        self.undo_stack = QUndoStack(self)
+        self.worker = PreviewWorker(self.engine, self)
+        self.worker.result_ready.connect(self._on_worker_result)
+        self.worker.failed.connect(self._on_worker_failed)
+        self.worker.busy_changed.connect(self._on_worker_busy)
+        self._mask1: np.ndarray | None = None
+        self._overlay_rgba: np.ndarray | None = None
+        self._knob_changed_at: dict[int, float] = {}
+        self.last_latency_ms: float | None = None
+        self._build_ui()
+        self.tools: dict[str, Tool] = {
+            "brush": BrushTool(self, self.canvas.scene()),
+            "ellipse": EllipseTool(self, self.canvas.scene()),
+            "smart": RectSelectTool(self, self.canvas.scene()),
+            "subject": SubjectTool(self, self.canvas.scene()),
+        }
+        self.tool: Tool | None = None
+        self.acts = actions.build(self)
+        self.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
+        self.adjust.set_models(self.zoo.models, self.zoo.default)
+        self._init_file_ops()
+        self.set_tool("brush")
+        geometry = self.settings.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1500, 940)
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.canvas = Canvas(self)
+        self.canvas.zoom_changed.connect(lambda _z: self._update_status())
+        self.canvas.files_dropped.connect(self._on_files_dropped)
+        self.setCentralWidget(self.canvas)
+        self.setAcceptDrops(True)
+        side = QWidget()
+        v = QVBoxLayout(side)
+        self.adjust = AdjustPanel()
+        self.mask_panel = MaskPanel()
+        self.histogram = HistogramWidget()
+        v.addWidget(self.histogram)
+        v.addWidget(self.adjust)
+        v.addWidget(self.mask_panel)
+        v.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(330)
+        self.side_dock = actions.make_dock(self, "Adjustments", scroll)
+        mp = self.mask_panel
+        mp.brush_size.set_quietly(self.settings.get_float("brush/size", 0.05))
+        mp.brush_hardness.set_quietly(self.settings.get_float("brush/hardness", 0.5))
+        self.adjust.model_chosen.connect(self.set_model)
+        self.adjust.knob_edited.connect(self.set_knob)
+        self.adjust.knob_released.connect(lambda _n: close_merging(self._last_command()))
+        self.adjust.reset_requested.connect(self.reset_light)
+        mp.transition_edited.connect(self.set_transition)
+        mp.transition_released.connect(lambda: close_merging(self._last_command()))
+        mp.brush_changed.connect(self._on_brush_changed)
+        mp.overlay_toggled.connect(self.set_overlay)
+        mp.invert_clicked.connect(self.invert_mask)
+        mp.clear_clicked.connect(self.clear_mask)
+        sb = self.statusBar()
+        self.status_file = QLabel()
+        self.status_engine = QLabel()
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(90)
+        self.busy.setMaximumHeight(14)
+        self.busy.setToolTip("Computing the preview")
+        self.busy.hide()
+        sb.addPermanentWidget(self.status_file)
+        sb.addPermanentWidget(self.status_engine)
+        sb.addPermanentWidget(self.busy)
+
+    def _last_command(self) -> Any:
+        i = self.undo_stack.index()
+        return self.undo_stack.command(i - 1) if i > 0 else None
+
+    # -- document ----------------------------------------------------------------------------
+    def set_document(self, doc: Document) -> None:
+        """Shows ``doc`` (already loaded) with its edit; clears the undo history."""
+        self.doc = doc
+        if doc.state.model is None or doc.state.model not in self.zoo.names:
+            doc.state = EditState(doc.state.spec, doc.state.knobs, self.zoo.default)
+            doc.saved_state = doc.state if not doc.dirty else doc.saved_state
+        doc.subject_fn = self._subject_fn_for(doc)
+        self.undo_stack.clear()
+        self._mask1 = None
+        w, h = doc.full_size
+        self.canvas.set_photo_size(w, h)
+        self.canvas.before_item.set_array(doc.display)
+        self.canvas.after_item.set_array(doc.display)
+        self._overlay_rgba = np.zeros((*doc.proxy_hw, 4), np.uint8)
+        self.canvas.overlay_item.set_array(self._overlay_rgba)
+        self._sync_ui(doc.state)
+        self._update_title()
+        self.request_preview()
+
+    # -- tool host ---------------------------------------------------------------------------
+    def photo_size(self) -> tuple[int, int]:
+        return self.doc.full_size if self.doc else (1, 1)
+
+    def brush_settings(self) -> tuple[float, float, str]:
+        mp = self.mask_panel
+        return mp.brush_size.value(), mp.brush_hardness.value(), mp.mode
+
+    def begin_stroke(self, pos: QPointF) -> None:
+        if self.doc is None:
+            return
+        radius, hardness, mode = self.brush_settings()
+        was_global = not self.doc.state.spec.shapes
+        bbox = self.doc.begin_stroke(pos.x(), pos.y(), radius, hardness, mode)
+        if was_global:
+            self._refresh_overlay()
+        else:
+            self._refresh_overlay(bbox)
+
+    def continue_stroke(self, pos: QPointF) -> None:
+        if self.doc is None or not self.doc.painting:
+            return
+        bbox = self.doc.stroke_to(pos.x(), pos.y())
+        if bbox is not None:
+            self._refresh_overlay(bbox)
+            if not self.busy.isVisible() and self.mask_panel.overlay_button.isChecked() is False:
+                self.request_preview()  # live light while painting, at most one in flight
+
+    def end_stroke(self) -> None:
+        if self.doc is None:
+            return
+        stroke = self.doc.end_stroke()
+        if stroke is None:
+            return
+        state = self.doc.state
+        new = state.with_spec(shapes=(*state.spec.shapes, stroke))
+        text = "Brush stroke" if stroke.mode == "add" else "Erase stroke"
+        self._push(text, new, painted=True)
+
+    def add_shape(self, shape: Ellipse | Stroke, text: str) -> None:
+        if self.doc is None:
+            return
+        state = self.doc.state
+        self._push(text, state.with_spec(shapes=(*state.spec.shapes, shape)))
+
+    def replace_shape(self, index: int, shape: Ellipse, text: str) -> None:
+        if self.doc is None:
+            return
+        shapes = list(self.doc.state.spec.shapes)
+        shapes[index] = shape
+        self._push(text, self.doc.state.with_spec(shapes=tuple(shapes)))
+
+    # -- edits -------------------------------------------------------------------------------
+    def _push(self, text: str, new: EditState, merge_key: str | None = None,
+              painted: bool = False) -> None:
+        if self.doc is None or new == self.doc.state:
+            return
+        self.undo_stack.push(EditCommand(text, self.doc.state, new, self._apply_state,
+                                         merge_key=merge_key, already_applied=painted))
+
+    def _apply_state(self, state: EditState, already_painted: bool) -> None:
+        """Installs an edit state (from a command) and refreshes everything that shows it."""
+        doc = self.doc
+        if doc is None:
+            return
+        if already_painted:
+            doc.adopt_painted(state.spec.shapes)
+            doc.state = state
+            mask_changed = True
+        else:
+            mask_changed = doc.set_state(state)
+        self._sync_ui(state, mask_changed)
+        self._update_title()
+        self.request_preview()
+
+    def _sync_ui(self, state: EditState, mask_changed: bool = True) -> None:
+        self.adjust.set_model(state.model)
+        self.adjust.set_knobs(state.knobs)
+        self.mask_panel.transition.set_quietly(state.spec.transition)
+        tool = self.tools["ellipse"]
+        assert isinstance(tool, EllipseTool)
+        if mask_changed or len(tool.items) != sum(isinstance(s, Ellipse) for s in state.spec.shapes):
+            tool.sync(state.spec.shapes)
+        if mask_changed:
+            self._refresh_overlay()
+
+    def set_knob(self, name: str, value: float) -> None:
+        if self.doc is None:
+            return
+        self._pending_knob_time = time.perf_counter()
+        state = self.doc.state
+        self._push(f"Change {name}", EditState(state.spec, state.knobs.with_(**{name: value}),
+                                               state.model), merge_key=f"knob:{name}")
+
+    def reset_light(self) -> None:
+        if self.doc is not None:
+            s = self.doc.state
+            self._push("Reset light", EditState(s.spec, Knobs(), s.model))
+
+    def set_model(self, name: str) -> None:
+        if self.doc is not None:
+            s = self.doc.state
+            self._push("Change model", EditState(s.spec, s.knobs, name))
+
+    def set_transition(self, value: float) -> None:
+        if self.doc is not None:
+            self._push("Change transition", self.doc.state.with_spec(transition=value),
+                       merge_key="transition")
+
+    def invert_mask(self) -> None:
+        if self.doc is not None:
+            self._push("Invert mask", self.doc.state.with_spec(invert=not self.doc.state.spec.invert))
+
+    def clear_mask(self) -> None:
+        if self.doc is not None:
+            self._push("Clear mask", self.doc.state.with_spec(shapes=(), invert=False))
+
+    # -- tools -------------------------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        if self.tool is not None:
+            self.tool.deactivate()
+        self.tool = self.tools[name]
+        self.tool.activate()
+        self.canvas.tool = self.tool  # type: ignore[assignment]
+        act = self.acts.tools.get(name)
+        if act is not None and not act.isChecked():
+            act.setChecked(True)
+
+    def resize_brush(self, factor: float) -> None:
+        slider = self.mask_panel.brush_size
+        lo, hi = slider.minimum(), slider.maximum()
+        slider.setValue(min(max(slider.value() * factor, lo), hi))
+        self._on_brush_changed()
+
+    def _on_brush_changed(self) -> None:
+        size, hardness, _mode = self.brush_settings()
+        self.settings.set_value("brush/size", size)
+        self.settings.set_value("brush/hardness", hardness)
+        brush = self.tools["brush"]
+        assert isinstance(brush, BrushTool)
+        brush.update_cursor()
+
+    def smart_select(self, rect: QRectF) -> None:
+        self._run_selection("smart", rect)
+
+    def subject_select(self) -> None:
+        self._run_selection("subject", None)
+
+    # -- preview -----------------------------------------------------------------------------
+    def request_preview(self) -> int | None:
+        """Queues a preview of the current edit; returns the request id."""
+        doc = self.doc
+        if doc is None:
+            return None
+        model = doc.state.model if self.zoo.models else None
+        rid = self.worker.submit(
+            image_key=doc.image_key, mask_key=doc.mask_key, model=model, img=doc.img,
+            area_a=doc.area_a().copy(), transition_px=doc.transition_px,
+            band=doc.state.spec.band, knobs=doc.state.knobs,
+        )
+        self._knob_changed_at[rid] = getattr(self, "_pending_knob_time", None) or time.perf_counter()
+        self._pending_knob_time = None
+        return rid
+
+    def _on_worker_result(self, result: PreviewResult) -> None:
+        if result.request_id != self.worker.latest_id or self.doc is None:
+            self.worker.dropped += 1
+            return
+        if result.display.shape[:2] != self.doc.proxy_hw:
+            return
+        self.canvas.after_item.set_array(result.display)
+        self._mask1 = result.mask[1]
+        self.histogram.set_histogram(result.histogram)
+        if self.canvas.overlay_item.isVisible():
+            self._refresh_overlay()
+        started = self._knob_changed_at.pop(result.request_id, None)
+        for rid in [k for k in self._knob_changed_at if k < result.request_id]:
+            del self._knob_changed_at[rid]
+        if started is not None:
+            self.last_latency_ms = (time.perf_counter() - started) * 1000.0
+        if result.inference_ms is not None:
+            self.last_inference_ms = result.inference_ms
+        self._update_status(result)
+        self.preview_applied.emit(result)
+
+    def _on_worker_failed(self, request_id: int, message: str) -> None:
+        if request_id == self.worker.latest_id:
+            self.statusBar().showMessage(message, 15000)
+
+    def _on_worker_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+
+    # -- overlay -----------------------------------------------------------------------------
+    def set_overlay(self, visible: bool) -> None:
+        self.canvas.overlay_item.setVisible(visible)
+        if self.mask_panel.overlay_button.isChecked() != visible:
+            self.mask_panel.overlay_button.setChecked(visible)
+        if self.acts.overlay.isChecked() != visible:
+            self.acts.overlay.setChecked(visible)
+        if visible:
+            self._refresh_overlay()
+
+    def _refresh_overlay(self, bbox: tuple[int, int, int, int] | None = None) -> None:
+        """Recolours the overlay (A amber, B blue) in ``bbox`` (proxy rows/cols) or everywhere."""
+        doc, rgba = self.doc, self._overlay_rgba
+        if doc is None or rgba is None or not self.canvas.overlay_item.isVisible():
+            return
+        h, w = doc.proxy_hw
+        y0, y1, x0, x1 = bbox if bbox is not None else (0, h, 0, w)
+        a = doc.area_a_region(y0, y1, x0, x1)
+        if self._mask1 is not None and self._mask1.shape == (h, w):
+            b = np.clip(self._mask1[y0:y1, x0:x1] - a, 0.0, 1.0)
+        else:
+            b = np.zeros_like(a)
+        ca, cb = np.array(COLOR_A, np.float32), np.array(COLOR_B, np.float32)
+        alpha = a * (ca[3] / 255.0) + b * (cb[3] / 255.0)
+        weight_a = np.divide(a * ca[3], a * ca[3] + b * cb[3] + 1e-6)[..., None]
+        rgb = weight_a * ca[:3] + (1.0 - weight_a) * cb[:3]
+        region = rgba[y0:y1, x0:x1]
+        region[..., :3] = rgb.astype(np.uint8)
+        region[..., 3] = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        self.canvas.overlay_item.update_array_region(y0, y1, x0, x1)
+
+    # -- status ------------------------------------------------------------------------------
+    def _update_status(self, result: PreviewResult | None = None) -> None:
+        doc = self.doc
+        if doc is not None:
+            name = doc.path.name if doc.path else "untitled"
+            w, h = doc.full_size
+            self.status_file.setText(f"{name}  {w}×{h}  ·  zoom {self.canvas.zoom * 100:.0f} %")
+        if not self.zoo.models:
+            self.status_engine.setText("No models installed — masks only")
+            return
+        if result is not None:
+            parts = [result.device]
+            inf = getattr(self, "last_inference_ms", None)
+            if inf is not None:
+                parts.append(f"inference {inf:.0f} ms")
+            if self.last_latency_ms is not None:
+                parts.append(f"preview {self.last_latency_ms:.0f} ms")
+            self.status_engine.setText("  ·  ".join(parts))
+
+    def _update_title(self) -> None:
+        name = self.doc.path.name if self.doc and self.doc.path else "Limelight"
+        dirty = self.doc is not None and self.doc.dirty
+        self.setWindowTitle(f"{'• ' if dirty else ''}{name} — Limelight")
+
+    def knobs_supported(self) -> tuple[str, ...]:
+        if self.doc is None or not self.zoo.models or self.doc.state.model is None:
+            return ()
+        return FAMILY_KNOBS[self.zoo.get(self.doc.state.model).family]
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.worker.stop(timeout=2.0)
+        event.accept()

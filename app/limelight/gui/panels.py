@@ -1,0 +1,276 @@
+"""Side panels: adjustments (model, degree, γ1–γ3), mask settings, and the histogram.
+
+Signals (``AdjustPanel``):
+    model_chosen(str): the user picked a model.
+    knob_edited(str, float): a knob slider moved or was typed into (name, value).
+    knob_released(str): a slider drag ended (closes undo merging).
+    reset_requested(): the Reset button.
+Signals (``MaskPanel``):
+    transition_edited(float), transition_released(), brush_changed(), overlay_toggled(bool),
+    invert_clicked(), clear_clicked().
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QLabeledDoubleSlider
+
+from limelight.core.recompose import FAMILY_KNOBS, KNOB_RANGES, Knobs
+from limelight.core.zoo import ModelInfo
+
+KNOB_LABELS = {
+    "degree": ("Degree", "Strength of the light: 0 = untouched, 1 = the model's own output"),
+    "gamma1": ("γ1 shadows", "Lift under-exposed parts (fusion models only)"),
+    "gamma2": ("γ2 highlights", "Tame over-exposed parts (fusion models only)"),
+    "gamma3": ("γ3 denoise", "Remove noise (fusion models only)"),
+}
+
+
+class ValueSlider(QLabeledDoubleSlider):
+    """A labelled float slider (drag or type) that resets to ``default`` on double-click.
+
+    Signals:
+        edited(float): changed by the user (not by ``set_quietly``).
+        released(): a drag or a typed edit ended.
+    """
+
+    edited = Signal(float)
+    released = Signal()
+
+    def __init__(self, lo: float, hi: float, default: float, decimals: int = 2,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.default = default
+        self._quiet = False
+        self.setRange(lo, hi)
+        self.setDecimals(decimals)
+        self.setSingleStep(10 ** (-decimals))
+        self.setValue(default)
+        self.valueChanged.connect(self._on_value_changed)
+        self.sliderReleased.connect(self.released)
+        self.editingFinished.connect(self.released)
+        for child in self.findChildren(QSlider):
+            child.installEventFilter(self)
+
+    def set_quietly(self, value: float) -> None:
+        """Sets the value without emitting ``edited`` (undo, recipes)."""
+        self._quiet = True
+        try:
+            self.setValue(value)
+        finally:
+            self._quiet = False
+
+    def _on_value_changed(self, value: float) -> None:
+        if not self._quiet:
+            self.edited.emit(float(value))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.MouseButtonDblClick:
+            self.setValue(self.default)
+            self.released.emit()
+            return True
+        return super().eventFilter(obj, event)
+
+
+class AdjustPanel(QWidget):
+    """Model picker, degree and γ sliders, reset."""
+
+    model_chosen = Signal(str)
+    knob_edited = Signal(str, float)
+    knob_released = Signal(str)
+    reset_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        box = QGroupBox("Model")
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("The enhancement network (backbone · conversion)")
+        self.model_combo.activated.connect(self._on_model_activated)
+        self.model_info = QLabel()
+        self.model_info.setWordWrap(True)
+        self.model_info.setStyleSheet("color: palette(mid); font-size: 11px")
+        v = QVBoxLayout(box)
+        v.addWidget(self.model_combo)
+        v.addWidget(self.model_info)
+        layout.addWidget(box)
+        light = QGroupBox("Light")
+        form = QFormLayout(light)
+        self.sliders: dict[str, ValueSlider] = {}
+        for name in ("degree", "gamma1", "gamma2", "gamma3"):
+            lo, hi = KNOB_RANGES[name]
+            slider = ValueSlider(lo, hi, getattr(Knobs(), name))
+            label, tip = KNOB_LABELS[name]
+            slider.setToolTip(f"{tip}. Double-click to reset.")
+            slider.edited.connect(lambda v, n=name: self.knob_edited.emit(n, v))
+            slider.released.connect(lambda n=name: self.knob_released.emit(n))
+            self.sliders[name] = slider
+            form.addRow(label, slider)
+        self.reset_button = QPushButton("Reset light")
+        self.reset_button.setToolTip("Degree and γ back to the model's own output")
+        self.reset_button.clicked.connect(self.reset_requested)
+        form.addRow(self.reset_button)
+        layout.addWidget(light)
+        self._models: list[ModelInfo] = []
+
+    def set_models(self, models: tuple[ModelInfo, ...], current: str | None) -> None:
+        """Fills the picker; an empty zoo disables it with a hint."""
+        self._models = list(models)
+        self.model_combo.clear()
+        for m in models:
+            self.model_combo.addItem(f"{m.label}  ({m.name})", m.name)
+        if not models:
+            self.model_combo.addItem("No models installed")
+        self.model_combo.setEnabled(bool(models))
+        self.set_model(current)
+
+    def set_model(self, name: str | None) -> None:
+        """Shows ``name`` as selected and enables the knobs its family supports."""
+        index = self.model_combo.findData(name) if name else -1
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+        info = next((m for m in self._models if m.name == name), None)
+        family = info.family if info else None
+        supported = FAMILY_KNOBS.get(family, ()) if family else ()
+        for knob, slider in self.sliders.items():
+            slider.setEnabled(knob in supported)
+            if knob != "degree" and knob not in supported:
+                slider.setToolTip(f"{KNOB_LABELS[knob][1]}. The {info.label if info else 'current'} "
+                                  "model has no such knob.")
+            else:
+                slider.setToolTip(f"{KNOB_LABELS[knob][1]}. Double-click to reset.")
+        if info is None:
+            self.model_info.setText("Install models to enhance; masks can still be edited.")
+        else:
+            details = f"{info.family} family · {info.params:,} parameters" if info.params else info.family
+            self.model_info.setText(details)
+
+    def set_knobs(self, knobs: Knobs) -> None:
+        for name, slider in self.sliders.items():
+            slider.set_quietly(getattr(knobs, name))
+
+    def _on_model_activated(self, index: int) -> None:
+        name = self.model_combo.itemData(index)
+        if name:
+            self.model_chosen.emit(str(name))
+
+
+class MaskPanel(QWidget):
+    """Transition width, brush size and hardness, add/erase, overlay, invert, clear."""
+
+    transition_edited = Signal(float)
+    transition_released = Signal()
+    brush_changed = Signal()
+    overlay_toggled = Signal(bool)
+    invert_clicked = Signal()
+    clear_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        box = QGroupBox("Mask")
+        form = QFormLayout(box)
+        self.transition = ValueSlider(0.0, 0.5, 0.06, decimals=3)
+        self.transition.setToolTip("Width of the transition band B, as a fraction of the "
+                                   "photo's short side. Double-click to reset.")
+        self.transition.edited.connect(self.transition_edited)
+        self.transition.released.connect(self.transition_released)
+        form.addRow("Transition", self.transition)
+        self.brush_size = ValueSlider(0.002, 0.5, 0.05, decimals=3)
+        self.brush_size.setToolTip("Brush radius, fraction of the short side ([ and ] resize)")
+        self.brush_hardness = ValueSlider(0.0, 1.0, 0.5)
+        self.brush_hardness.setToolTip("Brush edge: 1 crisp, 0 soft")
+        for s in (self.brush_size, self.brush_hardness):
+            s.edited.connect(lambda _v: self.brush_changed.emit())
+        form.addRow("Brush size", self.brush_size)
+        form.addRow("Hardness", self.brush_hardness)
+        self.mode_add = QRadioButton("Add")
+        self.mode_erase = QRadioButton("Erase")
+        self.mode_add.setToolTip("Paint or draw into area A (X toggles)")
+        self.mode_erase.setToolTip("Remove from area A (X toggles)")
+        self.mode_add.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.mode_add)
+        group.addButton(self.mode_erase)
+        row = QHBoxLayout()
+        row.addWidget(self.mode_add)
+        row.addWidget(self.mode_erase)
+        form.addRow("Mode", row)
+        self.overlay_button = QPushButton("Overlay (O)")
+        self.overlay_button.setCheckable(True)
+        self.overlay_button.setToolTip("Show area A (amber) and the transition B (blue)")
+        self.overlay_button.toggled.connect(self.overlay_toggled)
+        self.invert_button = QPushButton("Invert (I)")
+        self.invert_button.clicked.connect(self.invert_clicked)
+        self.clear_button = QPushButton("Clear (Del)")
+        self.clear_button.clicked.connect(self.clear_clicked)
+        buttons = QHBoxLayout()
+        for b in (self.overlay_button, self.invert_button, self.clear_button):
+            buttons.addWidget(b)
+        form.addRow(buttons)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(box)
+
+    @property
+    def mode(self) -> str:
+        return "erase" if self.mode_erase.isChecked() else "add"
+
+    def toggle_mode(self) -> None:
+        (self.mode_add if self.mode == "erase" else self.mode_erase).setChecked(True)
+
+
+class HistogramWidget(QWidget):
+    """RGB histogram of the preview (square-root scaled counts)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(90)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self._hist: np.ndarray | None = None
+        self.setToolTip("Histogram of the preview (R, G, B)")
+
+    def set_histogram(self, hist: np.ndarray | None) -> None:
+        """``hist``: (3, 256) counts, or None to clear."""
+        self._hist = None if hist is None else np.sqrt(hist.astype(np.float64))
+        self.update()
+
+    def paintEvent(self, event: QEvent) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(28, 28, 30))
+        if self._hist is None:
+            return
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Plus)
+        w, h = self.width(), self.height() - 2
+        peak = float(self._hist[:, 1:255].max() or self._hist.max() or 1.0)
+        colors = (QColor(200, 60, 60, 200), QColor(60, 180, 60, 200), QColor(70, 90, 220, 200))
+        xs = np.linspace(0, w, 256)
+        for c in range(3):
+            ys = h - np.minimum(self._hist[c] / peak, 1.0) * (h - 4)
+            path = QPainterPath()
+            path.moveTo(0, h)
+            for x, y in zip(xs, ys, strict=True):
+                path.lineTo(float(x), float(y))
+            path.lineTo(w, h)
+            path.closeSubpath()
+            p.fillPath(path, colors[c])
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+        p.setPen(QPen(QColor(80, 80, 84)))
+        p.drawRect(QRectF(0, 0, w - 1, h + 1))
