@@ -188,7 +188,7 @@ def _srgb_icc() -> bytes:
 def decode_pillow(path: Path, fmt: str, max_pixels: int) -> Decoded:
     """JPEG (CMYK or with trailing data), 8-bit PNG, WebP and BMP through Pillow."""
     with pil_open(path, fmt) as im:
-        check_size(path, *im.size, max_pixels)
+        check_size(path, im.size[0], im.size[1], max_pixels)
         exif = normalise_exif(im.info.get("exif"))
         im.load()
         if fmt == "PNG" and exif is None:  # eXIf after IDAT is read by load()
@@ -200,7 +200,7 @@ def decode_pillow(path: Path, fmt: str, max_pixels: int) -> Decoded:
 def decode_jpeg(path: Path, max_pixels: int) -> Decoded:
     """JPEG: libjpeg-turbo through OpenCV when the file is complete, else Pillow (strict)."""
     with pil_open(path, "JPEG") as im:
-        check_size(path, *im.size, max_pixels)
+        check_size(path, im.size[0], im.size[1], max_pixels)
         mode = im.mode
         exif = normalise_exif(im.info.get("exif"))
         icc = im.info.get("icc_profile") or None

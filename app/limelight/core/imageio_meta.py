@@ -114,11 +114,11 @@ def exif_from_tiff_header(path: Path) -> tuple[bytes | None, int]:
     Layout tags (strip offsets, sizes...) are dropped: they describe the source file only.
     """
     from PIL import Image as PILImage
-    from PIL import TiffImagePlugin
 
     try:
-        with TiffImagePlugin.TiffImageFile(str(path)) as im:
-            src = im.getexif()
+        with path.open("rb") as fh:  # directories only: works for DNG/NEF/CR2 too
+            src = PILImage.Exif()
+            src.load_from_fp(fh)
             out = PILImage.Exif()
             for tag in _IFD0_KEEP:
                 if tag in src:

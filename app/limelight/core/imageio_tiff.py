@@ -86,6 +86,8 @@ def _to_rgb(page: tifffile.TiffPage, arr: np.ndarray) -> tuple[np.ndarray, np.nd
     kind = page.photometric
     if kind == photometric.PALETTE:
         cmap = page.colormap  # (3, 2**bits) uint16
+        if cmap is None:
+            raise ValueError("a palette TIFF without a colour map")
         rgb = np.moveaxis(cmap, 0, -1)[arr if arr.ndim == 2 else arr[..., 0]]
         if int(cmap.max()) < 256:  # some writers store 8-bit values
             return rgb.astype(np.uint8), None
@@ -98,7 +100,7 @@ def _to_rgb(page: tifffile.TiffPage, arr: np.ndarray) -> tuple[np.ndarray, np.nd
     if kind not in (photometric.MINISBLACK, photometric.MINISWHITE, photometric.RGB):
         if kind == photometric.YCBCR and arr.ndim == 3:  # tifffile already converted JPEG YCbCr
             return split_channels(arr)
-        raise ValueError(f"photometric interpretation {kind.name} is not supported")
+        raise ValueError(f"photometric interpretation {getattr(kind, 'name', kind)} is not supported")
     if arr.ndim == 3 and arr.shape[-1] > 4:  # extra non-alpha samples
         arr = arr[..., :4]
     return split_channels(arr)
