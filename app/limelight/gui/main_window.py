@@ -58,6 +58,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.worker.failed.connect(self._on_worker_failed)
         self.worker.busy_changed.connect(self._on_worker_busy)
         self._mask1: np.ndarray | None = None
+        self._last_result: PreviewResult | None = None
         self._overlay_rgba: np.ndarray | None = None
         self._knob_changed_at: dict[int, float] = {}
         self.last_latency_ms: float | None = None
@@ -70,7 +71,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         }
         self.tool: Tool | None = None
         self.acts = actions.build(self)
-        self.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
+        self.undo_stack.indexChanged.connect(self._on_undo_index_changed)
         self.adjust.set_models(self.zoo.models, self.zoo.default)
         self._init_file_ops()
         self.set_tool("brush")
@@ -325,6 +326,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         if result.display.shape[:2] != self.doc.proxy_hw:
             return
         self.canvas.after_item.set_array(result.display)
+        self._last_result = result
         self._mask1 = result.mask[1]
         self.histogram.set_histogram(result.histogram)
         if self.canvas.overlay_item.isVisible():
@@ -395,6 +397,9 @@ class MainWindow(FileOpsMixin, QMainWindow):
             if self.last_latency_ms is not None:
                 parts.append(f"preview {self.last_latency_ms:.0f} ms")
             self.status_engine.setText("  ·  ".join(parts))
+
+    def _on_undo_index_changed(self, _index: int) -> None:
+        self._update_title()
 
     def _update_title(self) -> None:
         name = self.doc.path.name if self.doc and self.doc.path else "Limelight"

@@ -127,6 +127,7 @@ class PreviewWorker(QObject):
         self.dropped = 0
         self._bridge = GuiBridge(self)
         self._busy = False
+        self._runs: list[int] = []  # ids of requests that ran the network (for tests)
         self._thread = threading.Thread(target=self._loop, name="preview-worker", daemon=True)
         self._thread.start()
 
@@ -240,6 +241,7 @@ class PreviewWorker(QObject):
         else:
             if request.maps_key != self._maps_key or self._recomposer is None:
                 self._recomposer = None
+                self._runs.append(request.request_id)
                 maps = self.engine.run(request.model, request.img, mask)
                 self._recomposer = Recomposer(maps.family, maps.img, maps.maps)
                 self._maps_key = request.maps_key

@@ -1,0 +1,106 @@
+"""GUI fixtures: a window over the tiny zoo, a dark test photo, synchronous mouse drags.
+
+Mouse events are delivered with ``QApplication.sendEvent`` (no event-loop spinning): with
+PySide6 6.12, spinning ``processEvents`` while a Python worker thread runs can crash the
+interpreter, so tests wait only through ``qtbot.waitSignal``/``waitUntil`` (a QEventLoop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+def dark_photo(path: Path, width: int = 240, height: int = 160, seed: int = 0) -> Path:
+    """A dark 8-bit RGB PNG with texture (a gradient, blobs and noise), values < ~70."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = 0.05 + 0.12 * xx / width + 0.08 * np.sin(yy / 9.0) ** 2
+    rgb = np.stack([base * 1.1, base, base * 0.8], axis=-1)
+    rgb += rng.normal(0, 0.01, rgb.shape).astype(np.float32)
+    pixels = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    return dark_photo(tmp_path / "dark.png")
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    from limelight.gui.settings import EditorSettings
+
+    return EditorSettings(QSettings(str(tmp_path / "editor.ini"), QSettings.Format.IniFormat))
+
+
+def make_window(qtbot, engine, settings):  # noqa: ANN001, ANN201
+    from limelight.gui.main_window import MainWindow
+
+    win = MainWindow(engine=engine, settings=settings)
+    from PySide6.QtWidgets import QMessageBox
+
+    # pytest-qt closes the window after the test: discard instead of showing a dialog.
+    win.ask_save_changes = lambda: QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    return win
+
+
+@pytest.fixture
+def engine(tiny_zoo: Path):
+    from limelight.core.engine import Engine
+
+    return Engine(tiny_zoo, device="cpu", threads=1)
+
+
+@pytest.fixture
+def window(qtbot, engine, settings) -> Iterator:  # noqa: ANN001
+    win = make_window(qtbot, engine, settings)
+    yield win
+    idle(qtbot, win)
+    win.worker.stop()
+
+
+def idle(qtbot, win) -> None:  # noqa: ANN001
+    """Waits until the preview worker has nothing pending or running."""
+    qtbot.waitUntil(lambda: not win.worker.busy, timeout=20000)
+
+
+def open_and_wait(qtbot, win, path: Path):  # noqa: ANN001, ANN201
+    """Opens ``path`` and returns the first preview result."""
+    with qtbot.waitSignal(win.preview_applied, timeout=20000) as blocker:
+        assert win.open_path(path, ask=False)
+    idle(qtbot, win)
+    return blocker.args[0]
+
+
+def _send(widget, kind, pos: QPointF, button, buttons) -> None:  # noqa: ANN001
+    global_pos = QPointF(widget.mapToGlobal(pos.toPoint()))
+    event = QMouseEvent(kind, pos, global_pos, button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def drag(canvas, scene_points: Sequence[tuple[float, float]]) -> None:  # noqa: ANN001
+    """Presses the left button at the first scene point, moves through the others, releases."""
+    vp = canvas.viewport()
+    view = [QPointF(canvas.mapFromScene(QPointF(x, y))) for x, y in scene_points]
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    _send(vp, QMouseEvent.Type.MouseButtonPress, view[0], left, left)
+    for p in view[1:]:
+        _send(vp, QMouseEvent.Type.MouseMove, p, none, left)
+    _send(vp, QMouseEvent.Type.MouseButtonRelease, view[-1], left, none)

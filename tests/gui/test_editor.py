@@ -1,0 +1,253 @@
+"""End-to-end editor tests (pytest-qt, offscreen): paint, preview, knobs, undo, recipes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import drag, idle, make_window, open_and_wait  # type: ignore[import-not-found]
+
+from limelight.core.masks import Ellipse
+from limelight.core.recipe import sidecar_path
+
+pytestmark = pytest.mark.gui
+
+
+def paint_stroke(qtbot, win):  # noqa: ANN001, ANN201
+    """A horizontal stroke through the middle; returns the preview that follows it."""
+    w, h = win.doc.full_size
+    points = [(w * (0.3 + 0.4 * t / 20), h * 0.5) for t in range(21)]
+    with qtbot.waitSignal(win.preview_applied, timeout=20000) as blocker:
+        drag(win.canvas, points)
+    # A live preview may have been requested mid-stroke: wait for the final one.
+    idle(qtbot, win)
+    return win._last_result
+
+
+def test_stroke_preview_keeps_area_c_identical(qtbot, window, photo: Path) -> None:
+    first = open_and_wait(qtbot, window, photo)
+    assert first.display.shape == window.doc.display.shape
+    paint_stroke(qtbot, window)
+    result = window._last_result
+    assert result.request_id == window.worker.latest_id
+    assert len(window.doc.state.spec.shapes) == 1
+    mask = result.mask
+    c = mask[1] == 0
+    a = mask[0] >= 0.999
+    assert c.sum() > 0.3 * c.size and a.sum() > 100
+    np.testing.assert_array_equal(result.display[c], window.doc.display[c])
+    assert result.display[a].mean() > window.doc.display[a].mean() + 5
+
+
+def test_degree_up_brightens_area_a_without_network(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.add_shape(Ellipse(0.5, 0.5, 0.25, 0.3), "ellipse")
+    idle(qtbot, window)
+    base = window._last_result
+    a = base.mask[0] >= 0.999
+    runs = len(window.worker._runs)
+    with qtbot.waitSignal(window.preview_applied, timeout=20000) as blocker:
+        window.adjust.sliders["degree"].setValue(1.6)
+    brighter = blocker.args[0]
+    assert window.doc.state.knobs.degree == pytest.approx(1.6)
+    assert brighter.inference_ms is None, "a knob change must not re-run the network"
+    assert len(window.worker._runs) == runs
+    assert brighter.display[a].astype(float).mean() > base.display[a].astype(float).mean() + 3
+    c = base.mask[1] == 0
+    np.testing.assert_array_equal(brighter.display[c], window.doc.display[c])
+
+
+def test_stale_results_are_dropped(qtbot, slow_engine, settings, photo: Path) -> None:
+    win = make_window(qtbot, slow_engine, settings)
+    try:
+        open_and_wait(qtbot, win, photo)
+        applied: list[int] = []
+        win.preview_applied.connect(lambda r: applied.append(r.request_id))
+        calls_before = len(slow_engine.calls)
+        slow_engine.gate.clear()  # the first request blocks inside the engine
+        ids = []
+        for width in (0.05, 0.1, 0.15):  # each needs a network re-run (the mask changes)
+            win.set_transition(width)
+            ids.append(win.worker.latest_id)
+        assert ids == sorted(ids) and len(set(ids)) == 3
+        with qtbot.waitSignal(win.preview_applied, timeout=20000) as blocker:
+            slow_engine.gate.set()
+        idle(qtbot, win)
+        assert blocker.args[0].request_id == ids[-1]
+        assert applied == [ids[-1]]
+        # the first ran (and was dropped), the second never ran (replaced), the third ran
+        assert len(slow_engine.calls) - calls_before == 2
+        assert win.worker.dropped >= 2
+    finally:
+        slow_engine.gate.set()
+        idle(qtbot, win)
+        win.worker.stop()
+
+
+def test_undo_restores_the_mask(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.add_shape(Ellipse(0.3, 0.3, 0.1, 0.1), "ellipse")
+    idle(qtbot, window)
+    before = window.doc.area_a().copy()
+    paint_stroke(qtbot, window)
+    after = window.doc.area_a().copy()
+    assert not np.array_equal(before, after)
+    window.undo_stack.undo()
+    np.testing.assert_array_equal(window.doc.area_a(), before)
+    assert len(window.doc.state.spec.shapes) == 1
+    window.undo_stack.redo()
+    np.testing.assert_allclose(window.doc.area_a(), after, atol=1e-6)
+    idle(qtbot, window)
+
+
+def test_slider_moves_merge_into_one_undo_step(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    slider = window.adjust.sliders["degree"]
+    start = window.undo_stack.count()
+    for v in (1.1, 1.2, 1.3):
+        slider.setValue(v)
+    assert window.undo_stack.count() == start + 1
+    slider.released.emit()
+    slider.setValue(1.5)
+    assert window.undo_stack.count() == start + 2
+    window.undo_stack.undo()
+    assert window.doc.state.knobs.degree == pytest.approx(1.3)
+    assert slider.value() == pytest.approx(1.3)
+    window.undo_stack.undo()
+    assert window.doc.state.knobs.degree == pytest.approx(1.0)
+    idle(qtbot, window)
+
+
+def test_recipe_round_trip(qtbot, window, photo: Path, engine, settings) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.add_shape(Ellipse(0.4, 0.55, 0.2, 0.15, 30.0), "ellipse")
+    paint_stroke(qtbot, window)
+    window.adjust.sliders["degree"].setValue(1.4)
+    window.adjust.sliders["gamma2"].setValue(0.5)
+    window.set_transition(0.1)
+    window.invert_mask()
+    assert window.doc.dirty
+    assert window.save_recipe()
+    assert sidecar_path(photo).is_file()
+    assert not window.doc.dirty
+    saved = window.doc.state
+    idle(qtbot, window)
+    other = make_window(qtbot, engine, settings)
+    try:
+        open_and_wait(qtbot, other, photo)
+        assert other.doc.state == saved
+        assert not other.doc.dirty
+        np.testing.assert_allclose(other.doc.area_a(), window.doc.area_a(), atol=1e-5)
+        assert other.adjust.sliders["gamma2"].value() == pytest.approx(0.5)
+    finally:
+        other.worker.stop()
+
+
+def test_apply_recipe_file_is_undoable(qtbot, window, photo: Path, tmp_path: Path) -> None:
+    from limelight.core.masks import MaskSpec
+    from limelight.core.recipe import Recipe, save_recipe
+    from limelight.core.recompose import Knobs
+
+    open_and_wait(qtbot, window, photo)
+    recipe = Recipe(model="tiny-retinex", knobs=Knobs(degree=0.7),
+                    mask=MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.2, 0.2),)))
+    path = save_recipe(recipe, tmp_path / "look.limelight.json")
+    with qtbot.waitSignal(window.preview_applied, timeout=20000):
+        assert window.apply_recipe_file(path)
+    assert window.doc.state.model == "tiny-retinex"
+    assert not window.adjust.sliders["gamma1"].isEnabled()  # retinex has no γ
+    window.undo_stack.undo()
+    assert window.doc.state.model == "tiny-fusion"
+    assert window.adjust.sliders["gamma1"].isEnabled()
+    idle(qtbot, window)
+
+
+def test_export_writes_a_file_that_reopens(qtbot, window, photo: Path, tmp_path: Path) -> None:
+    from limelight.core.imageio import read_image
+
+    open_and_wait(qtbot, window, photo)
+    window.add_shape(Ellipse(0.5, 0.5, 0.2, 0.25), "ellipse")
+    idle(qtbot, window)
+    out = tmp_path / "out" / "dark_lit.png"
+    out.parent.mkdir()
+    task = window.start_export(out, fmt="PNG", bit_depth=8)
+    progress: list[float] = []
+    task.progressed.connect(progress.append)
+    with qtbot.waitSignal(task.finished, timeout=30000):
+        pass
+    assert out.is_file()
+    exported, source = read_image(out).pixels, read_image(photo).pixels
+    assert exported.shape == source.shape
+    assert progress and progress[-1] == pytest.approx(1.0)
+    corner = (slice(0, 10), slice(0, 10))  # far outside the ellipse: area C
+    np.testing.assert_array_equal(exported[corner], source[corner])
+    assert exported[80, 120].mean() > source[80, 120].mean()
+
+
+def test_close_with_unsaved_edit_asks(qtbot, window, photo: Path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    open_and_wait(qtbot, window, photo)
+    window.invert_mask()
+    idle(qtbot, window)
+    asked: list[bool] = []
+    window.ask_save_changes = lambda: asked.append(True) or QMessageBox.StandardButton.Cancel
+    assert not window.close()
+    assert asked
+    window.ask_save_changes = lambda: QMessageBox.StandardButton.Save
+    assert window.close()
+    assert sidecar_path(photo).is_file()
+
+
+def test_empty_zoo_still_opens(qtbot, settings, photo: Path, tmp_path: Path) -> None:
+    from limelight.core.engine import Engine
+
+    win = make_window(qtbot, Engine(tmp_path / "nozoo", device="cpu"), settings)
+    try:
+        result = open_and_wait(qtbot, win, photo)
+        np.testing.assert_array_equal(result.display, win.doc.display)
+        assert "No models installed" in win.status_engine.text()
+        assert not win.adjust.model_combo.isEnabled()
+    finally:
+        win.worker.stop()
+
+
+def test_ellipse_tool_draws_and_edits(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.set_tool("ellipse")
+    w, h = window.doc.full_size
+    with qtbot.waitSignal(window.preview_applied, timeout=20000):
+        drag(window.canvas, [(w * 0.5, h * 0.5), (w * 0.6, h * 0.55), (w * 0.7, h * 0.6)])
+    (shape,) = window.doc.state.spec.shapes
+    assert isinstance(shape, Ellipse)
+    assert shape.cx == pytest.approx(0.5, abs=0.01) and shape.rx == pytest.approx(0.2, abs=0.01)
+    item = window.tools["ellipse"].items[0]
+    item.drag_handle("rotate", item.pos() + type(item.pos())(50, 0), item.pos())
+    item.drag_handle("rx+", item.mapToScene(type(item.pos())(w * 0.3, 0)), item.pos())
+    item.edited.emit(item.index)
+    (edited,) = window.doc.state.spec.shapes
+    assert edited.angle == pytest.approx(90.0, abs=0.5)
+    assert edited.rx == pytest.approx(0.3, abs=0.01)
+    window.undo_stack.undo()
+    assert window.doc.state.spec.shapes == (shape,)
+    idle(qtbot, window)
+
+
+def test_recent_files_and_shortcuts(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    assert window.settings.recent_files()[0] == photo.absolute()
+    acts = window.acts.by_name
+    assert acts["tool_brush"].shortcut().toString() == "B"
+    assert "(E)" in acts["tool_ellipse"].toolTip()
+    assert acts["export"].shortcut().toString() == "Ctrl+E"
+    assert acts["batch"].shortcut().toString() == "Ctrl+Shift+B"
+    size = window.mask_panel.brush_size.value()
+    acts["brush_larger"].trigger()
+    assert window.mask_panel.brush_size.value() == pytest.approx(size * 1.2, rel=1e-3)
+    acts["overlay"].trigger()
+    assert window.canvas.overlay_item.isVisible()
+    assert window.canvas.overlay_item.array[..., 3].max() > 0  # no shapes: all of A shown
+    acts["before_after"].trigger()
+    assert not window.canvas.after_item.isVisible()
+    assert "Limelight" in window.about_text() and "ONNX Runtime" in window.about_text()
