@@ -59,7 +59,9 @@ class RANLEN(nn.Module):
     def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
         if mask is None:
             raise ValueError("RANLEN needs the mask")
-        m = area_resize(mask, (int(h.shape[-2]), int(h.shape[-1])))
+        m = mask
+        if tuple(m.shape[-2:]) != tuple(h.shape[-2:]):  # callers at full res pass it resized
+            m = area_resize(mask, (int(h.shape[-2]), int(h.shape[-1])))
         e = self.embed(m)
         return self.norm(h) * (1.0 + self.gamma(e)) + self.beta(e)
 
@@ -87,24 +89,29 @@ def norm_site(conversion: str, channels: int, hidden: int = 16) -> nn.Module:
 
 
 class Refine(nn.Module):
-    """The extra refinement after the output tail: ``refine`` residual (3 channels).
+    """The extra refinement after the output tail: the ``refine`` residual [N,3,H,W].
 
     Input: the recomposed output Y at default knobs, the image I and (when ``use_mask``) the
-    mask, concatenated; two 3x3 convs at full resolution (``width`` channels, ReLU), the last
-    initialised to zero so that training starts from the backbone's own output. The paper
-    specifies one conv; we use two thin ones because LOL's noise and zero pixels need a little
-    non-linearity at full resolution (design.md, "What is already known").
-    Returns [N,3,H,W] (unbounded; the sum is clipped by the recomposition).
+    mask, concatenated. ``width`` 0 is the paper's single 3x3 convolution (the default: it is
+    cheap at full resolution); ``width`` > 0 puts a hidden layer of that many channels (ReLU)
+    before it, for backbones without a noise path of their own (design.md: a thin full-
+    resolution tail is what handles LOL's noise and zero pixels). The last conv starts at
+    zero, so training starts from the backbone's own output. Unbounded output; the sum is
+    clipped by the recomposition.
     """
 
-    def __init__(self, width: int = 8, use_mask: bool = True) -> None:
+    def __init__(self, width: int = 0, use_mask: bool = True) -> None:
         super().__init__()
         self.use_mask = use_mask
-        self.conv1 = conv(6 + (2 if use_mask else 0), width)
-        self.conv2 = conv(width, 3)
-        nn.init.zeros_(self.conv2.weight)
-        nn.init.zeros_(self.conv2.bias)
+        c_in = 6 + (2 if use_mask else 0)
+        self.hidden = conv(c_in, width) if width > 0 else None
+        self.out = conv(width if width > 0 else c_in, 3)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
 
     def forward(self, output: Tensor, image: Tensor, mask: Tensor) -> Tensor:
         parts = [output, image] + ([mask] if self.use_mask else [])
-        return self.conv2(torch.relu(self.conv1(torch.cat(parts, dim=1))))
+        x = torch.cat(parts, dim=1)
+        if self.hidden is not None:
+            x = torch.relu(self.hidden(x))
+        return self.out(x)

@@ -53,6 +53,7 @@ class LocalModel(nn.Module):
     Attributes:
         backbone, conversion, family: names (family as in core/recompose.py).
         options: the keyword options the backbone and tail were built with.
+        pad_multiple: H and W must be divisible by it.
         map_names: the ONNX outputs, in order (the family's maps, then ``refine`` if any).
     forward(image [N,3,H,W] in [0,1], mask [N,2,H,W] in [0,1]) -> dict of NCHW tensors:
         every map, ``output`` [N,3,H,W] (recomposed at default knobs, in [0,1]) and
@@ -73,6 +74,8 @@ class LocalModel(nn.Module):
         self.map_names: tuple[str, ...] = tuple(net.map_names) + (
             ("refine",) if refine is not None else ()
         )
+        #: H and W must be multiples of this (the engine pads and crops).
+        self.pad_multiple: int = int(getattr(net, "pad_multiple", 1))
 
     @property
     def name(self) -> str:
@@ -118,13 +121,13 @@ def build_model(backbone: str, conversion: str, **options: Any) -> LocalModel:
     Options: the backbone's constructor keywords, plus ``refine`` (bool; default True for
     ``ranlen`` — the paper's extra refinement conv — and False otherwise, so that ``global``
     and ``concat`` are as published; set it True to give them the same tail) and
-    ``refine_width`` (int, default 8). Unknown options raise TypeError.
+    ``refine_width`` (int, default 0: the paper's single conv; see :class:`Refine`). Unknown options raise TypeError.
     """
     check_conversion(conversion)
     cls = _backbone_class(backbone)
     opts = dict(options)
     use_refine = bool(opts.pop("refine", conversion == "ranlen"))
-    refine_width = int(opts.pop("refine_width", 8))
+    refine_width = int(opts.pop("refine_width", 0))
     net = cls(conversion, **opts)
     refine = Refine(refine_width, use_mask=conversion != "global") if use_refine else None
     return LocalModel(backbone, conversion, net, refine, options)

@@ -55,21 +55,43 @@ def upsample_to(x: Tensor, ref: Tensor) -> Tensor:
     return F.interpolate(x, size=ref.shape[-2:], mode="bilinear", align_corners=False)
 
 
-def bilateral_slice(grid: Tensor, guide: Tensor) -> Tensor:
-    """Slices a bilateral grid with a full-resolution guide (HDRNet-style trilinear lookup).
+def bilateral_slice(grid: Tensor, guide: Tensor, channels: int = 1) -> Tensor:
+    """Slices a bilateral grid with a guide (HDRNet-style trilinear lookup).
 
     Args:
-        grid: [N, D, Gh, Gw], D luminance bins of one value per cell.
+        grid: [N, channels*D, Gh, Gw]: for each output channel, D guide bins per cell.
         guide: [N, 1, H, W] in [0, 1], picks the bin (tent-weighted between neighbours).
+        channels: how many values each cell holds per bin.
     Returns:
-        [N, 1, H, W]: the grid value at (y, x, guide(y, x)), bilinear in space.
+        [N, channels, H, W]: the grid at (y, x, guide(y, x)), bilinear in space.
     """
-    depth = grid.shape[1]
+    depth = grid.shape[1] // channels
     up = upsample_to(grid, guide)
     pos = guide.clamp(0.0, 1.0) * (depth - 1)
     bins = torch.arange(depth, dtype=guide.dtype, device=guide.device).view(1, depth, 1, 1)
     weight = torch.relu(1.0 - torch.abs(pos - bins))
-    return (up * weight).sum(dim=1, keepdim=True)
+    parts = [
+        (up[:, c * depth : (c + 1) * depth] * weight).sum(dim=1, keepdim=True)
+        for c in range(channels)
+    ]
+    return parts[0] if channels == 1 else torch.cat(parts, dim=1)
+
+
+def guided_affine(grid: Tensor, guide_low: Tensor, guide: Tensor) -> Tensor:
+    """Bilateral guided upsampling: per-pixel affine (a, b) in the guide, full resolution.
+
+    The grid holds (a, b) for D guide bins per cell; it is sliced at the *low* resolution of
+    ``guide_low`` (cheap), and the resulting coefficient maps are bilinearly upsampled and
+    applied to the full-resolution ``guide``: ``a * guide + b``. Edges of the guide stay
+    sharp at full resolution while only two channels are ever resized to full size.
+
+    Args:
+        grid: [N, 2*D, Gh, Gw]. guide_low: [N, 1, h, w] in [0, 1]. guide: [N, 1, H, W].
+    Returns:
+        [N, 1, H, W].
+    """
+    coeffs = upsample_to(bilateral_slice(grid, guide_low, channels=2), guide)
+    return coeffs[:, 0:1] * guide + coeffs[:, 1:2]
 
 
 class GlobalContext(nn.Module):

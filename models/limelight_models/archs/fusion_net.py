@@ -38,7 +38,7 @@ from torch import Tensor, nn
 from limelight_models.archs.common import (
     GlobalContext,
     area_resize,
-    bilateral_slice,
+    guided_affine,
     conv,
     upsample_to,
     with_mask,
@@ -50,7 +50,7 @@ MAP_NAMES = ("illumination", "illumination_inv", "weights", "noise")
 
 
 class IlluminationNet(nn.Module):
-    """Packed bright channels [N,8(+2),S,S] -> two grids [N,D,S/4,S/4] (logits)."""
+    """Packed bright channels [N,8(+2),S,S] -> two grids [N,2D,S/4,S/4] of affine (a, b)."""
 
     def __init__(self, conversion: str, width: int, depth: int, hidden: int) -> None:
         super().__init__()
@@ -61,7 +61,7 @@ class IlluminationNet(nn.Module):
         self.conv3 = conv(width, width, stride=2)
         self.glob_conv = conv(width, width, stride=2)
         self.glob = GlobalContext(width, width)
-        self.head = conv(width, 2 * depth, k=1)
+        self.head = conv(width, 4 * depth, k=1)
 
     def forward(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
         h = F.relu(self.norm1(self.conv1(x), mask))
@@ -96,22 +96,28 @@ class FusionUNet(nn.Module):
 
 
 class RestorationNet(nn.Module):
-    """Multi-branch noise estimator: [N,3(+2),H,W] -> negative noise map N [N,3,H,W]."""
+    """Multi-branch noise estimator: [N,3(+2),H,W] -> negative noise map N [N,3,H,W].
+
+    H and W must be even: the image is packed 2x2 (space-to-depth, lossless) so that every
+    conv runs at half resolution yet sees every full-resolution pixel. Branch 1 works on the
+    packed pixels, branch 2 at quarter resolution on branch 1's features (the skip between
+    branches); their sums are unpacked to full resolution.
+    """
 
     def __init__(self, conversion: str, width: int) -> None:
         super().__init__()
-        self.stem = conv(3 + mask_channels(conversion), width)
-        self.full_out = conv(width, 3)
-        self.half1 = conv(width, 2 * width)
-        self.half_out = conv(2 * width, 3)
-        for layer in (self.full_out, self.half_out):
+        self.stem = conv(4 * (3 + mask_channels(conversion)), width)
+        self.branch1 = conv(width, 12)
+        self.branch2 = conv(width, width)
+        self.branch2_out = conv(width, 12)
+        for layer in (self.branch1, self.branch2_out):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        f = F.relu(self.stem(x))
-        half = F.relu(self.half1(F.avg_pool2d(f, 2)))
-        return self.full_out(f) + upsample_to(self.half_out(half), f)
+        f = F.relu(self.stem(F.pixel_unshuffle(x, 2)))
+        b2 = self.branch2_out(F.relu(self.branch2(F.avg_pool2d(f, 2))))
+        return F.pixel_shuffle(self.branch1(f) + upsample_to(b2, f), 2)
 
 
 class FusionNet(nn.Module):
@@ -120,6 +126,7 @@ class FusionNet(nn.Module):
 
     family = FAMILY
     map_names = MAP_NAMES
+    pad_multiple = 2
 
     def __init__(
         self,
@@ -127,7 +134,7 @@ class FusionNet(nn.Module):
         low_res: int = 64,
         width: int = 8,
         grid_depth: int = 8,
-        restoration_width: int = 4,
+        restoration_width: int = 8,
         ranlen_hidden: int = 8,
     ) -> None:
         super().__init__()
@@ -147,12 +154,12 @@ class FusionNet(nn.Module):
         low_mask = area_resize(mask, (s, s), prepool=2) if concat else None
         bright = image.amax(dim=1, keepdim=True)
         bright_inv = 1.0 - image.amin(dim=1, keepdim=True)
-        packed = F.pixel_unshuffle(
-            area_resize(torch.cat([bright, bright_inv], 1), (2 * s, 2 * s), prepool=2), 2
-        )
+        brights = area_resize(torch.cat([bright, bright_inv], 1), (2 * s, 2 * s), prepool=2)
+        packed = F.pixel_unshuffle(brights, 2)
         grid, grid_inv = self.illum(with_mask(packed, low_mask), norm_mask)
-        illumination = torch.sigmoid(bilateral_slice(grid, bright))
-        illumination_inv = torch.sigmoid(bilateral_slice(grid_inv, bright_inv))
+        guides_low = F.avg_pool2d(brights, 2)
+        illumination = torch.sigmoid(guided_affine(grid, guides_low[:, 0:1], bright))
+        illumination_inv = torch.sigmoid(guided_affine(grid_inv, guides_low[:, 1:2], bright_inv))
 
         thumb = area_resize(torch.cat([image, illumination, illumination_inv], 1), (s, s), 2)
         i_s, l_s, li_s = thumb[:, :3], thumb[:, 3:4], thumb[:, 4:5]

@@ -1,0 +1,133 @@
+"""Backbones x conversions: shapes, parameter counts, mask (in)dependence, registry errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from limelight.core.recompose import FAMILIES
+from limelight_models.archs import BACKBONES, CONVERSIONS, FAMILY_OF, build_model, list_models
+from limelight_models.archs.common import area_resize, count_params
+
+torch.set_num_threads(1)
+
+#: Parameter counts at default options (the backbones' docstrings quote them).
+PARAMS = {
+    ("deepupe", "global"): 55_097, ("deepupe", "concat"): 55_257, ("deepupe", "ranlen"): 81_876,
+    ("star_dce", "global"): 35_036, ("star_dce", "concat"): 35_324,
+    ("star_dce", "ranlen"): 40_167,
+    ("fusion_net", "global"): 8_667, ("fusion_net", "concat"): 9_531,
+    ("fusion_net", "ranlen"): 14_102,
+    ("dln", "global"): 32_244, ("dln", "concat"): 32_874, ("dln", "ranlen"): 42_287,
+    ("gladnet", "global"): 25_127, ("gladnet", "concat"): 25_559,
+    ("gladnet", "ranlen"): 40_082,
+}
+CHANNELS = {"illumination": None, "illumination_inv": 1, "weights": 3, "noise": 3,
+            "curve": 12, "residual": 3, "refine": 3}
+H, W = 32, 48  # odd aspect, divisible by every pad multiple
+
+
+def _inputs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    image = torch.rand(1, 3, H, W, generator=gen)
+    mask = torch.zeros(1, 2, H, W)
+    mask[:, 1, 4:28, 8:40] = 1.0
+    mask[:, 0, 8:24, 12:36] = 1.0
+    return image, mask
+
+
+def test_registry_lists_every_combination() -> None:
+    assert list_models() == [(b, c) for b in BACKBONES for c in CONVERSIONS]
+    assert len(list_models()) == 15
+
+
+@pytest.mark.parametrize(("backbone", "conversion"), list_models())
+def test_shapes_params_and_family(backbone: str, conversion: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(backbone, conversion).eval()
+    assert (model.backbone, model.conversion, model.family) == (
+        backbone, conversion, FAMILY_OF[backbone])
+    assert count_params(model) == PARAMS[(backbone, conversion)]
+    expected_maps = FAMILIES[model.family] + (("refine",) if conversion == "ranlen" else ())
+    assert model.map_names == expected_maps
+    image, mask = _inputs()
+    with torch.no_grad():
+        out = model(image, mask)
+    assert set(out) == set(model.map_names) | {"output", "smooth_target"}
+    for name in model.map_names:
+        t = out[name]
+        assert t.shape[0] == 1 and t.shape[2:] == (H, W), name
+        assert torch.isfinite(t).all(), name
+        want = CHANNELS[name]
+        if want is not None:
+            assert t.shape[1] == want, name
+    if model.family == "retinex":
+        assert out["illumination"].shape[1] == 3
+    if model.family == "fusion":
+        assert out["illumination"].shape[1] == 1
+        torch.testing.assert_close(out["weights"].sum(1), torch.ones(1, H, W))
+    assert out["output"].shape == (1, 3, H, W)
+    assert 0.0 <= float(out["output"].min()) and float(out["output"].max()) <= 1.0
+    target = out["illumination"] if model.family in ("retinex", "fusion") else out["output"]
+    assert out["smooth_target"] is target
+
+
+def _perturb(model: torch.nn.Module) -> None:
+    """Zero-initialised layers would hide mask effects: give every weight random values."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+
+
+@pytest.mark.parametrize(("backbone", "conversion"), list_models())
+def test_mask_dependence(backbone: str, conversion: str) -> None:
+    torch.manual_seed(1)
+    model = build_model(backbone, conversion).eval()
+    _perturb(model)
+    image, mask = _inputs()
+    other = torch.flip(mask, dims=[3]) * 0.5
+    with torch.no_grad():
+        a = model(image, mask)
+        b = model(image, other)
+    diff = max(float((a[n] - b[n]).abs().max()) for n in (*model.map_names, "output"))
+    if conversion == "global":
+        assert diff == 0.0
+    else:
+        assert diff > 1e-4
+
+
+def test_batch_and_gradients_flow() -> None:
+    model = build_model("fusion_net", "ranlen")
+    _perturb(model)
+    image = torch.rand(2, 3, H, W)
+    mask = torch.rand(2, 2, H, W)
+    out = model(image, mask)
+    out["output"].mean().backward()
+    assert all(p.grad is not None for p in model.net.illum.parameters())
+
+
+def test_errors_name_the_problem() -> None:
+    with pytest.raises(ValueError, match="backbone"):
+        build_model("unet", "global")
+    with pytest.raises(ValueError, match="conversion"):
+        build_model("dln", "spade")
+    with pytest.raises(TypeError):
+        build_model("dln", "global", no_such_option=3)
+    model = build_model("gladnet", "global")
+    with pytest.raises(ValueError, match="mask"):
+        model(torch.rand(1, 3, 8, 8), torch.rand(1, 1, 8, 8))
+
+
+def test_refine_option_for_global_and_concat() -> None:
+    model = build_model("gladnet", "concat", refine=True, refine_width=4)
+    assert model.map_names == ("residual", "refine")
+    assert model.options == {"refine": True, "refine_width": 4}
+    assert build_model("gladnet", "ranlen", refine=False).map_names == ("residual",)
+
+
+def test_area_resize_is_a_box_average() -> None:
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    got = area_resize(x, (2, 2))
+    torch.testing.assert_close(got, torch.tensor([[[[2.5, 4.5], [10.5, 12.5]]]]))
+    const = torch.full((1, 2, 37, 53), 0.25)
+    torch.testing.assert_close(area_resize(const, (16, 16)), torch.full((1, 2, 16, 16), 0.25))
