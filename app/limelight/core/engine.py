@@ -41,6 +41,9 @@ def _quiet_session(model: bytes | str, providers: list[str], threads: int | None
     """An InferenceSession whose provider-loading failures are not printed to stderr."""
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    # Idle ORT threads spin by default; on a busy machine (batch jobs, the GUI, other apps)
+    # that burns the cores the other work needs.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = 1

@@ -149,7 +149,7 @@ def _flat(x: np.ndarray) -> np.ndarray:
 def _expand(x: np.ndarray) -> np.ndarray:
     """(H, W, 1|3) -> (H, W*3); a single channel is repeated for R, G and B."""
     x = x if x.ndim == 3 else x[..., None]
-    return _flat(np.repeat(x, 3, axis=2) if x.shape[2] == 1 else x)
+    return _flat(cv2.merge([x[..., 0]] * 3) if x.shape[2] == 1 else x)
 
 
 class Recomposer:

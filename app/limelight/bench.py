@@ -1,0 +1,192 @@
+"""Benchmark: ``python -m limelight.bench [--quick] [--model NAME] [--zoo DIR]``.
+
+In one run, on a generated photo-like JPEG (scikit-image's coffee photo upscaled to 24 MP,
+with grain so that JPEG coding costs what it does on real photos):
+
+* the I/O floor: decode + encode of the photo alone (``read_image`` + ``write_image``);
+* a full-resolution export: decode + ``enhance`` + encode (``process_file``), and its ratio
+  to the floor (issue 7's target: at most 2x);
+* the preview's recomposition time per knob change at 1 MP, per model family;
+* the peak memory (max RSS of a child process) of exporting a 50-megapixel photo.
+
+With an empty zoo it uses the synthetic ``tiny-*`` models (``limelight.tinyzoo``, needs the
+``onnx`` package) at a 1024 px working resolution and says so: their maps are cheap closed
+forms, so the timing covers everything but a real network's inference.
+Later issues add their cases to ``CASES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from limelight.core.engine import Engine
+from limelight.core.imageio import read_image, write_image
+from limelight.core.masks import Ellipse, MaskSpec
+from limelight.core.pipeline import process_file
+from limelight.core.recipe import Recipe
+from limelight.core.recompose import FAMILIES, Knobs, Recomposer
+
+RECIPE = Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.45, 0.3, 0.35),), transition=0.06))
+SIZES = {"full": (4000, 6000), "peak": (5800, 8640)}  # 24.0 MP and 50.1 MP
+QUICK = {"full": (1632, 2448), "peak": (2448, 3264)}  # 4.0 MP and 8.0 MP
+
+
+def make_photo(path: Path, height: int, width: int, seed: int = 0) -> Path:
+    """Writes a dark photo-like JPEG (quality 92) of height x width; returns its path."""
+    from skimage import data  # a dev dependency; the bench is a developer tool
+
+    base = cv2.resize(data.coffee(), (width, height), interpolation=cv2.INTER_CUBIC)
+    grain = np.empty(base.shape, np.int16)
+    cv2.setRNGSeed(seed)
+    cv2.randn(grain, 0, 6)
+    dark = cv2.add(cv2.multiply(base, 0.35, dtype=cv2.CV_16S), grain, dtype=cv2.CV_16S)
+    pixels = np.clip(dark, 0, 255).astype(np.uint8)
+    return write_image(path, pixels, fmt="jpeg", quality=92)
+
+
+def _best(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _engine(args: argparse.Namespace, tmp: Path) -> tuple[Engine, str | None, str]:
+    """(engine, model name, note): the requested/default model, or the tiny zoo."""
+    engine = Engine(args.zoo, device=args.device)
+    if engine.zoo.models:
+        return engine, args.model, ""
+    try:
+        from limelight.tinyzoo import build_tiny_zoo
+    except ImportError:  # pragma: no cover - onnx missing
+        raise SystemExit("no models installed and the 'onnx' package is missing: install "
+                         "the dev extras to benchmark with the synthetic models") from None
+    zoo = build_tiny_zoo(tmp / "zoo", working_resolution=1024)
+    note = ("no models installed: using the synthetic tiny-* models (closed-form maps, "
+            "not trained; a real network adds its inference time)")
+    return Engine(zoo, device=args.device), args.model, note
+
+
+def bench_export(engine: Engine, model: str | None, photo: Path, tmp: Path,
+                 repeat: int) -> dict[str, float]:
+    """Seconds for the I/O floor, the export, and enhance alone; and the ratio."""
+    recipe = Recipe(model=model, knobs=RECIPE.knobs, mask=RECIPE.mask)
+    engine.session(model)  # load and verify before timing
+    out = tmp / "out.jpg"
+    floor = _best(lambda: _io_once(photo, out), repeat)
+    export = _best(lambda: process_file(photo, out, recipe, engine, quality=95), repeat)
+    image = read_image(photo)
+    from limelight.core.pipeline import enhance_image
+
+    enhance = _best(lambda: enhance_image(image, recipe, engine), repeat)
+    return {"io_floor_s": floor, "export_s": export, "enhance_s": enhance,
+            "ratio": export / floor}
+
+
+def _io_once(photo: Path, out: Path) -> None:
+    image = read_image(photo)
+    write_image(out, image.pixels, meta=image.meta, quality=95)
+
+
+def bench_recompose(engine: Engine, repeat: int = 7) -> dict[str, float]:
+    """Median ms per knob change at 1 MP (1224 x 816) for each family in the zoo."""
+    rng = np.random.default_rng(0)
+    img = cv2.resize(rng.random((102, 153, 3), dtype=np.float32), (1224, 816))
+    mask = np.ones((2, 816, 1224), np.float32)
+    result = {}
+    for family in FAMILIES:
+        info = next((m for m in engine.zoo.models if m.family == family), None)
+        if info is None:
+            continue
+        maps = engine.run(info.name, img, mask)
+        rec = Recomposer(maps.family, maps.img, maps.maps)
+        times = []
+        for i in range(repeat):
+            knobs = Knobs(degree=0.6 + 0.1 * i, gamma1=1.0 - 0.1 * i, gamma2=0.9, gamma3=1.0)
+            start = time.perf_counter()
+            rec(knobs)
+            times.append((time.perf_counter() - start) * 1000)
+        result[f"{family} ({info.name})"] = statistics.median(times)
+    return result
+
+
+def bench_peak(args: argparse.Namespace, zoo: Path, photo: Path, tmp: Path) -> float:
+    """Peak RSS in MB of a child process exporting ``photo`` (decode, enhance, encode)."""
+    cmd = [sys.executable, "-m", "limelight.bench", "--peak-child", str(photo),
+           str(tmp / "peak_out.jpg"), "--zoo", str(zoo), "--device", args.device]
+    if args.model:
+        cmd += ["--model", args.model]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"the 50 MP export failed: {proc.stderr.strip()}")
+    return float(json.loads(proc.stdout)["max_rss_mb"])
+
+
+def _peak_child(args: argparse.Namespace) -> int:
+    src, dst = (Path(p) for p in args.peak_child)
+    engine = Engine(args.zoo, device=args.device)
+    recipe = Recipe(model=args.model, knobs=RECIPE.knobs, mask=RECIPE.mask)
+    process_file(src, dst, recipe, engine, quality=95)
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+    print(json.dumps({"max_rss_mb": rss_kb / 1024}))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m limelight.bench",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="4 MP / 8 MP instead of 24 / 50")
+    parser.add_argument("--model", help="model name (default: the zoo's default)")
+    parser.add_argument("--zoo", type=Path, help="zoo folder (default: the installed one)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--repeat", type=int, default=2, help="best of N timings")
+    parser.add_argument("--no-peak", action="store_true", help="skip the 50 MP memory case")
+    parser.add_argument("--peak-child", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.peak_child:
+        return _peak_child(args)
+    sizes = QUICK if args.quick else SIZES
+    with tempfile.TemporaryDirectory(prefix="limelight-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        engine, model, note = _engine(args, tmp)
+        info = engine.model(model)
+        h, w = sizes["full"]
+        print(f"model: {info.name} ({info.label}, working {info.working_resolution} px) "
+              f"on {engine.device}; cv2 threads {cv2.getNumThreads()}")
+        if note:
+            print(f"note: {note}")
+        photo = make_photo(tmp / "photo.jpg", h, w)
+        r = bench_export(engine, model, photo, tmp, max(1, args.repeat))
+        print(f"{w}x{h} ({w * h / 1e6:.1f} MP) JPEG -> JPEG, best of {args.repeat}:")
+        print(f"  decode + encode alone     {r['io_floor_s']:7.2f} s")
+        print(f"  enhance (full resolution) {r['enhance_s']:7.2f} s")
+        print(f"  export (decode+enhance+encode) {r['export_s']:7.2f} s  "
+              f"= {r['ratio']:.2f}x the I/O floor")
+        print("preview recomposition per knob change at 1 MP (median):")
+        for family, ms in bench_recompose(engine).items():
+            print(f"  {family:<28} {ms:6.1f} ms")
+        if not args.no_peak:
+            ph, pw = sizes["peak"]
+            big = make_photo(tmp / "big.jpg", ph, pw, seed=1)
+            mb = bench_peak(args, engine.zoo.root, big, tmp)
+            print(f"peak memory exporting {pw}x{ph} ({pw * ph / 1e6:.1f} MP): {mb:,.0f} MB "
+                  "(max RSS of the exporting process)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
