@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from pathlib import Path
@@ -238,17 +239,27 @@ def test_cmyk_inputs_are_converted_to_rgb(tmp_path: Path, rgb8, caplog) -> None:
     assert np.abs(read_image(tmp_path / "c.tif").pixels.astype(int) - rgb8).max() <= 2
 
 
-def test_cmyk_with_a_real_profile_goes_through_the_profile(tmp_path: Path, rgb8, srgb_icc) -> None:
+def test_cmyk_with_a_profile_is_converted_through_it(tmp_path: Path, rgb8, monkeypatch) -> None:
+    # No CMYK profile is available offline, so the colour engine is replaced by a recorder:
+    # the embedded profile must be the source, sRGB the target, and its output the pixels.
     from PIL import ImageCms
 
-    lab = ImageCms.createProfile("LAB")
-    try:  # Pillow cannot make a CMYK profile; an RGB profile on CMYK data must not crash.
-        cmyk = PILImage.fromarray(rgb8).convert("CMYK")
-        cmyk.save(tmp_path / "c.jpg", icc_profile=ImageCms.ImageCmsProfile(lab).tobytes())
-    except Exception:  # noqa: BLE001
-        pytest.skip("no profile to embed")
+    seen = {}
+    marker = PILImage.fromarray(rgb8[::-1])
+
+    def fake_transform(im, src, dst, outputMode):  # noqa: ANN001, ANN202, N803
+        seen.update(mode=im.mode, src=src.tobytes(), dst=dst.profile.profile_description, out=outputMode)
+        return marker
+
+    monkeypatch.setattr(ImageCms, "profileToProfile", fake_transform)
+    embedded = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    PILImage.fromarray(rgb8).convert("CMYK").save(tmp_path / "c.jpg", icc_profile=embedded)
     image = read_image(tmp_path / "c.jpg")
-    assert image.pixels.shape == rgb8.shape and image.pixels.dtype == np.uint8
+    assert seen["mode"] == "CMYK" and seen["src"] == embedded and seen["out"] == "RGB"
+    assert "sRGB" in seen["dst"]
+    np.testing.assert_array_equal(image.pixels, rgb8[::-1])
+    described = ImageCms.ImageCmsProfile(io.BytesIO(image.meta.icc)).profile.profile_description
+    assert "sRGB" in described  # the pixels are now sRGB, and the metadata says so
 
 
 def test_float_and_planar_tiff(tmp_path: Path, rgb16) -> None:

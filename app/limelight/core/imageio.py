@@ -31,6 +31,7 @@ from limelight.core.errors import ImageReadError, ImageWriteError
 from limelight.core.imageio_decode import (
     Decoded,
     check_file,
+    check_size,
     decode_jpeg,
     decode_pillow,
     decode_png,
@@ -49,7 +50,12 @@ from limelight.core.imageio_encode import (
     encode_pillow,
     encode_png,
 )
-from limelight.core.imageio_meta import apply_orientation, exif_orientation, exif_reset_orientation
+from limelight.core.imageio_meta import (
+    apply_orientation,
+    exif_orientation,
+    exif_reset_orientation,
+    normalise_exif,
+)
 from limelight.core.imageio_tiff import decode_tiff, encode_tiff
 
 log = logging.getLogger(__name__)
@@ -227,8 +233,6 @@ def _decode_preview(path: Path, fmt: str, long_edge: int, max_pixels: int) -> De
         return _decode(path, fmt, max_pixels)
     try:
         with pil_open(path, "JPEG") as im:
-            from limelight.core.imageio_decode import check_size, normalise_exif
-
             w, h = im.size
             check_size(path, w, h, max_pixels)
             scale = max(w, h) / long_edge

@@ -10,6 +10,7 @@ and rawpy (LibRaw) for camera RAW.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import struct
@@ -179,6 +180,7 @@ def _cmyk_to_rgb(im, icc: bytes | None, path: Path):  # noqa: ANN001, ANN202
     return im.convert("RGB"), None
 
 
+@functools.cache
 def _srgb_icc() -> bytes:
     from PIL import ImageCms
 
