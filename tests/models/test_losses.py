@@ -183,3 +183,16 @@ def test_gladnet_channel_weights() -> None:
 def test_unknown_backbone_is_named() -> None:
     with pytest.raises(ValueError, match="nope"):
         backbone_loss_map("nope", {}, torch.zeros(1), torch.zeros(1))
+
+
+def test_lb_term_is_the_sum_of_eq2_over_a_reference_crop() -> None:
+    from limelight_models.losses.region import LB_REFERENCE_PIXELS
+
+    yy, xx = _grid()
+    t = 0.01 * xx**2
+    image = torch.full((1, 3, H, W), 0.5)
+    mask = _mask(2, 12)  # B = cols 2-13, all inside the stencil's reach
+    res = region_loss(torch.zeros(1, 1, H, W), image, t, image, mask, RegionWeights(beta=1e-4))
+    per_pixel = (1.0 / EPS) * 0.02**2
+    assert res.loss_b == pytest.approx(per_pixel * LB_REFERENCE_PIXELS, rel=1e-4)
+    assert float(res.total) == pytest.approx(1e-4 * res.loss_b, rel=1e-4)

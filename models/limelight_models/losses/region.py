@@ -11,6 +11,11 @@ setting).
 Area weights from the mask (N, 2, H, W) = [A, A u B], exactly as
 ``limelight.core.masks.area_weights`` computes them: w_A = ch0, w_B = ch1 - ch0, w_C = 1 - ch1.
 
+L_B is a *sum* over the pixels of B in eq. 2, while L_A and L_C are means; beta = 1e-4 is
+calibrated for that sum. We keep it a sum over a fixed reference image of
+``LB_REFERENCE_PIXELS`` (256 x 256) pixels: the logged L_B is the B-average of eq. 2 times
+65,536, so that its weight does not change with the random crop size.
+
 Without L_B (``use_lb = False``, the ablation of the paper's Fig. 6) the image is split in two
 parts, A and its complement, and the complement gets the reconstruction loss: w_C = 1 - ch0.
 """
@@ -24,6 +29,8 @@ import torch
 from limelight_models.losses.gradient_smooth import gradient_smooth_map
 
 MIN_COVERAGE = 1e-6
+#: Pixel count that turns the B-average of eq. 2 back into its sum (a 256 x 256 crop).
+LB_REFERENCE_PIXELS = 256 * 256
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ def region_loss(
     l_c = area_mean(((output - image) ** 2).mean(dim=1, keepdim=True), w_c)
     total = weights.alpha * l_a + weights.gamma * l_c
     if weights.use_lb:
-        l_b = area_mean(gradient_smooth_map(smooth_target, image), w_b)
+        l_b = area_mean(gradient_smooth_map(smooth_target, image), w_b) * LB_REFERENCE_PIXELS
         total = total + weights.beta * l_b
     else:
         l_b = torch.zeros_like(l_a)
