@@ -30,7 +30,29 @@ def run(path: Path | None = None, argv: list[str] | None = None) -> int:
     if not window.zoo.models:
         window.statusBar().showMessage(
             "No models are installed: masks can be edited, but nothing is enhanced.", 0)
+    _smoke_quit_timer(app, window)
     return int(app.exec())
+
+
+def _smoke_quit_timer(app: object, window: object) -> None:
+    """Release smoke check (packaging/smoke_check.py): with LIMELIGHT_SMOKE_QUIT_AFTER_MS=N the
+    editor writes ``limelight-smoke: window shown`` to stderr once the event loop runs and
+    closes itself N ms later, so a start-up can be timed and checked without a person."""
+    import os
+
+    from PySide6.QtCore import QTimer
+
+    after_ms = os.environ.get("LIMELIGHT_SMOKE_QUIT_AFTER_MS")
+    if not after_ms:
+        return
+
+    def shown() -> None:
+        sys.stderr.write("limelight-smoke: window shown\n")
+        sys.stderr.flush()
+
+    QTimer.singleShot(0, shown)
+    QTimer.singleShot(int(after_ms), window.close)  # type: ignore[attr-defined]
+    QTimer.singleShot(int(after_ms), app.quit)  # type: ignore[attr-defined]
 
 
 def apply_dark_palette(app: object) -> None:
