@@ -47,7 +47,9 @@ class _Exported(nn.Module):
         return tuple(out[n] for n in self.names)
 
 
-def sample_inputs(model: LocalModel, height: int, width: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+def sample_inputs(
+    model: LocalModel, height: int, width: int, seed: int = 0
+) -> tuple[Tensor, Tensor]:
     """A random (image, mask) pair; H and W are rounded up to the model's pad multiple."""
     m = model.pad_multiple
     height, width = -(-height // m) * m, -(-width // m) * m
@@ -58,7 +60,9 @@ def sample_inputs(model: LocalModel, height: int, width: int, seed: int = 0) -> 
     return image, mask
 
 
-def export_onnx(model: LocalModel, path: Path, sizes: tuple[tuple[int, int], ...] = ((64, 96), (48, 40))) -> None:
+def export_onnx(
+    model: LocalModel, path: Path, sizes: tuple[tuple[int, int], ...] = ((64, 96), (48, 40))
+) -> None:
     """Exports ``model`` to ``path`` (atomically) after checking ORT parity at ``sizes``.
 
     Raises RuntimeError (naming the map and the error) when ONNX Runtime disagrees with torch.
@@ -78,9 +82,16 @@ def export_onnx(model: LocalModel, path: Path, sizes: tuple[tuple[int, int], ...
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                wrapper, sample_inputs(model, *sizes[0]), str(tmp), input_names=["image", "mask"],
-                output_names=names, dynamic_axes=dyn, opset_version=OPSET, dynamo=False,
+                wrapper,
+                sample_inputs(model, *sizes[0]),
+                str(tmp),
+                input_names=["image", "mask"],
+                output_names=names,
+                dynamic_axes=dyn,
+                opset_version=OPSET,
+                dynamo=False,
             )
+        _restore_unused_inputs(tmp)
         wrapper.eval()
         session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
         for i, (h, w) in enumerate(sizes):
@@ -89,6 +100,21 @@ def export_onnx(model: LocalModel, path: Path, sizes: tuple[tuple[int, int], ...
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _restore_unused_inputs(path: Path) -> None:
+    """Puts back ``mask`` when the tracer dropped it (``global`` models ignore the mask), so
+    that every model has the same inputs."""
+    import onnx
+
+    graph_model = onnx.load(str(path))
+    present = {i.name for i in graph_model.graph.input}
+    if "mask" in present:
+        return
+    graph_model.graph.input.append(
+        onnx.helper.make_tensor_value_info("mask", onnx.TensorProto.FLOAT, ["n", 2, "h", "w"])
+    )
+    onnx.save(graph_model, str(path))
 
 
 def check_parity(wrapper: nn.Module, session: Any, image: Tensor, mask: Tensor) -> float:
@@ -159,11 +185,18 @@ def write_card(zoo_dir: Path, entry: dict[str, Any], model: LocalModel) -> Path:
     """A short markdown model card next to the ONNX file."""
     doc = (type(model.net).__module__ and sys.modules[type(model.net).__module__].__doc__) or ""
     lines = [
-        f"# {entry['name']}", "",
+        f"# {entry['name']}",
+        "",
         f"Backbone `{model.backbone}`, conversion `{model.conversion}`, family `{model.family}`, "
-        f"{entry['params']:,} parameters, outputs {', '.join(entry['outputs'])}.", "",
+        f"{entry['params']:,} parameters, outputs {', '.join(entry['outputs'])}.",
+        "",
         f"Training: {entry['training']['step']} steps, {entry['training']['wall_time_s']:.0f} s.",
-        f"Metrics: `{json.dumps(entry['metrics'])}`", "", "## Architecture", "", doc.strip(), "",
+        f"Metrics: `{json.dumps(entry['metrics'])}`",
+        "",
+        "## Architecture",
+        "",
+        doc.strip(),
+        "",
     ]
     path = zoo_dir / entry["card"]
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -171,7 +204,10 @@ def write_card(zoo_dir: Path, entry: dict[str, Any], model: LocalModel) -> Path:
 
 
 def export_checkpoint(
-    checkpoint: Path, zoo_dir: Path, name: str | None = None, working_resolution: int = 1024,
+    checkpoint: Path,
+    zoo_dir: Path,
+    name: str | None = None,
+    working_resolution: int = 1024,
     make_default: bool = False,
 ) -> dict[str, Any]:
     """Loads a train.py checkpoint, exports it into ``zoo_dir`` and updates the manifest."""
@@ -182,8 +218,13 @@ def export_checkpoint(
     entry = manifest_entry(model, name, onnx_path, ckpt, working_resolution)
     write_card(zoo_dir, entry, model)
     update_manifest(zoo_dir, entry, make_default)
-    log.info("exported %s (%d params, %.0f kB) to %s", name, entry["params"],
-             onnx_path.stat().st_size / 1024, onnx_path)
+    log.info(
+        "exported %s (%d params, %.0f kB) to %s",
+        name,
+        entry["params"],
+        onnx_path.stat().st_size / 1024,
+        onnx_path,
+    )
     return entry
 
 
@@ -200,8 +241,11 @@ def list_lines() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m limelight_models.export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m limelight_models.export",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--checkpoint", type=Path, help="checkpoint written by train.py")
     parser.add_argument("--out", type=Path, default=Path("resources/zoo"), help="zoo folder")
     parser.add_argument("--name", help="model name (default <backbone>-<conversion>)")

@@ -13,17 +13,31 @@ torch.set_num_threads(1)
 
 #: Parameter counts at default options (the backbones' docstrings quote them).
 PARAMS = {
-    ("deepupe", "global"): 55_097, ("deepupe", "concat"): 55_257, ("deepupe", "ranlen"): 81_876,
-    ("star_dce", "global"): 35_036, ("star_dce", "concat"): 35_324,
+    ("deepupe", "global"): 55_097,
+    ("deepupe", "concat"): 55_257,
+    ("deepupe", "ranlen"): 81_876,
+    ("star_dce", "global"): 35_036,
+    ("star_dce", "concat"): 35_324,
     ("star_dce", "ranlen"): 40_167,
-    ("fusion_net", "global"): 8_667, ("fusion_net", "concat"): 9_531,
+    ("fusion_net", "global"): 8_667,
+    ("fusion_net", "concat"): 9_531,
     ("fusion_net", "ranlen"): 14_102,
-    ("dln", "global"): 32_244, ("dln", "concat"): 32_874, ("dln", "ranlen"): 42_287,
-    ("gladnet", "global"): 25_127, ("gladnet", "concat"): 25_559,
+    ("dln", "global"): 32_244,
+    ("dln", "concat"): 32_874,
+    ("dln", "ranlen"): 42_287,
+    ("gladnet", "global"): 25_127,
+    ("gladnet", "concat"): 25_559,
     ("gladnet", "ranlen"): 40_082,
 }
-CHANNELS = {"illumination": None, "illumination_inv": 1, "weights": 3, "noise": 3,
-            "curve": 12, "residual": 3, "refine": 3}
+CHANNELS = {
+    "illumination": None,
+    "illumination_inv": 1,
+    "weights": 3,
+    "noise": 3,
+    "curve": 12,
+    "residual": 3,
+    "refine": 3,
+}
 H, W = 32, 48  # odd aspect, divisible by every pad multiple
 
 
@@ -46,7 +60,10 @@ def test_shapes_params_and_family(backbone: str, conversion: str) -> None:
     torch.manual_seed(0)
     model = build_model(backbone, conversion).eval()
     assert (model.backbone, model.conversion, model.family) == (
-        backbone, conversion, FAMILY_OF[backbone])
+        backbone,
+        conversion,
+        FAMILY_OF[backbone],
+    )
     assert count_params(model) == PARAMS[(backbone, conversion)]
     expected_maps = FAMILIES[model.family] + (("refine",) if conversion == "ranlen" else ())
     assert model.map_names == expected_maps
@@ -67,7 +84,7 @@ def test_shapes_params_and_family(backbone: str, conversion: str) -> None:
         assert out["illumination"].shape[1] == 1
         torch.testing.assert_close(out["weights"].sum(1), torch.ones(1, H, W))
     assert out["output"].shape == (1, 3, H, W)
-    assert 0.0 <= float(out["output"].min()) and float(out["output"].max()) <= 1.0
+    assert float(out["output"].min()) >= 0.0 and float(out["output"].max()) <= 1.0
     target = out["illumination"] if model.family in ("retinex", "fusion") else out["output"]
     assert out["smooth_target"] is target
 

@@ -61,7 +61,11 @@ class LocalModel(nn.Module):
     """
 
     def __init__(
-        self, backbone: str, conversion: str, net: nn.Module, refine: Refine | None,
+        self,
+        backbone: str,
+        conversion: str,
+        net: nn.Module,
+        refine: Refine | None,
         options: dict[str, Any],
     ) -> None:
         super().__init__()

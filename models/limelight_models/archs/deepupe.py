@@ -15,6 +15,9 @@ RANLEN sites: splat features (after the first two convs), global features, local
 extraction"). DeepUPE has no normalisation layers there; they are inserted (affine
 BatchNorm in global/concat).
 
+Parameter counts (default options, asserted by tests/models/test_archs.py): global 55,097,
+concat 55,257, ranlen 81,876 (RANLEN modules and the refine conv included).
+
 Deviations for CPU, said plainly: widths 8-16-32-32 instead of HDRNet's 8-16-32-64; the grid
 is sliced at 256 px and its affine coefficients upsampled (rather than slicing the full grid
 at full resolution), which keeps the full-resolution work to a few channels; L is floored to
@@ -59,7 +62,9 @@ class DeepUPE(nn.Module):
         for w in widths:
             self.splat.append(conv(c_in, w, stride=2))
             c_in = w
-        self.splat_norms = nn.ModuleList(norm_site(conversion, w, ranlen_hidden) for w in widths[:2])
+        self.splat_norms = nn.ModuleList(
+            norm_site(conversion, w, ranlen_hidden) for w in widths[:2]
+        )
         self.glob_convs = nn.Sequential(conv(32, 32, stride=2), nn.ReLU(inplace=True))
         self.glob_norm = norm_site(conversion, 32, ranlen_hidden)
         self.glob_conv2 = conv(32, 32, stride=2)

@@ -14,6 +14,9 @@ enlightening tail at full resolution (on their concatenation with the image) pre
 RANLEN sites (encoder): after the two shallow feature convs (DLN has no normalisation layers;
 inserted there, affine BatchNorm in global/concat).
 
+Parameter counts (default options, asserted by tests/models/test_archs.py): global 32,244,
+concat 32,874, ranlen 42,287 (RANLEN modules and the refine conv included).
+
 Deviations for CPU, said plainly: width 16 and three LBPs (the slides do not give the widths;
 the original works at full resolution with wider features), each L/D a single 3 x 3 conv +
 PReLU, the LBPs at 1/4 resolution, plus the global-context branch; no darkening network /
@@ -67,8 +70,10 @@ class DLN(nn.Module):
         self.feat2 = conv(width, width, stride=2)
         self.norm2 = norm_site(conversion, width, ranlen_hidden)
         self.ctx = nn.Sequential(
-            conv(3 + extra, width, stride=2), nn.ReLU(inplace=True),
-            conv(width, width, stride=2), nn.ReLU(inplace=True),
+            conv(3 + extra, width, stride=2),
+            nn.ReLU(inplace=True),
+            conv(width, width, stride=2),
+            nn.ReLU(inplace=True),
         )
         self.glob = GlobalContext(width, width)
         self.lbps = nn.ModuleList(LBP(width) for _ in range(blocks))

@@ -6,27 +6,32 @@ interactive model with gamma1, gamma2, gamma3). Three sub-networks:
 * Illumination-Net: the bright channel max_c(I) (and, for the over-exposure branch, the bright
   channel of the inverted image, max_c(1 - I)) is box-resampled to 2S x 2S and packed 2x2 into
   4 channels at S x S (S = ``low_res``, 64); a small conv encoder with a global-pooling branch
-  predicts a bilateral grid (16 x 16 cells x ``grid_depth`` bins) per illumination, sliced at
-  full resolution with the matching bright channel as guide; sigmoid -> L, Li in (0, 1).
+  predicts a bilateral grid (16 x 16 cells x ``grid_depth`` bins of an affine (a, b)) per
+  illumination. Bilateral guided upsampling: the grid is sliced at S x S with the low-res
+  bright channel, and the coefficients, bilinearly upsampled, are applied to the
+  full-resolution bright channel (a * guide + b); sigmoid -> L, Li in (0, 1).
 * Fusion-Net: a small U-Net (two scales + global pooling) on the S x S thumbnails of I, I_U
   and I_O predicts softmax weights for (I, I_U, I_O), bilinearly upsampled (a convex mix of
   simplex points stays on the simplex, so the weights still sum to 1).
-* Restoration-Net: multi-branch, on I scaled to [-1, 1]: a full-resolution branch and a
-  half-resolution branch fed from its features (the skip between branches), summed into the
-  negative noise map N (3 channels). Its last convs start at zero.
+* Restoration-Net: multi-branch, on I scaled to [-1, 1] and packed 2 x 2 (lossless
+  space-to-depth, so H and W must be even: ``pad_multiple`` 2): a branch on the packed pixels
+  and a quarter-resolution branch fed from its features (the skip between branches), summed
+  and unpacked into the negative noise map N (3 channels). Its last convs start at zero.
 
 RANLEN sites (encoder only): after the first two convs of the Illumination-Net and of the
 Fusion-Net's encoder. The published network has no normalisation layers; they are inserted
 there (affine BatchNorm in ``global``/``concat``, RANLEN in ``ranlen``).
 
-Parameter counts (defaults, no refine): global 5,711, concat 5,999, ranlen 5,535 + 3,372 in
-the RANLEN modules + 1,067 for the refine tail. (The paper: ~5k, 2.7k in the ablation.)
+Parameter counts (default options, asserted by tests/models/test_archs.py): global 8,667,
+concat 9,531, ranlen 14,102 (RANLEN modules and the refine conv included).
 
 Deviations for CPU, said plainly: the paper's exact layer widths are in a figure we do not
-have; ours are chosen to land near its 5k parameters. The Illumination-Net shares one encoder
+have; ours land near its size (8.7k rather than ~5k: the restoration branch is wider so it
+can handle LOL's noise). The Illumination-Net shares one encoder
 for I and its inverse (the two packed bright channels are stacked as 8 input channels), and
 the Fusion-Net runs at S x S instead of full resolution. Everything heavy runs at S x S or
-smaller; at full resolution only the grid slicing, a few thin convs and the formulas run.
+smaller; at full resolution only two 1-channel affine maps, the weight upsampling, the
+packing/unpacking and the formulas run (plus the refine conv in ``ranlen``).
 """
 
 from __future__ import annotations
@@ -38,8 +43,8 @@ from torch import Tensor, nn
 from limelight_models.archs.common import (
     GlobalContext,
     area_resize,
-    guided_affine,
     conv,
+    guided_affine,
     upsample_to,
     with_mask,
 )

@@ -10,8 +10,8 @@ E with Y = I + E (residual family).
 RANLEN sites (encoder): after the first conv and the first two down blocks (GLADNet has no
 normalisation layers; they are inserted there, affine BatchNorm in global/concat).
 
-Parameter counts (defaults): global 31,587, concat 31,767, ranlen 31,587 + 5,478 RANLEN
-+ 219 refine.
+Parameter counts (default options, asserted by tests/models/test_archs.py): global 25,127,
+concat 25,559, ranlen 40,082 (RANLEN modules and the refine conv included).
 
 Deviations for CPU, said plainly: width 16 instead of 64 in the encoder-decoder; the
 global-path features are reduced to 4 channels before the resize to full resolution and the
@@ -53,8 +53,10 @@ class GLADNet(nn.Module):
         self.up = nn.ModuleList(conv(width, width) for _ in range(5))
         self.reduce = conv(width, 4, k=1)
         self.detail = nn.Sequential(
-            conv(3 + extra + 4, detail_width), nn.ReLU(inplace=True),
-            conv(detail_width, detail_width), nn.ReLU(inplace=True),
+            conv(3 + extra + 4, detail_width),
+            nn.ReLU(inplace=True),
+            conv(detail_width, detail_width),
+            nn.ReLU(inplace=True),
             conv(detail_width, 3),
         )
 
@@ -63,8 +65,12 @@ class GLADNet(nn.Module):
         nmask = mask if self.conversion == "ranlen" else None
         low_mask = area_resize(mask, (SIZE, SIZE), prepool=2)
         x = area_resize(image, (SIZE, SIZE), prepool=2)
-        h = F.relu(self.norms[0](self.inp(with_mask(x, low_mask if cmask is not None else None)),
-                                 low_mask if nmask is not None else None))
+        h = F.relu(
+            self.norms[0](
+                self.inp(with_mask(x, low_mask if cmask is not None else None)),
+                low_mask if nmask is not None else None,
+            )
+        )
         skips = []
         for i, down in enumerate(self.down):
             skips.append(h)

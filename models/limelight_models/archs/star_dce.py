@@ -14,6 +14,9 @@ times per pixel at full resolution (curve family; see recompose.py).
 RANLEN site: in the tokenisation (paper 000 §4), after the stem conv (STAR's tokeniser has no
 normalisation there; one is inserted, affine BatchNorm in global/concat).
 
+Parameter counts (default options, asserted by tests/models/test_archs.py): global 35,036,
+concat 35,324, ranlen 40,167 (RANLEN modules and the refine conv included).
+
 Deviations for CPU, said plainly: n = 4 curve iterations (Zero-DCE uses 8) to keep the
 exported map at 12 channels; two transformer blocks; per-pixel parameters come from a 64 x 64
 map bilinearly upsampled (STAR-DCE predicts them at low resolution too).
@@ -64,7 +67,11 @@ class StarDCE(nn.Module):
     pad_multiple = 1
 
     def __init__(
-        self, conversion: str, width: int = 32, depth: int = 2, iterations: int = 4,
+        self,
+        conversion: str,
+        width: int = 32,
+        depth: int = 2,
+        iterations: int = 4,
         ranlen_hidden: int = 16,
     ) -> None:
         super().__init__()
