@@ -31,6 +31,9 @@ FORMATS = {
 }
 MAX_DEPTH = {"JPEG": 8, "WEBP": 8, "BMP": 8, "PNG": 16, "TIFF": 16}
 HAS_ALPHA = {"PNG", "TIFF", "WEBP"}
+#: Temporary files of ``atomic_write`` are named ``TEMP_PREFIX<pid>-<random>.<name>.tmp`` so
+#: that a batch can recognise (and clean) the ones a killed process left behind.
+TEMP_PREFIX = ".limelight-tmp-"
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -98,7 +101,8 @@ def atomic_write(dest: Path, fmt: str, encode: Callable[[BinaryIO], None]) -> No
     replaced file's mode), not mkstemp's 0600.
     """
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-",
+                                        suffix=f".{dest.name}.tmp", dir=dest.parent)
     except OSError as exc:
         raise ImageWriteError(f"cannot write in the folder {dest.parent} ({_reason(exc)})", dest) from exc
     os.close(fd)  # reopened by name: tifffile needs a file object with a real name
