@@ -224,42 +224,75 @@ def _same_file(a: Path, b: Path | None) -> bool:
 
 
 def _add_batch(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photos")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                   help="photos and folders of photos (JPEG, PNG, TIFF, WebP, BMP, RAW)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--recursive", action="store_true",
+                   help="also take photos in subfolders (their layout is kept under --out)")
+    p.add_argument("--name", default="{name}", metavar="TEMPLATE",
+                   help="output name without suffix, from {name} (= {stem}, the input's name "
+                        "without suffix), {ext} (its suffix) and {index} (1, 2...); "
+                        "e.g. {name}_lit (default: {name})")
+    p.add_argument("--on-exists", choices=("skip", "rename", "overwrite"), default="rename",
+                   help="when an output exists: leave it, write NAME_1, NAME_2... instead "
+                        "(default), or replace it (outputs only: an input is never written)")
+    p.add_argument("--skip-existing", action="store_const", dest="on_exists", const="skip",
+                   help="same as --on-exists skip: resume an interrupted batch")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="photos in parallel")
-    p.add_argument("--skip-existing", action="store_true",
-                   help="leave inputs whose output already exists (resume a batch)")
+    p.add_argument("--report", type=Path, metavar="PATH",
+                   help="the JSON report (default: DIR/limelight-batch-report.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_recipe_options(p)
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from limelight.core.batch import BatchJob, output_paths, run_batch, threads_per_job
+    import threading
+
+    from limelight.core.batch import BatchJob, CancelToken, plan_batch, run_batch, threads_per_job
 
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     recipe = recipe_from_args(args)
-    job = BatchJob(tuple(args.inputs), args.out, recipe, fmt=args.format, quality=args.quality,
-                   bit_depth=args.bit_depth, jobs=args.jobs, skip_existing=args.skip_existing)
-    for src, dst in zip(job.inputs, output_paths(job), strict=True):
-        if _same_file(src, dst):
-            raise UsageError(f"{dst}: the output would overwrite the input photo; "
-                             "choose another --out or --format")
+    job = BatchJob(tuple(args.inputs), args.out, recipe, name=args.name, fmt=args.format,
+                   quality=args.quality, bit_depth=args.bit_depth, on_exists=args.on_exists,
+                   jobs=args.jobs, recursive=args.recursive, report=args.report)
+    planned, missing = plan_batch(job)  # BatchError (usage) before anything is written
     engine = _engine(args, recipe, threads=threads_per_job(args.jobs))
-    bar = _progress_bar(len(job.inputs), disable=args.no_progress)
+    bar = _progress_bar(len(planned) + len(missing), disable=args.no_progress)
+    cancel, box = CancelToken(), {}
 
-    def on_file(res) -> None:  # noqa: ANN001 - a FileResult
-        bar.update(1)
-        if res.status == "failed":
-            bar.write(f"limelight: failed: {res.reason}", file=sys.stderr)
+    def on_event(ev) -> None:  # noqa: ANN001 - a BatchEvent
+        if ev.file.status in ("done", "skipped", "failed", "cancelled"):
+            bar.update(1)
+        if ev.file.status == "failed":
+            bar.write(f"limelight: failed: {ev.file.reason}", file=sys.stderr)
+
+    def work() -> None:
+        box["result"] = run_batch(job, engine, on_event=on_event, cancel=cancel,
+                                  planned=planned)
+    thread = threading.Thread(target=work, name="limelight-batch", daemon=True)
+    thread.start()
     try:
-        result = run_batch(job, engine, on_file=on_file)
+        while thread.is_alive():
+            thread.join(0.2)
+    except KeyboardInterrupt:  # finish cleanly: no half-written file, a final report
+        cancel.cancel()
+        _error("interrupted: stopping after the photos in progress")
+        thread.join()
     finally:
         bar.close()
+    if "result" not in box:
+        return EXIT_FAILED
+    result = box["result"]
+    for path in missing:
+        _error(f"failed: {path}: no such file or folder")
     c = result.counts
-    _say(f"{c['done']} done, {c['skipped']} skipped, {c['failed']} failed in "
-         f"{result.seconds:.1f} s on {engine.device}"
+    _say(f"{c['done']} done, {c['skipped']} skipped, {c['failed']} failed"
+         + (f", {c['cancelled']} cancelled" if c["cancelled"] else "")
+         + f" in {result.seconds:.1f} s on {engine.device}"
          + (f"; report: {result.report}" if result.report else ""))
+    if result.cancelled:
+        return 130
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,7 +103,7 @@ def test_batch_goes_on_after_a_bad_file(
     assert "1 done" in stdout and "2 failed" in stdout
     assert read_image(out / "good.png").pixels.shape == (96, 128, 3)
     assert not (out / "bad.png").exists()
-    report = json.loads((out / "limelight-report.json").read_text())
+    report = json.loads((out / "limelight-batch-report.json").read_text())
     assert [f["status"] for f in report["files"]] == ["failed", "done", "failed"]
     # resuming skips the finished output
     code, stdout, _ = _run(capsys, "batch", str(good), "--out", str(out), "--zoo", str(tiny_zoo),
@@ -147,7 +148,7 @@ def test_output_equal_to_input_is_refused(
                         "--zoo", str(tiny_zoo))
     assert code == 2 and "overwrite the input" in err
     code, _, err = _run(capsys, "batch", str(src), "--out", str(tmp_path), "--zoo", str(tiny_zoo))
-    assert code == 2 and "overwrite the input" in err
+    assert code == 2 and re.search("overwrite (the|an) input", err)
     assert src.read_bytes() == before
 
 

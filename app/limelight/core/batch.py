@@ -1,73 +1,143 @@
 """The batch runner shared by ``limelight batch`` and the editor's batch dialog.
 
-One recipe applied to many photos: each input gets an outcome (``done``, ``skipped`` or
-``failed`` with the reason), a bad file never stops the others, outputs are written atomically
-(``process_file``), and a JSON report of every outcome is written beside the outputs.
-Parallel jobs run in threads that share one ``Engine`` (ONNX Runtime sessions are
-thread-safe; decoding, OpenCV and ORT release the GIL); the CPU cores are split between the
-jobs through ORT's intra-op thread count.
+One recipe applied to many photos (``BatchJob``). ``run_batch`` plans every output first
+(``batch_plan``: inputs, naming template, skip/rename/overwrite, refusal of any output that is
+an input), cleans temporary files that a killed run left in the output folders, then
+processes the photos with ``jobs`` worker threads that share one ``Engine``: decoding
+(libjpeg-turbo, LibRaw, tifffile), OpenCV and ONNX Runtime release the GIL, so the decode,
+inference and encode of different photos overlap. The cores are split between the jobs
+through ORT's intra-op thread count (``batch_engine``) and OpenCV's thread count.
+
+Each photo gets an outcome (``done``, ``skipped``, ``failed`` with the reason, or
+``cancelled``); a bad file never stops the others; outputs are written atomically
+(``imageio.write_image``) and inputs are only ever opened for reading. Progress events go to
+a callback; a ``CancelToken`` stops the batch: photos not started are not started, photos in
+progress are abandoned before their output is written (nothing half-written is left). The
+JSON report (``limelight-batch-report.json`` beside the outputs) is rewritten atomically as
+photos finish, so a killed batch leaves a valid report.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+import cv2
+
+from limelight.core.batch_plan import (
+    ON_EXISTS,
+    SUFFIXES,
+    BatchError,
+    OnExists,
+    PlannedFile,
+    check_template,
+    clean_stale_temps,
+    find_inputs,
+    plan_outputs,
+)
+from limelight.core.batch_report import REPORT_NAME, ReportWriter
 from limelight.core.engine import Engine
-from limelight.core.errors import LimelightError
+from limelight.core.errors import ImageWriteError, LimelightError
+from limelight.core.masks import Subject
 from limelight.core.pipeline import process_file
-from limelight.core.recipe import Recipe, recipe_to_dict
+from limelight.core.recipe import Recipe
 
 log = logging.getLogger(__name__)
 
-Status = Literal["done", "skipped", "failed"]
-REPORT_NAME = "limelight-report.json"
-#: Output format names -> file suffix.
-SUFFIXES = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif", "webp": ".webp"}
-_KEEP = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff",
-         ".webp": "webp"}
+Status = Literal["pending", "running", "done", "skipped", "failed", "cancelled"]
+FINAL: tuple[Status, ...] = ("done", "skipped", "failed", "cancelled")
+Placement = Literal["painted", "subject"]
+PLACEMENTS: tuple[Placement, ...] = ("painted", "subject")
+DEFAULT_NAME = "{name}"
+
+__all__ = [
+    "DEFAULT_NAME", "ON_EXISTS", "PLACEMENTS", "REPORT_NAME", "SUFFIXES", "BatchError",
+    "BatchEvent", "BatchJob", "BatchResult", "CancelToken", "FileResult", "batch_engine",
+    "placed_recipe", "plan_batch", "run_batch", "threads_per_job",
+]
 
 
 @dataclass(frozen=True)
 class BatchJob:
-    """What to do. ``fmt`` None keeps each input's format (TIFF for RAW and BMP inputs);
-    ``bit_depth`` None keeps the source's; ``jobs`` parallel files."""
+    """What to do.
+
+    ``inputs``: photos and folders (``recursive``: and their subfolders, whose layout is kept
+    under ``out_dir``). ``placement``: ``"painted"`` applies the recipe's mask as drawn
+    (image-relative); ``"subject"`` replaces its shapes by each photo's own subject. ``name``:
+    the naming template (``{name}``, ``{stem}``, ``{ext}``, ``{index}``); the suffix comes
+    from ``fmt`` (None keeps each input's format, TIFF for RAW/BMP). ``bit_depth`` None keeps
+    the source's (16-bit TIFF/PNG from 16-bit and RAW inputs). ``report`` None writes
+    ``out_dir/limelight-batch-report.json``.
+    """
 
     inputs: tuple[Path, ...]
     out_dir: Path
     recipe: Recipe
+    placement: Placement = "painted"
+    recursive: bool = False
+    name: str = DEFAULT_NAME
     fmt: str | None = None
     quality: int = 95
     bit_depth: int | None = None
+    on_exists: OnExists = "rename"
     jobs: int = 1
-    skip_existing: bool = False
+    report: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(Path(p) for p in self.inputs))
         object.__setattr__(self, "out_dir", Path(self.out_dir))
+        if self.report is not None:
+            object.__setattr__(self, "report", Path(self.report))
         if self.fmt is not None and self.fmt not in SUFFIXES:
-            raise ValueError(f"format must be one of {', '.join(SUFFIXES)}, got {self.fmt!r}")
+            raise BatchError(f"format must be one of {', '.join(SUFFIXES)}, got {self.fmt!r}")
+        if self.placement not in PLACEMENTS:
+            raise BatchError(f"placement must be 'painted' or 'subject', got {self.placement!r}")
+        if self.on_exists not in ON_EXISTS:
+            raise BatchError(f"on_exists must be one of {', '.join(ON_EXISTS)}, "
+                             f"got {self.on_exists!r}")
+        if not 1 <= self.quality <= 100:
+            raise BatchError(f"quality must be between 1 and 100, got {self.quality}")
+        if self.bit_depth not in (None, 8, 16):
+            raise BatchError(f"bit depth must be 8 or 16, got {self.bit_depth}")
         if self.jobs < 1:
-            raise ValueError(f"jobs must be at least 1, got {self.jobs}")
+            raise BatchError(f"jobs must be at least 1, got {self.jobs}")
+        check_template(self.name)
+
+    @property
+    def report_path(self) -> Path:
+        return self.report if self.report is not None else self.out_dir / REPORT_NAME
 
 
 @dataclass(frozen=True)
 class FileResult:
-    """One input's outcome; ``reason`` says why it failed or was skipped."""
+    """One input's state; ``reason`` says why it failed, was skipped or cancelled."""
 
+    index: int
     input: Path
     output: Path
     status: Status
     reason: str = ""
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """A progress event: ``file`` changed state; ``finished`` of ``total`` photos have an
+    outcome; ``eta_s`` is the estimated time left (None until a photo was processed)."""
+
+    file: FileResult
+    finished: int
+    total: int
+    elapsed_s: float
+    eta_s: float | None
 
 
 @dataclass(frozen=True)
@@ -77,116 +147,206 @@ class BatchResult:
     files: tuple[FileResult, ...]
     report: Path | None
     seconds: float
+    cancelled: bool = False
     counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        counts = {s: sum(1 for f in self.files if f.status == s)
-                  for s in ("done", "skipped", "failed")}
+        counts = {s: sum(1 for f in self.files if f.status == s) for s in FINAL}
         object.__setattr__(self, "counts", counts)
 
     @property
     def ok(self) -> bool:
-        return self.counts["failed"] == 0
+        """No photo failed (a cancelled batch is not ok either)."""
+        return self.counts["failed"] == 0 and not self.cancelled
+
+    @property
+    def failures(self) -> tuple[FileResult, ...]:
+        return tuple(f for f in self.files if f.status == "failed")
 
 
-def output_paths(job: BatchJob) -> tuple[Path, ...]:
-    """The output path of each input: ``<out_dir>/<stem><suffix>``; a stem used twice gets
-    ``-2``, ``-3``... in input order, so no output overwrites another."""
-    used: set[str] = set()
-    paths = []
-    for src in job.inputs:
-        fmt = job.fmt or _KEEP.get(src.suffix.lower(), "tiff")
-        suffix = SUFFIXES[fmt]
-        name, n = f"{src.stem}{suffix}", 1
-        while name.lower() in used:
-            n += 1
-            name = f"{src.stem}-{n}{suffix}"
-        used.add(name.lower())
-        paths.append(job.out_dir / name)
-    return tuple(paths)
+class CancelToken:
+    """Set from any thread to stop a running batch."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class _Cancelled(Exception):
+    pass
 
 
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
-    """ORT intra-op threads for each of ``jobs`` parallel files on ``cores`` cores."""
+    """Threads for each of ``jobs`` parallel photos on ``cores`` cores (jobs x threads ≈
+    cores, at least 1)."""
     cores = cores or os.cpu_count() or 1
     return max(1, cores // max(1, jobs))
 
 
-def _one(job: BatchJob, src: Path, dst: Path, engine: Engine) -> FileResult:
-    start = time.perf_counter()
-    if job.skip_existing and dst.is_file() and dst.stat().st_size > 0:
-        return FileResult(src, dst, "skipped", "output exists")
+def batch_engine(zoo: object = None, device: str = "auto", jobs: int = 1) -> Engine:
+    """An Engine whose ORT sessions use ``threads_per_job(jobs)`` intra-op threads."""
+    return Engine(zoo, device=device, threads=threads_per_job(jobs))  # type: ignore[arg-type]
+
+
+def placed_recipe(recipe: Recipe, placement: Placement) -> Recipe:
+    """The recipe with its mask placed: as painted, or each photo's subject (transition,
+    band and invert kept)."""
+    if placement == "painted":
+        return recipe
+    return replace(recipe, mask=replace(recipe.mask, shapes=(Subject(),)))
+
+
+def plan_batch(job: BatchJob) -> tuple[list[PlannedFile], list[Path]]:
+    """(planned photos, missing inputs); BatchError when nothing can be done."""
+    sources, missing = find_inputs(job.inputs, recursive=job.recursive, exclude=job.out_dir)
+    if not sources and not missing:
+        where = ", ".join(str(p) for p in job.inputs) or "(no inputs)"
+        raise BatchError(f"no photos found in {where}"
+                         + ("" if job.recursive else " (add subfolders with --recursive)"))
+    return plan_outputs(sources, job.out_dir, job.name, job.fmt, job.on_exists), missing
+
+
+@contextlib.contextmanager
+def _cv2_threads(n: int) -> Iterator[None]:
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(n)
     try:
-        process_file(src, dst, job.recipe, engine, fmt=job.fmt, quality=job.quality,
-                     bit_depth=job.bit_depth)
-    except LimelightError as err:
-        return FileResult(src, dst, "failed", str(err), time.perf_counter() - start)
-    except MemoryError:
-        return FileResult(src, dst, "failed", f"{src}: not enough memory",
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
+class _Run:
+    """The mutable state of one run: results, counters, report; all under one lock."""
+
+    def __init__(self, job: BatchJob, engine: Engine, planned: Sequence[PlannedFile],
+                 missing: Sequence[Path], on_event: Callable[[BatchEvent], None] | None,
+                 cancel: CancelToken) -> None:
+        self.job, self.engine, self.cancel, self.on_event = job, engine, cancel, on_event
+        self.recipe = placed_recipe(job.recipe, job.placement)
+        self.lock = threading.Lock()
+        self.start = time.perf_counter()
+        self.first_work: float | None = None
+        self.worked = 0
+        self.results: list[FileResult] = [
+            FileResult(p.index, p.input, p.output, "pending") for p in planned]
+        for path in missing:
+            self.results.append(FileResult(len(self.results) + 1, path, path, "failed",
+                                           f"{path}: no such file or folder"))
+        self.finished = 0
+        self.report = ReportWriter(job.report_path, job, self.recipe, engine.device)
+
+    def update(self, res: FileResult) -> None:
+        with self.lock:
+            self.results[res.index - 1] = res
+            now = time.perf_counter()
+            if res.status == "running" and self.first_work is None:
+                self.first_work = now
+            if res.status in FINAL:
+                self.finished += 1
+                if res.status in ("done", "failed") and res.seconds > 0:
+                    self.worked += 1
+                self.report.write(self.results, now - self.start, force=False)
+            event = BatchEvent(res, self.finished, len(self.results), now - self.start,
+                               self._eta(now))
+            if self.on_event is not None:
+                try:
+                    self.on_event(event)
+                except Exception:  # a broken progress display must not stop the batch
+                    log.exception("batch progress callback failed")
+
+    def _eta(self, now: float) -> float | None:
+        if self.first_work is None or self.worked == 0:
+            return None
+        left = sum(1 for r in self.results if r.status in ("pending", "running"))
+        return (now - self.first_work) / self.worked * left
+
+
+def _process(run: _Run, p: PlannedFile, inputs: frozenset[Path]) -> FileResult:
+    """Processes one photo (worker thread); never raises."""
+    job = run.job
+    if run.cancel.cancelled:
+        return FileResult(p.index, p.input, p.output, "cancelled", "the batch was cancelled")
+    run.update(FileResult(p.index, p.input, p.output, "running"))
+    start = time.perf_counter()
+
+    def progress(_fraction: float) -> None:
+        if run.cancel.cancelled:
+            raise _Cancelled
+
+    def res(status: Status, reason: str = "") -> FileResult:
+        return FileResult(p.index, p.input, p.output, status, reason,
                           time.perf_counter() - start)
+
+    try:
+        if p.output.resolve() in inputs:  # planned against this too; checked again to be sure
+            raise ImageWriteError("refusing to overwrite an input photo", p.output)
+        process_file(p.input, p.output, run.recipe, run.engine, fmt=job.fmt,
+                     quality=job.quality, bit_depth=job.bit_depth, progress=progress)
+    except _Cancelled:
+        return res("cancelled", "cancelled while in progress; nothing was written")
+    except LimelightError as err:
+        return res("failed", str(err))
+    except MemoryError:
+        return res("failed", f"{p.input}: not enough memory to process this photo")
     except Exception as err:  # a bug must not stop the batch; the report keeps the reason
-        log.debug("unexpected error on %s", src, exc_info=True)
-        return FileResult(src, dst, "failed", f"{src}: unexpected error: "
-                          f"{type(err).__name__}: {err}", time.perf_counter() - start)
-    return FileResult(src, dst, "done", "", time.perf_counter() - start)
+        log.exception("unexpected error on %s", p.input)
+        return res("failed", f"{p.input}: unexpected error: {type(err).__name__}: {err}")
+    return res("done")
 
 
 def run_batch(
-    job: BatchJob, engine: Engine, *, on_file: Callable[[FileResult], None] | None = None
+    job: BatchJob, engine: Engine, *, on_event: Callable[[BatchEvent], None] | None = None,
+    cancel: CancelToken | None = None, planned: Sequence[PlannedFile] | None = None,
 ) -> BatchResult:
-    """Runs ``job``; ``on_file`` is called (in the calling thread) as each file finishes.
+    """Runs ``job`` and returns every photo's outcome.
 
-    The output folder is created if needed; an unusable folder fails every file with the
-    reason rather than raising. The engine should have been made with
-    ``threads=threads_per_job(job.jobs)``.
+    ``on_event`` is called, one call at a time, from the calling or a worker thread, when a
+    photo starts and when it finishes. ``planned``: the result of ``plan_batch(job)`` if the
+    caller already has it. Raises BatchError (before anything is written) when the batch
+    cannot start: bad template, an output that is an input, no photos. An output folder
+    that cannot be created fails every photo with the reason. The engine should come from
+    ``batch_engine(..., jobs=job.jobs)`` so that jobs x ORT threads ≈ cores.
     """
-    start = time.perf_counter()
-    outputs = output_paths(job)
+    cancel = cancel or CancelToken()
+    missing: Sequence[Path] = ()
+    if planned is None:
+        planned, missing = plan_batch(job)
+    run = _Run(job, engine, planned, missing, on_event, cancel)
+    folders = sorted({p.output.parent for p in planned})
     try:
-        job.out_dir.mkdir(parents=True, exist_ok=True)
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        reason = f"{job.out_dir}: cannot create the output folder ({err.strerror or err})"
-        files = tuple(FileResult(s, d, "failed", reason) for s, d in zip(job.inputs, outputs,
-                                                                           strict=True))
-        for f in files:
-            if on_file:
-                on_file(f)
-        return BatchResult(files, None, time.perf_counter() - start)
-    results: dict[int, FileResult] = {}
-    with ThreadPoolExecutor(max_workers=job.jobs, thread_name_prefix="batch") as pool:
-        futures = {pool.submit(_one, job, s, d, engine): i
-                   for i, (s, d) in enumerate(zip(job.inputs, outputs, strict=True))}
-        for fut in as_completed(futures):
-            res = fut.result()
-            results[futures[fut]] = res
-            if on_file:
-                on_file(res)
-    files = tuple(results[i] for i in range(len(outputs)))
-    seconds = time.perf_counter() - start
-    report = _write_report(job, files, seconds, engine)
-    return BatchResult(files, report, seconds)
-
-
-def _write_report(job: BatchJob, files: tuple[FileResult, ...], seconds: float,
-                  engine: Engine) -> Path | None:
-    """Writes the JSON report atomically beside the outputs; None if that fails (logged)."""
-    doc = {
-        "limelight_batch_report": 1,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(seconds, 3),
-        "device": engine.device,
-        "recipe": recipe_to_dict(job.recipe),
-        "summary": {s: sum(1 for f in files if f.status == s)
-                    for s in ("done", "skipped", "failed")},
-        "files": [{"input": str(f.input), "output": str(f.output), "status": f.status,
-                   "reason": f.reason, "seconds": round(f.seconds, 3)} for f in files],
-    }
-    path = job.out_dir / REPORT_NAME
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as err:
-        log.warning("could not write the batch report %s: %s", path, err)
-        return None
-    return path
+        reason = f"{err.filename or job.out_dir}: cannot create the output folder " \
+                 f"({err.strerror or err})"
+        for p in planned:
+            run.update(FileResult(p.index, p.input, p.output, "failed", reason))
+        return BatchResult(tuple(run.results), None, time.perf_counter() - run.start)
+    clean_stale_temps(folders)
+    run.report.write(run.results, 0.0, force=True)
+    for r in list(run.results):
+        if r.status == "failed":  # missing inputs
+            run.finished += 1
+    inputs = frozenset(p.input.resolve() for p in planned)
+    todo = []
+    for p in planned:
+        if p.skip:
+            run.update(FileResult(p.index, p.input, p.output, "skipped",
+                                  "the output exists (resumed batch)"))
+        else:
+            todo.append(p)
+    threads = threads_per_job(job.jobs)
+    with _cv2_threads(threads), ThreadPoolExecutor(job.jobs, "limelight-batch") as pool:
+        # each worker reports its own outcome as soon as it has it
+        list(pool.map(lambda p: run.update(_process(run, p, inputs)), todo))
+    seconds = time.perf_counter() - run.start
+    report = run.report.write(run.results, seconds, force=True, final=True,
+                              cancelled=cancel.cancelled)
+    return BatchResult(tuple(run.results), report, seconds, cancelled=cancel.cancelled)

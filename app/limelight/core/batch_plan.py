@@ -1,0 +1,253 @@
+"""Planning a batch before any pixel is read: which photos, which output names, what to skip.
+
+``find_inputs`` expands files and folders (optionally recursive) into photos;
+``plan_outputs`` names each output from a template (``{name}``, ``{stem}``, ``{ext}``,
+``{index}``), resolves collisions inside the batch and with existing files (skip, rename to
+``_1``, ``_2``..., or overwrite an *output*), and refuses any output that resolves to an input;
+``clean_stale_temps`` removes the temporary files that a killed writer left in an output
+folder. Everything here is cheap (no decoding), so a usage error is reported before the first
+photo is processed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import string
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from limelight.core.errors import LimelightError
+from limelight.core.imageio_decode import RAW_SUFFIXES
+from limelight.core.imageio_encode import TEMP_PREFIX
+
+log = logging.getLogger(__name__)
+
+OnExists = Literal["skip", "rename", "overwrite"]
+ON_EXISTS: tuple[OnExists, ...] = ("skip", "rename", "overwrite")
+#: Output format names -> file suffix.
+SUFFIXES = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif", "webp": ".webp"}
+#: Input suffix -> the output format kept when no format is asked for (RAW/BMP -> TIFF).
+KEEP_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff",
+               ".tiff": "tiff", ".webp": "webp"}
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"}
+                           | RAW_SUFFIXES)
+TEMPLATE_FIELDS = ("name", "stem", "ext", "index")
+#: A temporary file whose writer's pid is alive is still left alone unless it is this old.
+STALE_AGE_S = 3600.0
+
+
+class BatchError(LimelightError):
+    """The batch cannot start: a bad template, an output equal to an input, no photos."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One photo to process; ``subdir`` is its folder relative to the folder it was found in
+    (kept under the output folder with ``recursive``), ``Path()`` for files given directly."""
+
+    path: Path
+    subdir: Path = Path()
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One photo's place in the batch: 1-based ``index``, output path, and whether the
+    output already exists and is to be left as is (``skip``)."""
+
+    index: int
+    input: Path
+    output: Path
+    skip: bool = False
+
+
+def is_photo_name(path: Path) -> bool:
+    """A visible file name with an image or camera-RAW suffix."""
+    return not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and (path == folder or folder in path.parents)
+
+
+def _scan(folder: Path, recursive: bool, exclude: Path | None) -> list[Source]:
+    found: list[Source] = []
+    for root, dirs, names in os.walk(folder):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if recursive and not d.startswith(".")
+                         and not _inside((here / d).resolve(), exclude))
+        for name in sorted(names, key=str.lower):
+            p = here / name
+            if is_photo_name(p) and p.is_file():
+                found.append(Source(p, here.relative_to(folder)))
+    return found
+
+
+def find_inputs(inputs: Iterable[Path], *, recursive: bool = False,
+                exclude: Path | None = None) -> tuple[list[Source], list[Path]]:
+    """Expands files and folders into photos, in the order given (folders sorted by name).
+
+    Folders contribute files with an image suffix (JPEG, PNG, TIFF, WebP, BMP, camera RAW),
+    hidden files and anything under ``exclude`` (the output folder) left out; files named
+    directly are taken whatever their suffix (a bad one fails with its reason). The same
+    file reached twice counts once. Returns (photos, missing paths).
+    """
+    out_root = exclude.resolve() if exclude is not None else None
+    seen: set[Path] = set()
+    sources: list[Source] = []
+    missing: list[Path] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            batch = _scan(path, recursive, out_root)
+        elif path.exists():
+            batch = [Source(path)]
+        else:
+            missing.append(path)
+            continue
+        for src in batch:
+            key = src.path.resolve()
+            if key not in seen:
+                seen.add(key)
+                sources.append(src)
+    return sources, missing
+
+
+def check_template(template: str) -> str:
+    """Returns ``template`` if it names only known fields; BatchError names the problem."""
+    if not template.strip():
+        raise BatchError("the naming template is empty; try {name}_lit")
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as err:
+        raise BatchError(f"naming template {template!r}: {err} (a literal brace is "
+                         "written {{ or }})") from None
+    for _text, field, spec, conv in parts:
+        if field is None:
+            continue
+        if field not in TEMPLATE_FIELDS:
+            shown = "{" + field + "}" if field else "{}"
+            raise BatchError(f"naming template {template!r}: unknown field {shown}; use "
+                             + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS))
+        if conv:
+            raise BatchError(f"naming template {template!r}: conversions such as !{conv} "
+                             "are not supported")
+        if spec and field != "index":
+            raise BatchError(f"naming template {template!r}: only {{index}} takes a format "
+                             f"(e.g. {{index:04d}}), not {{{field}:{spec}}}")
+    name = render_name(template, Path("photo.jpg"), 1, 1)
+    if name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise BatchError(f"naming template {template!r}: a name cannot contain a folder "
+                         "separator or be . or ..")
+    return template
+
+
+def render_name(template: str, src: Path, index: int, total: int) -> str:
+    """The output name without suffix. ``{index}`` is 1-based, zero-padded to the digits of
+    ``total`` unless a format is given (``{index:04d}``)."""
+    width = len(str(max(1, total)))
+
+    class _Index(int):
+        def __format__(self, spec: str) -> str:
+            return format(int(self), spec) if spec else str(int(self)).zfill(width)
+
+    try:
+        return template.format(name=src.stem, stem=src.stem, ext=src.suffix.lstrip("."),
+                               index=_Index(index))
+    except (ValueError, TypeError) as err:
+        raise BatchError(f"naming template {template!r}: {err}") from None
+
+
+def output_suffix(src: Path, fmt: str | None) -> str:
+    """The output suffix for ``fmt``, or the input's own kind (TIFF for RAW/BMP)."""
+    return SUFFIXES[fmt or KEEP_FORMAT.get(src.suffix.lower(), "tiff")]
+
+
+def _key(path: Path) -> str:
+    return os.path.normcase(str(path)).lower()  # case-insensitive file systems exist
+
+
+def _renamed(path: Path, taken: set[str], inputs: set[Path], on_disk: bool) -> Path:
+    """``path`` or the first ``<stem>_<n><suffix>`` not taken (nor existing, if on_disk)."""
+    n, cand = 0, path
+    while (_key(cand) in taken or cand.resolve() in inputs
+           or (on_disk and (cand.exists() or cand.is_symlink()))):
+        n += 1
+        cand = path.with_name(f"{path.stem}_{n}{path.suffix}")
+    return cand
+
+
+def plan_outputs(sources: Sequence[Source], out_dir: Path, template: str, fmt: str | None,
+                 on_exists: OnExists) -> list[PlannedFile]:
+    """Names every output; refuses (BatchError) any output that resolves to an input.
+
+    Two inputs that would get the same name are told apart with ``_1``, ``_2``... in input
+    order (so a resumed batch names them the same way); an existing output is skipped,
+    renamed the same way, or overwritten, per ``on_exists``.
+    """
+    check_template(template)
+    if on_exists not in ON_EXISTS:
+        raise BatchError(f"on_exists must be one of {', '.join(ON_EXISTS)}, got {on_exists!r}")
+    inputs = {s.path.resolve() for s in sources}
+    taken: set[str] = set()
+    planned: list[PlannedFile] = []
+    total = len(sources)
+    for i, src in enumerate(sources, start=1):
+        name = render_name(template, src.path, i, total) + output_suffix(src.path, fmt)
+        want = _renamed(out_dir / src.subdir / name, taken, set(), on_disk=False)
+        if want.resolve() in inputs:
+            raise BatchError(f"the output would overwrite the input photo {want.resolve()}; "
+                             "choose another output folder, naming template or format", want)
+        skip = False
+        if want.exists() or want.is_symlink():
+            if on_exists == "skip":
+                skip = want.is_file() and want.stat().st_size > 0
+            elif on_exists == "rename":
+                want = _renamed(want, taken, inputs, on_disk=True)
+        taken.add(_key(want))
+        planned.append(PlannedFile(i, src.path, want, skip))
+    return planned
+
+
+def clean_stale_temps(folders: Iterable[Path], now: float | None = None) -> list[Path]:
+    """Removes ``atomic_write`` temporary files left by dead processes (or older than
+    ``STALE_AGE_S``) in ``folders``; returns what was removed. Never touches other files."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(".tmp")):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and _stale(entry, now):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+                    log.info("removed a temporary file left by an interrupted run: %s",
+                             entry.path)
+    return removed
+
+
+def _stale(entry: os.DirEntry[str], now: float) -> bool:
+    pid_text = entry.name[len(TEMP_PREFIX):].split("-", 1)[0]
+    if now - entry.stat(follow_symlinks=False).st_mtime > STALE_AGE_S:
+        return True
+    if not pid_text.isdigit():
+        return True  # an older naming: nobody writes it any more
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # this process may be writing it right now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive but someone else's
+        return False
+    return False
