@@ -117,7 +117,7 @@ def _pad_reflect(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
     widths = [(0, 0)] * (x.ndim - 2) + [(0, ph), (0, pw)]
     h, w = x.shape[-2:]
     mode = "reflect" if ph < h and pw < w else "edge"
-    return np.pad(x, widths, mode=mode)
+    return np.pad(x, widths, mode=mode)  # type: ignore[call-overload]
 
 
 class Engine:

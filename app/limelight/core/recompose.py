@@ -140,8 +140,11 @@ class _NoiseFilter:
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
-    """(H, W, C) -> a contiguous single-channel (H, W*C) view for OpenCV arithmetic (OpenCV
-    applies a Python scalar to the first channel only of a multi-channel array)."""
+    """(H, W, C) -> a contiguous single-channel (H, W*C) view for OpenCV arithmetic.
+
+    Depending on the version, OpenCV applies a Python scalar to the first channel only of a
+    multi-channel array. (``type: ignore[call-overload]`` below: cv2's stubs omit scalars.)
+    """
     x = np.ascontiguousarray(x, dtype=np.float32)
     return x.reshape(x.shape[0], -1)
 
@@ -201,7 +204,7 @@ class Recomposer:
             w0, w1, w2 = (_expand(w[..., k : k + 1]) for k in range(3))
             c["w0_img"] = cv2.multiply(w0, self._img)
             c["w1"], c["w1_img"] = w1, cv2.multiply(w1, self._img)
-            c["w2"], c["w2_inv"] = w2, cv2.multiply(w2, cv2.subtract(1.0, self._img))
+            c["w2"], c["w2_inv"] = w2, cv2.multiply(w2, cv2.subtract(1.0, self._img))  # type: ignore[call-overload]
             self._noise = _NoiseFilter(maps["noise"])
         if "refine" in maps:
             c["refine"] = _flat(maps["refine"])
@@ -215,12 +218,12 @@ class Recomposer:
         tmp = np.empty_like(self._img)
         c = self._c
         if self.family == "retinex":  # I / L^d
-            cv2.exp(cv2.multiply(c["log_l"], -d, dst=tmp), dst=tmp)
+            cv2.exp(cv2.multiply(c["log_l"], -d, dst=tmp), dst=tmp)  # type: ignore[call-overload]
             cv2.multiply(self._img, tmp, dst=out)
         elif self.family == "curve":
             np.copyto(out, self._img)
             for a in self._planes:  # x <- clip(x + d * a * x * (1 - x), 0, 1)
-                cv2.subtract(1.0, out, dst=tmp)
+                cv2.subtract(1.0, out, dst=tmp)  # type: ignore[call-overload]
                 cv2.multiply(tmp, out, dst=tmp)
                 cv2.multiply(tmp, a, dst=tmp)
                 cv2.scaleAdd(tmp, d, out, dst=out)
@@ -239,22 +242,22 @@ class Recomposer:
         w1 clip(I e1, 0, 1) = min(w1 I e1, w1) and w2 clip(1 - (1-I) e2, 0, 1) =
         max(w2 - w2 (1-I) e2, 0), as the weights and exponentials are non-negative."""
         c, d = self._c, knobs.degree
-        cv2.exp(cv2.multiply(c["log_l"], -knobs.gamma1 * d, dst=tmp), dst=tmp)
+        cv2.exp(cv2.multiply(c["log_l"], -knobs.gamma1 * d, dst=tmp), dst=tmp)  # type: ignore[call-overload]
         cv2.multiply(c["w1_img"], tmp, dst=tmp)
         cv2.min(tmp, c["w1"], dst=tmp)
         cv2.add(c["w0_img"], tmp, dst=out)
-        cv2.exp(cv2.multiply(c["log_li"], -knobs.gamma2 * d, dst=tmp), dst=tmp)
+        cv2.exp(cv2.multiply(c["log_li"], -knobs.gamma2 * d, dst=tmp), dst=tmp)  # type: ignore[call-overload]
         cv2.multiply(c["w2_inv"], tmp, dst=tmp)
         cv2.subtract(c["w2"], tmp, dst=tmp)
-        cv2.max(tmp, 0.0, dst=tmp)
+        cv2.max(tmp, 0.0, dst=tmp)  # type: ignore[call-overload]
         cv2.add(out, tmp, dst=out)
         if knobs.gamma3 > 0.0:
             cv2.scaleAdd(_flat(self._noise(knobs.gamma3)), min(d, 1.0), out, dst=out)
 
 
 def _clip01(x: np.ndarray) -> None:
-    cv2.min(x, 1.0, dst=x)
-    cv2.max(x, 0.0, dst=x)
+    cv2.min(x, 1.0, dst=x)  # type: ignore[call-overload]
+    cv2.max(x, 0.0, dst=x)  # type: ignore[call-overload]
 
 
 def recompose(
