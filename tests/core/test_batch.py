@@ -1,0 +1,265 @@
+"""The batch runner: planning (inputs, names, policies), outcomes, report, cancel, metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from limelight.core import batch_report
+from limelight.core.batch import (
+    BatchError,
+    BatchJob,
+    CancelToken,
+    batch_engine,
+    placed_recipe,
+    plan_batch,
+    run_batch,
+)
+from limelight.core.batch_plan import (
+    Source,
+    check_template,
+    clean_stale_temps,
+    find_inputs,
+    plan_outputs,
+    render_name,
+)
+from limelight.core.imageio import read_image
+from limelight.core.imageio_encode import TEMP_PREFIX
+from limelight.core.masks import Ellipse, MaskSpec, Subject
+from limelight.core.recipe import Recipe
+
+RECIPE = Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.3, 0.3),), transition=0.05))
+
+
+def photo(path: Path, size: tuple[int, int] = (64, 96), seed: int = 0, **save: object) -> Path:
+    """A dark 8-bit photo-like image saved in ``path``'s format."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    base = np.linspace(10, 60, w)[None, :, None] + np.linspace(0, 20, h)[:, None, None]
+    arr = np.clip(base + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    PILImage.fromarray(arr).save(path, **save)
+    return path
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def engine(tiny_zoo: Path):  # noqa: ANN201
+    return batch_engine(tiny_zoo, device="cpu", jobs=2)
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+def test_template_fields_and_errors() -> None:
+    src = Path("/x/IMG_0007.CR2")
+    assert render_name("{name}_lit", src, 3, 120) == "IMG_0007_lit"
+    assert render_name("{stem}-{ext}-{index}", src, 3, 120) == "IMG_0007-CR2-003"
+    assert render_name("{index:05d}", src, 3, 9) == "00003"
+    with pytest.raises(BatchError, match=r"unknown field \{nmae\}.*\{name\}"):
+        check_template("{nmae}_lit")
+    for bad in ("", "{name", "{}", "{name!r}", "{name:>9}", "a/{name}", ".."):
+        with pytest.raises(BatchError, match="template"):
+            check_template(bad)
+
+
+def test_find_inputs_folders_recursion_and_exclusions(tmp_path: Path) -> None:
+    shoot = tmp_path / "shoot"
+    a = photo(shoot / "a.jpg")
+    b = photo(shoot / "day2" / "b.png")
+    (shoot / "notes.txt").write_text("not a photo")
+    photo(shoot / ".hidden.jpg")
+    photo(shoot / "out" / "a.jpg")  # the output folder of a previous run
+    flat, missing = find_inputs([shoot, a], exclude=shoot / "out")
+    assert [s.path for s in flat] == [a] and missing == []
+    deep, _ = find_inputs([shoot], recursive=True, exclude=shoot / "out")
+    assert [(s.path, s.subdir) for s in deep] == [(a, Path()), (b, Path("day2"))]
+    _, missing = find_inputs([tmp_path / "nope.jpg"])
+    assert missing == [tmp_path / "nope.jpg"]
+
+
+def test_plan_names_collisions_and_policies(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    srcs = [Source(tmp_path / "a" / "x.jpg"), Source(tmp_path / "b" / "x.jpg"),
+            Source(tmp_path / "y.png")]
+    for s in srcs:
+        photo(s.path)
+    (out / "y_lit.png").write_bytes(b"old")
+    p = plan_outputs(srcs, out, "{name}_lit", None, "rename")
+    assert [f.output.name for f in p] == ["x_lit.jpg", "x_lit_1.jpg", "y_lit_1.png"]
+    p = plan_outputs(srcs, out, "{name}_lit", "tiff", "skip")
+    assert [(f.output.name, f.skip) for f in p] == [
+        ("x_lit.tif", False), ("x_lit_1.tif", False), ("y_lit.tif", False)]
+    p = plan_outputs(srcs, out, "{name}_lit", "png", "skip")
+    assert p[2].skip and p[2].output == out / "y_lit.png"
+    p = plan_outputs(srcs, out, "{name}_lit", "png", "overwrite")
+    assert not p[2].skip and p[2].output == out / "y_lit.png"
+
+
+@pytest.mark.parametrize("policy", ["skip", "rename", "overwrite"])
+def test_an_input_is_never_an_output(tmp_path: Path, policy: str) -> None:
+    a = photo(tmp_path / "a.jpg")
+    b = photo(tmp_path / "b.png")
+    with pytest.raises(BatchError, match="overwrite the input photo"):
+        plan_outputs([Source(a)], tmp_path, "{name}", None, policy)  # type: ignore[arg-type]
+    # a.png -> b.png would hit the *other* input
+    with pytest.raises(BatchError, match="overwrite the input photo"):
+        plan_outputs([Source(a), Source(b)], tmp_path, "b", "png", policy)  # type: ignore[arg-type]
+
+
+def test_subject_placement_replaces_the_shapes() -> None:
+    placed = placed_recipe(RECIPE, "subject")
+    assert placed.mask.shapes == (Subject(),)
+    assert placed.mask.transition == RECIPE.mask.transition and placed.knobs == RECIPE.knobs
+    assert placed_recipe(RECIPE, "painted") is RECIPE
+
+
+def test_nothing_to_do_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BatchError, match="no photos found"):
+        plan_batch(BatchJob((tmp_path / "empty",), tmp_path / "out", RECIPE))
+
+
+def test_stale_temps_are_cleaned_and_nothing_else(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f"{TEMP_PREFIX}{dead}-abc123.a.jpg.tmp"
+    live = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-def456.b.jpg.tmp"
+    other = tmp_path / ".a.jpg.xyz.tmp"
+    for p in (stale, live, other):
+        p.write_bytes(b"partial")
+    assert clean_stale_temps([tmp_path]) == [stale]
+    assert live.exists() and other.exists()
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def test_good_photos_exported_bad_ones_reported(tmp_path: Path, engine) -> None:  # noqa: ANN001
+    shoot = tmp_path / "shoot"
+    good = [photo(shoot / "g1.jpg", seed=1), photo(shoot / "g2.png", seed=2),
+            photo(shoot / "sub" / "g3.tif", seed=3)]
+    (shoot / "empty.jpg").touch()
+    full = (shoot / "g1.jpg").read_bytes()
+    (shoot / "truncated.jpg").write_bytes(full[: len(full) // 2])
+    (shoot / "text.png").write_text("not an image at all")
+    before = {p: sha(p) for p in shoot.rglob("*") if p.is_file()}
+    events = []
+    job = BatchJob((shoot,), tmp_path / "out", RECIPE, recursive=True, name="{name}_lit",
+                   fmt="jpeg", jobs=2)
+    res = run_batch(job, engine, on_event=events.append)
+    assert {p: sha(p) for p in before} == before  # originals untouched
+    status = {f.input.name: f.status for f in res.files}
+    assert status == {"empty.jpg": "failed", "g1.jpg": "done", "g2.png": "done",
+                      "text.png": "failed", "truncated.jpg": "failed", "g3.tif": "done"}
+    reasons = {f.input.name: f.reason for f in res.failures}
+    assert all(name in reasons[name] for name in reasons)  # each names its file
+    assert "empty" in reasons["empty.jpg"].lower()
+    assert res.counts["done"] == 3 and not res.ok
+    for g, sub in zip(good, ("", "", "sub"), strict=True):
+        out = tmp_path / "out" / sub / f"{g.stem}_lit.jpg"
+        assert read_image(out).pixels.shape == (64, 96, 3)
+    finals = [e for e in events if e.file.status in ("done", "failed")]
+    assert [e.finished for e in finals] == list(range(1, 7)) and finals[-1].total == 6
+    assert finals[-1].eta_s == 0.0
+    report = json.loads((tmp_path / "out" / "limelight-batch-report.json").read_text())
+    assert report["state"] == "finished" and report["summary"]["failed"] == 3
+    assert sorted(f["status"] for f in report["files"]) == ["done"] * 3 + ["failed"] * 3
+    leftovers = [p for p in (tmp_path / "out").rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_report_is_valid_while_running(tmp_path: Path, engine,  # noqa: ANN001
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch_report, "INTERVAL_S", 0.0)
+    srcs = [photo(tmp_path / f"p{i}.png", seed=i) for i in range(3)]
+    report = tmp_path / "out" / "limelight-batch-report.json"
+    seen = []
+
+    def on_event(ev) -> None:  # noqa: ANN001
+        if ev.file.status == "done":
+            doc = json.loads(report.read_text())
+            seen.append((doc["state"], doc["summary"]["done"]))
+
+    run_batch(BatchJob(tuple(srcs), tmp_path / "out", RECIPE), engine, on_event=on_event)
+    assert seen == [("running", 1), ("running", 2), ("running", 3)]
+
+
+def test_policies_on_a_second_run(tmp_path: Path, engine) -> None:  # noqa: ANN001
+    src = photo(tmp_path / "a.png")
+    out = tmp_path / "out"
+    job = BatchJob((src,), out, RECIPE)
+    run_batch(job, engine)
+    first = sha(out / "a.png")
+    assert run_batch(BatchJob((src,), out, RECIPE, on_exists="skip"), engine).counts[
+        "skipped"] == 1
+    res = run_batch(job, engine)  # rename (default)
+    assert res.files[0].output == out / "a_1.png" and sha(out / "a_1.png") == first
+    (out / "a.png").write_bytes(b"stale output")
+    run_batch(BatchJob((src,), out, RECIPE, on_exists="overwrite"), engine)
+    assert sha(out / "a.png") == first and sha(src) == sha(tmp_path / "a.png")
+
+
+def test_cancel_leaves_only_complete_outputs(tmp_path: Path, engine) -> None:  # noqa: ANN001
+    srcs = [photo(tmp_path / "in" / f"p{i}.png", seed=i) for i in range(6)]
+    token = CancelToken()
+
+    def on_event(ev) -> None:  # noqa: ANN001
+        if ev.file.status == "done":
+            token.cancel()
+
+    res = run_batch(BatchJob(tuple(srcs), tmp_path / "out", RECIPE, jobs=1), engine,
+                    on_event=on_event, cancel=token)
+    assert res.cancelled and not res.ok
+    assert res.counts["done"] == 1 and res.counts["cancelled"] == 5
+    outs = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert outs == ["limelight-batch-report.json", "p0.png"]
+    assert read_image(tmp_path / "out" / "p0.png").pixels.shape == (64, 96, 3)
+    doc = json.loads((tmp_path / "out" / "limelight-batch-report.json").read_text())
+    assert doc["state"] == "cancelled" and doc["summary"]["cancelled"] == 5
+
+
+def test_exif_icc_and_16_bit_tiff_kept(tmp_path: Path, engine) -> None:  # noqa: ANN001
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = PILImage.Exif()
+    exif[0x010F] = "LimelightCam"  # Make
+    src = photo(tmp_path / "in.jpg", exif=exif.tobytes(), icc_profile=icc, quality=95)
+    rng = np.random.default_rng(0)
+    deep = (rng.random((48, 64, 3)) * 12000).astype(np.uint16)
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "deep.png"), deep[..., ::-1])
+    out = tmp_path / "out"
+    run_batch(BatchJob((src, tmp_path / "deep.png"), out, RECIPE, fmt="tiff"), engine)
+    run_batch(BatchJob((src,), out, RECIPE, fmt="jpeg"), engine)
+    with PILImage.open(out / "in.jpg") as im:
+        assert im.info.get("icc_profile") == icc
+        assert im.getexif()[0x010F] == "LimelightCam"
+    tif = read_image(out / "deep.tif")
+    assert tif.pixels.dtype == np.uint16 and tif.meta.bit_depth == 16
+    assert read_image(out / "in.tif").meta.icc == icc
+    assert read_image(out / "in.tif").pixels.dtype == np.uint8  # 8-bit source stays 8-bit
+
+
+def test_jobs_give_the_same_bytes(tmp_path: Path, tiny_zoo: Path) -> None:
+    srcs = [photo(tmp_path / f"p{i}.jpg", seed=i, quality=90) for i in range(4)]
+    engine = batch_engine(tiny_zoo, device="cpu", jobs=1)
+    one = run_batch(BatchJob(tuple(srcs), tmp_path / "one", RECIPE, jobs=1), engine)
+    two = run_batch(BatchJob(tuple(srcs), tmp_path / "two", RECIPE, jobs=2), engine)
+    assert one.ok and two.ok
+    for a, b in zip(one.files, two.files, strict=True):
+        assert a.output.read_bytes() == b.output.read_bytes()
