@@ -1,0 +1,119 @@
+"""The batch dialog: runs the core runner in the background, reports progress, cancels
+cleanly, keeps the editor usable, and is wired to Ctrl+Shift+B."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from limelight.core.imageio import read_image
+from limelight.core.recipe import save_recipe
+from conftest import dark_photo, open_and_wait  # type: ignore[import-not-found]
+
+pytest.importorskip("pytestqt")
+
+
+def _photos(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [dark_photo(folder / f"p{i}.png", seed=i) for i in range(n)]
+
+
+def test_runs_reports_progress_and_summarises(qtbot, window, photo: Path,  # noqa: ANN001
+                                              tmp_path: Path) -> None:
+    from limelight.gui.batch_dialog import BatchDialog, open_batch_dialog
+
+    open_and_wait(qtbot, window, photo)
+    batch = window.acts.by_name["batch"]
+    assert batch.shortcut().toString() == "Ctrl+Shift+B"
+    batch.trigger()
+    dialog = window._batch_dialog
+    assert isinstance(dialog, BatchDialog) and dialog.isVisible() and not dialog.isModal()
+    assert open_batch_dialog(window) is dialog  # one dialog per window
+    dialog.clear_inputs()
+    srcs = _photos(tmp_path / "shoot", 3)
+    (tmp_path / "shoot" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    dialog.add_paths([tmp_path / "shoot"])
+    dialog.out_dir.setText(str(tmp_path / "out"))
+    dialog.format.setCurrentText("PNG")
+    events = []
+    dialog.progressed.connect(events.append)
+    with qtbot.waitSignal(dialog.batch_finished, timeout=60000) as blocker:
+        assert dialog.start()
+    result = blocker.args[0]
+    assert result.counts == {"done": 3, "skipped": 0, "failed": 1, "cancelled": 0}
+    for s in srcs:
+        assert read_image(tmp_path / "out" / f"{s.stem}_lit.png").pixels.shape == (160, 240, 3)
+    assert [e.finished for e in events if e.file.status in ("done", "failed")] == [1, 2, 3, 4]
+    assert dialog.progress.value() == 4 and dialog.progress.maximum() == 4
+    statuses = [dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())]
+    assert sorted(statuses) == ["Done", "Done", "Done", "Failed"]
+    text = dialog.summary.toPlainText()
+    assert "3 done" in text and "1 failed" in text and "Failed: broken.jpg" in text
+    assert dialog.start_btn.isEnabled() and not dialog.cancel_btn.isEnabled()
+
+
+def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, slow_engine,  # noqa: ANN001
+                                                     photo: Path, tmp_path: Path) -> None:
+    from limelight.core.masks import Ellipse, MaskSpec
+    from limelight.core.recipe import Recipe
+    from limelight.gui.batch_dialog import BatchDialog
+
+    open_and_wait(qtbot, window, photo)
+    slow_engine.delay = 0.4
+    dialog = BatchDialog(window, engine_factory=lambda jobs: slow_engine)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    recipe = save_recipe(Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.3, 0.3),))),
+                         tmp_path / "look.json")
+    dialog.recipe_source.setCurrentIndex(1)
+    dialog.recipe_path.setText(str(recipe))
+    dialog.add_paths(_photos(tmp_path / "shoot", 8))
+    dialog.out_dir.setText(str(tmp_path / "out"))
+    dialog.jobs.setValue(1)
+    with qtbot.waitSignal(dialog.progressed, timeout=20000,
+                          check_params_cb=lambda ev: ev.file.status == "done"):
+        assert dialog.start()
+    # the editor is not blocked: a knob change still gets a preview while the batch runs
+    assert dialog.running
+    with qtbot.waitSignal(window.preview_applied, timeout=20000):
+        window.set_knob("degree", 0.5)
+    with qtbot.waitSignal(dialog.batch_finished, timeout=20000) as blocker:
+        dialog.cancel()
+    result = blocker.args[0]
+    assert result.cancelled and 1 <= result.counts["done"] < 8
+    assert result.counts["done"] + result.counts["cancelled"] == 8
+    outs = sorted((tmp_path / "out").iterdir())
+    images = [p for p in outs if p.suffix == ".jpg"]  # JPEG by default
+    assert len(images) == result.counts["done"]
+    for p in images:
+        assert read_image(p).pixels.shape == (160, 240, 3)
+    assert [p.name for p in outs if p not in images] == ["limelight-batch-report.json"]
+    report = json.loads((tmp_path / "out" / "limelight-batch-report.json").read_text())
+    assert report["state"] == "cancelled"
+    assert "cancelled" in dialog.summary.toPlainText()
+
+
+def test_problems_are_shown_not_raised(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
+    from limelight.gui.batch_dialog import BatchDialog
+
+    dialog = BatchDialog(window)
+    qtbot.addWidget(dialog)
+    assert not dialog.start() and "add photos" in dialog.summary.toPlainText()
+    dialog.add_paths(_photos(tmp_path / "in", 1))
+    dialog.out_dir.setText(str(tmp_path / "out"))
+    assert not dialog.start() and "recipe" in dialog.summary.toPlainText()  # no photo open
+    dialog.name.setText("{title}")
+    assert "unknown field {title}" in dialog.name_error.text()
+
+
+def test_subject_placement_needs_its_model(qtbot, window, monkeypatch) -> None:  # noqa: ANN001
+    from limelight.core import subject
+    from limelight.gui.batch_dialog import BatchDialog
+
+    monkeypatch.setattr(subject, "is_installed", lambda path=None: False)
+    dialog = BatchDialog(window)
+    qtbot.addWidget(dialog)
+    assert not dialog.placement.model().item(1).isEnabled()
+    assert "limelight models install subject" in dialog.placement_hint.text()
