@@ -70,6 +70,8 @@ def test_stale_results_are_dropped(qtbot, slow_engine, settings, photo: Path) ->
         for width in (0.05, 0.1, 0.15):  # each needs a network re-run (the mask changes)
             win.set_transition(width)
             ids.append(win.worker.latest_id)
+            if len(ids) == 1:  # let the worker start the first one: it is now stuck in run()
+                qtbot.waitUntil(lambda: len(slow_engine.calls) == calls_before + 1)
         assert ids == sorted(ids) and len(set(ids)) == 3
         with qtbot.waitSignal(win.preview_applied, timeout=20000) as blocker:
             slow_engine.gate.set()

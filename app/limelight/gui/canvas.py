@@ -60,16 +60,25 @@ class ArrayImageItem(QGraphicsItem):
         self._image: QImage | None = None
         self._smooth = smooth
         self.clip_left: float | None = None
+        # exposedRect is only filled in with this flag: paint just the damaged part.
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
 
     def set_rect(self, rect: QRectF) -> None:
         self.prepareGeometryChange()
         self._rect = QRectF(rect)
 
-    def set_array(self, arr: np.ndarray | None) -> None:
-        """Shows ``arr`` ((H, W, 3|4) uint8); keeps a reference so updates in place show."""
+    def set_array(self, arr: np.ndarray | None,
+                  changed: tuple[int, int, int, int] | None = None) -> None:
+        """Shows ``arr`` ((H, W, 3|4) uint8); keeps a reference so updates in place show.
+        ``changed`` (y0, y1, x0, x1) limits the repaint when only that part differs from the
+        array shown before (same size)."""
+        same_size = self._array is not None and arr is not None and arr.shape == self._array.shape
         self._array = None if arr is None else np.ascontiguousarray(arr)
         self._image = None if self._array is None else qimage_from_array(self._array)
-        self.update()
+        if changed is not None and same_size:
+            self.update_array_region(*changed)
+        else:
+            self.update()
 
     @property
     def array(self) -> np.ndarray | None:

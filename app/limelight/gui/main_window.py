@@ -145,6 +145,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         doc.subject_fn = self._subject_fn_for(doc)
         self.undo_stack.clear()
         self._mask1 = None
+        self._last_result = None
         w, h = doc.full_size
         self.canvas.set_photo_size(w, h)
         self.canvas.before_item.set_array(doc.display)
@@ -311,7 +312,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
             return None
         model = doc.state.model if self.zoo.models else None
         rid = self.worker.submit(
-            image_key=doc.image_key, mask_key=doc.mask_key, model=model, img=doc.img,
+            image_key=doc.image_key, mask_key=doc.mask_key, model=model, img=doc.img, display=doc.display,
             area_a=doc.area_a().copy(), transition_px=doc.transition_px,
             band=doc.state.spec.band, knobs=doc.state.knobs,
         )
@@ -325,7 +326,13 @@ class MainWindow(FileOpsMixin, QMainWindow):
             return
         if result.display.shape[:2] != self.doc.proxy_hw:
             return
-        self.canvas.after_item.set_array(result.display)
+        previous = self._last_result
+        region = None
+        if previous is not None and previous.changed is not None and result.changed is not None \
+                and previous.display.shape == result.display.shape:
+            (a0, a1, b0, b1), (c0, c1, d0, d1) = previous.changed, result.changed
+            region = (min(a0, c0), max(a1, c1), min(b0, d0), max(b1, d1))
+        self.canvas.after_item.set_array(result.display, region)
         self._last_result = result
         self._mask1 = result.mask[1]
         self.histogram.set_histogram(result.histogram)

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
@@ -46,6 +47,7 @@ class PreviewRequest:
         image_key, mask_key: change whenever the proxy image / area A changes.
         model: zoo name, or None when no model is installed (the preview is the input).
         img: (H, W, 3) float32 in [0, 1], the proxy.
+        display: (H, W, 3) uint8, the proxy as shown (area C of the preview is copied from it).
         area_a: (H, W) float32 in [0, 1].
         transition_px: transition width in proxy pixels.
         knobs: the light settings.
@@ -57,6 +59,7 @@ class PreviewRequest:
     mask_key: int
     model: str | None
     img: np.ndarray
+    display: np.ndarray
     area_a: np.ndarray
     transition_px: float
     knobs: Knobs
@@ -78,6 +81,8 @@ class PreviewResult:
         histogram: (3, 256) int64 counts of ``display`` per channel.
         inference_ms: network time, or None when recomposed from cached maps.
         compute_ms: time spent by the worker on this request.
+        changed: (y0, y1, x0, x1), the only part that can differ from the input (area C is
+            outside it); None when the whole preview may differ.
     """
 
     request_id: int
@@ -87,21 +92,28 @@ class PreviewResult:
     device: str
     inference_ms: float | None
     compute_ms: float
+    changed: tuple[int, int, int, int] | None = None
 
 
 def to_display(img: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float32 [0, 1] -> uint8, rounding (inverse of ``pixels / 255``)."""
-    out = np.empty(img.shape, np.float32)
-    np.multiply(img, 255.0, out=out)
-    out += 0.5
-    np.clip(out, 0.0, 255.0, out=out)
-    return out.astype(np.uint8)
+    """(H, W, 3) float32 [0, 1] -> uint8, rounded to nearest (inverse of ``pixels / 255``)."""
+    return cv2.convertScaleAbs(np.ascontiguousarray(img, dtype=np.float32), alpha=255.0)
+
+
+def composite3(img: np.ndarray, enhanced: np.ndarray, weight3: np.ndarray) -> np.ndarray:
+    """``core.pipeline.composite`` with the weight already repeated to (H, W, 3): the same
+    ``img + w * (enhanced - img)`` in OpenCV (no broadcasting; about 4x faster). Where the
+    weight is 0 the result is ``img`` exactly."""
+    out = cv2.subtract(enhanced, img)
+    cv2.multiply(out, weight3, dst=out)
+    cv2.add(out, img, dst=out)
+    return out
 
 
 def histogram_of(display: np.ndarray) -> np.ndarray:
-    """(3, 256) counts of a (H, W, 3) uint8 image, on a subsample for speed."""
-    sub = display[::2, ::2].reshape(-1, 3)
-    return np.stack([np.bincount(sub[:, c], minlength=256) for c in range(3)])
+    """(3, 256) int64 counts of a (H, W, 3) uint8 image (every pixel)."""
+    return np.stack([cv2.calcHist([np.ascontiguousarray(display)], [c], None, [256], [0, 256]).reshape(-1)
+                     for c in range(3)]).astype(np.int64)
 
 
 class PreviewWorker(QObject):
@@ -121,7 +133,7 @@ class PreviewWorker(QObject):
         self._stop = False
         self._cond = threading.Condition()
         self._maps_key: tuple[Any, ...] | None = None
-        self._recomposer: Recomposer | None = None
+        self._cached: _CroppedMaps | None = None
         self._mask_cache: tuple[tuple[Any, ...], np.ndarray] | None = None
         self.device = "CPU"
         self.dropped = 0
@@ -174,7 +186,7 @@ class PreviewWorker(QObject):
         """Forget cached maps (for example after the engine's models changed)."""
         with self._cond:
             self._maps_key = None
-            self._recomposer = None
+            self._cached = None
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ends the thread after the request in progress."""
@@ -232,30 +244,74 @@ class PreviewWorker(QObject):
         return mask
 
     def _compute(self, request: PreviewRequest, started: float) -> PreviewResult:
-        from limelight.core.pipeline import composite
-
         mask = self._derived_mask(request)
         inference_ms: float | None = None
+        base = request.display
         if request.model is None or self.engine is None:
-            output = request.img
+            display, hist = base, histogram_of(base)
         else:
-            if request.maps_key != self._maps_key or self._recomposer is None:
-                self._recomposer = None
+            if request.maps_key != self._maps_key or self._cached is None:
+                self._cached = None
                 self._runs.append(request.request_id)
                 maps = self.engine.run(request.model, request.img, mask)
-                self._recomposer = Recomposer(maps.family, maps.img, maps.maps)
+                self._cached = _CroppedMaps.build(maps, request.img, mask[1], base)
                 self._maps_key = request.maps_key
                 self.device = str(maps.device)
                 inference_ms = float(maps.elapsed_ms)
-            enhanced = self._recomposer(request.knobs)
-            output = composite(request.img, enhanced, mask[1])
-        display = to_display(output)
+            display, hist = self._cached.render(request.knobs, base)
+        changed = None
+        if self._cached is not None and self._cached.box is not None:
+            ys, xs = self._cached.box
+            changed = (ys.start, ys.stop, xs.start, xs.stop)
         return PreviewResult(
+            changed=changed,
             request_id=request.request_id,
             display=display,
             mask=mask,
-            histogram=histogram_of(display),
+            histogram=hist,
             device=self.device,
             inference_ms=inference_ms,
             compute_ms=(time.perf_counter() - started) * 1000.0,
         )
+
+
+@dataclass
+class _CroppedMaps:
+    """A Recomposer restricted to the bounding box of the compositing weight.
+
+    Outside that box the weight is 0 (area C) and the preview is the input, so knob changes
+    only recompose, composite and convert the box. The histogram is updated incrementally:
+    the input's histogram minus the box's input counts plus the box's new counts.
+    """
+
+    box: tuple[slice, slice] | None
+    recomposer: Recomposer | None
+    img: np.ndarray | None
+    weight: np.ndarray | None  # (h, w, 3): the weight repeated per channel
+    base_hist: np.ndarray
+    box_hist: np.ndarray | None
+
+    @classmethod
+    def build(cls, maps: Any, img: np.ndarray, weight: np.ndarray, base: np.ndarray) -> _CroppedMaps:
+        import cv2
+
+        x, y, w, h = cv2.boundingRect((weight > 0).view(np.uint8))
+        base_hist = histogram_of(base)
+        if w == 0 or h == 0:
+            return cls(None, None, None, None, base_hist, None)
+        box = (slice(y, y + h), slice(x, x + w))
+        crop = {name: np.ascontiguousarray(m[box]) for name, m in maps.maps.items()}
+        img_c = np.ascontiguousarray(img[box])
+        weight3 = np.repeat(weight[box][..., None], 3, axis=2)
+        return cls(box, Recomposer(maps.family, img_c, crop), img_c, weight3, base_hist,
+                   histogram_of(base[box]))
+
+    def render(self, knobs: Knobs, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(display (H, W, 3) uint8, histogram (3, 256)) for ``knobs``."""
+        if self.box is None or self.recomposer is None:
+            return base, self.base_hist
+        assert self.img is not None and self.weight is not None and self.box_hist is not None
+        crop = to_display(composite3(self.img, self.recomposer(knobs), self.weight))
+        display = base.copy()
+        display[self.box] = crop
+        return display, self.base_hist - self.box_hist + histogram_of(crop)
