@@ -29,15 +29,16 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsLineItem,
     QGraphicsScene,
+    QGraphicsSimpleTextItem,
     QGraphicsView,
     QStyleOptionGraphicsItem,
     QWidget,
 )
 
 ZOOM_MIN, ZOOM_MAX = 0.02, 16.0
-#: Overlay colours (RGBA): area A warm amber, area B cool blue.
-COLOR_A = (255, 170, 40, 110)
-COLOR_B = (60, 140, 255, 90)
+#: Overlay colours (RGBA): area A green, area B blue (both stand out on warm night tones).
+COLOR_A = (40, 230, 120, 120)
+COLOR_B = (70, 110, 255, 110)
 
 
 def qimage_from_array(arr: np.ndarray) -> QImage:
@@ -107,6 +108,14 @@ class ArrayImageItem(QGraphicsItem):
     ) -> None:
         if self._image is None:
             return
+        painter.save()  # the view skips saving painter state (DontSavePainterState)
+        try:
+            self._paint_image(painter, option)
+        finally:
+            painter.restore()
+
+    def _paint_image(self, painter: QPainter, option: QStyleOptionGraphicsItem) -> None:
+        assert self._image is not None
         target = QRectF(self._rect)
         if self.clip_left is not None:
             painter.setClipRect(
@@ -181,7 +190,14 @@ class Canvas(QGraphicsView):
         self.split_line.setPen(pen)
         self.split_line.setZValue(5)
         self.split_line.hide()
-        for item in (self.before_item, self.after_item, self.overlay_item, self.split_line):
+        self.split_labels = [QGraphicsSimpleTextItem(text) for text in ("Before", "After")]
+        for label in self.split_labels:
+            label.setBrush(QColor(255, 255, 255, 230))
+            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+            label.setZValue(6)
+            label.hide()
+        for item in (self.before_item, self.after_item, self.overlay_item, self.split_line,
+                     *self.split_labels):
             self.scene().addItem(item)
         self.overlay_item.hide()
         self.tool: ToolHandler | None = None
@@ -248,6 +264,8 @@ class Canvas(QGraphicsView):
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.set_zoom(self.zoom * (1.25**steps))
+            if self.split_x is not None:
+                self.set_split(self.split_x)  # keep the labels' screen offset
         event.accept()
 
     # -- before / after --------------------------------------------------------------------
@@ -260,12 +278,22 @@ class Canvas(QGraphicsView):
         """Split view: before left of scene x, after right of it; None turns it off."""
         self.split_x = x
         self.after_item.clip_left = x
+        before, after = self.split_labels
         if x is None:
             self.split_line.hide()
+            before.hide()
+            after.hide()
         else:
             r = self.photo_rect
             self.split_line.setLine(x, r.top(), x, r.bottom())
             self.split_line.show()
+            # labels sit just inside the top of the photo, either side of the line
+            margin = 8 / max(self.zoom, 1e-6)
+            before.setPos(x - margin - before.boundingRect().width() / max(self.zoom, 1e-6),
+                          r.top() + margin)
+            after.setPos(x + margin, r.top() + margin)
+            before.show()
+            after.show()
         self.after_item.update()
 
     # -- input -----------------------------------------------------------------------------

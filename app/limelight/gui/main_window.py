@@ -213,6 +213,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
               painted: bool = False) -> None:
         if self.doc is None or new == self.doc.state:
             return
+        if "No mask yet" in self.statusBar().currentMessage():
+            self.statusBar().clearMessage()
         self.undo_stack.push(EditCommand(text, self.doc.state, new, self._apply_state,
                                          merge_key=merge_key, already_applied=painted))
 
