@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import drag, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 
+from conftest import drag, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.masks import Ellipse
 from limelight.core.recipe import sidecar_path
 
@@ -18,7 +18,7 @@ def paint_stroke(qtbot, win):  # noqa: ANN001, ANN201
     """A horizontal stroke through the middle; returns the preview that follows it."""
     w, h = win.doc.full_size
     points = [(w * (0.3 + 0.4 * t / 20), h * 0.5) for t in range(21)]
-    with qtbot.waitSignal(win.preview_applied, timeout=20000) as blocker:
+    with qtbot.waitSignal(win.preview_applied, timeout=20000):
         drag(win.canvas, points)
     # A live preview may have been requested mid-stroke: wait for the final one.
     idle(qtbot, win)
@@ -253,3 +253,59 @@ def test_recent_files_and_shortcuts(qtbot, window, photo: Path) -> None:
     acts["before_after"].trigger()
     assert not window.canvas.after_item.isVisible()
     assert "Limelight" in window.about_text() and "ONNX Runtime" in window.about_text()
+
+
+def test_smart_select_drag_adds_a_raster_shape(qtbot, window, photo: Path, tmp_path: Path) -> None:
+    from limelight.core.masks import RasterMask
+
+    open_and_wait(qtbot, window, photo)
+    assert window.acts.tools["smart"].isEnabled()
+    window.set_tool("smart")
+    w, h = window.doc.full_size
+    with qtbot.waitSignal(window.preview_applied, timeout=30000):
+        drag(window.canvas, [(w * 0.25, h * 0.25), (w * 0.5, h * 0.5), (w * 0.75, h * 0.75)])
+    (shape,) = window.doc.state.spec.shapes
+    assert isinstance(shape, RasterMask) and shape.path.is_file()
+    area = window.doc.area_a()
+    assert area[: h // 8].max() == 0.0  # nothing selected far outside the rectangle
+    # saving copies the session's raster mask beside the recipe, so the recipe reopens
+    assert window.save_recipe()
+    saved = sidecar_path(photo).parent / f"{photo.name}.limelight.mask0.png"
+    assert saved.is_file()
+    idle(qtbot, window)
+
+
+def test_subject_select_without_model_says_how_to_install(qtbot, window, photo: Path,
+                                                          monkeypatch) -> None:
+    from limelight.core import subject
+
+    open_and_wait(qtbot, window, photo)
+    monkeypatch.setattr(subject, "is_installed", lambda path=None: False)
+    window.set_tool("subject")
+    drag(window.canvas, [(10, 10)])
+    assert subject.install_hint() in window.statusBar().currentMessage()
+    assert window.doc.state.spec.shapes == ()
+
+
+def test_engine_errors_reach_the_status_bar(qtbot, settings, photo: Path, tiny_zoo: Path) -> None:
+    from limelight.core.engine import Engine
+    from limelight.core.errors import ModelError
+
+    class Broken:
+        def __init__(self) -> None:
+            self._engine = Engine(tiny_zoo, device="cpu", threads=1)
+            self.zoo, self.device = self._engine.zoo, "CPU"
+
+        def run(self, model, img, mask):  # noqa: ANN001, ANN201
+            raise ModelError("the model file is corrupted", tiny_zoo / "tiny-fusion.onnx")
+
+    win = make_window(qtbot, Broken(), settings)
+    try:
+        with qtbot.waitSignal(win.worker.failed, timeout=20000):
+            win.open_path(photo, ask=False)
+        idle(qtbot, win)
+        message = win.statusBar().currentMessage()
+        assert "tiny-fusion.onnx" in message and "corrupted" in message
+        assert "Traceback" not in message
+    finally:
+        win.worker.stop()

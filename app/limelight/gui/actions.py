@@ -122,7 +122,7 @@ def build(win: MainWindow) -> Actions:
         ("smart", "&Smart select", "S", "Drag a rectangle around the subject"),
         ("subject", "Sub&ject select", "J", "One click selects the main subject"),
     ):
-        act = a(f"tool_{name}", text, lambda on, n=name: on and win.set_tool(n), key, tip,
+        act = a(f"tool_{name}", text, lambda on, n=name: win.set_tool(n) if on else None, key, tip,
                 checkable=True)
         group.addAction(act)
         acts.tools[name] = act

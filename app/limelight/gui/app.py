@@ -17,7 +17,9 @@ def run(path: Path | None = None, argv: list[str] | None = None) -> int:
     from limelight.core.pipeline import sample_photo_path
     from limelight.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(
+        argv if argv is not None else sys.argv[:1])
     app.setApplicationName("Limelight")
     app.setOrganizationName("Limelight")
     app.setStyle("Fusion")

@@ -65,7 +65,7 @@ def make_proxy(pixels: np.ndarray, long_edge: int = PREVIEW_LONG_EDGE) -> np.nda
 def pixels_to_float(pixels: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8/uint16 -> float32 [0, 1]."""
     scale = 1.0 / float(np.iinfo(pixels.dtype).max)
-    return cv2.multiply(pixels, 1.0, scale=scale, dtype=cv2.CV_32F)
+    return pixels.astype(np.float32) * np.float32(scale)
 
 
 class Document:

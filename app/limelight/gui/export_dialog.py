@@ -50,7 +50,7 @@ class ExportDialog(QDialog):
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
         self.quality.setValue(int(settings.get_float("export/quality", 95)))
-        self.depth = QComboBox()
+        self.depth_combo = QComboBox()
         self._source_depth = int(getattr(meta, "bit_depth", 8))
         self.path = QLineEdit()
         browse = QPushButton("Browse…")
@@ -60,7 +60,7 @@ class ExportDialog(QDialog):
         row.addWidget(browse)
         form.addRow("Format", self.format)
         form.addRow("Quality", self.quality)
-        form.addRow("Bit depth", self.depth)
+        form.addRow("Bit depth", self.depth_combo)
         form.addRow("File", row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -79,11 +79,11 @@ class ExportDialog(QDialog):
     def _on_format_changed(self, fmt: str) -> None:
         suffix, depths, has_quality = FORMATS[fmt]
         self.quality.setEnabled(has_quality)
-        self.depth.clear()
+        self.depth_combo.clear()
         for d in depths:
-            self.depth.addItem(f"{d} bit", d)
+            self.depth_combo.addItem(f"{d} bit", d)
         want = self._source_depth if self._source_depth in depths else depths[0]
-        self.depth.setCurrentIndex(depths.index(want))
+        self.depth_combo.setCurrentIndex(depths.index(want))
         current = Path(self.path.text()) if self.path.text() else self._default_path(fmt)
         self.path.setText(str(current.with_suffix(suffix)))
 
@@ -99,7 +99,7 @@ class ExportDialog(QDialog):
         """Keyword arguments for ``MainWindow.start_export``."""
         fmt = self.format.currentText()
         self.settings.set_value("export/quality", self.quality.value())
-        return {"fmt": fmt, "quality": self.quality.value(), "bit_depth": self.depth.currentData()}
+        return {"fmt": fmt, "quality": self.quality.value(), "bit_depth": self.depth_combo.currentData()}
 
 
 class ExportProgress:
@@ -110,7 +110,7 @@ class ExportProgress:
         bar = QProgressBar()
         bar.setRange(0, 100)
         bar.setMaximumWidth(160)
-        bar.setFormat(f"Export %p%")
+        bar.setFormat("Export %p%")
         bar.setToolTip(f"Exporting to {output}")
         win.statusBar().addPermanentWidget(bar)
         task.progressed.connect(lambda f: bar.setValue(int(round(f * 100))))

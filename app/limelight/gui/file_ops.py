@@ -22,7 +22,20 @@ from limelight.gui.background import Task
 from limelight.gui.document import PREVIEW_LONG_EDGE, Document, EditState
 
 if TYPE_CHECKING:
-    from limelight.gui.main_window import MainWindow
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtGui import QUndoStack
+    from PySide6.QtWidgets import QMainWindow
+
+    from limelight.core.engine import Engine
+    from limelight.core.masks import Shape
+    from limelight.core.zoo import Zoo
+    from limelight.gui.actions import Actions
+    from limelight.gui.main_window import MaskPanelLike
+    from limelight.gui.settings import EditorSettings
+
+    _WindowBase = QMainWindow
+else:
+    _WindowBase = object
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +74,33 @@ def load_document(path: Path, long_edge: int = PREVIEW_LONG_EDGE) -> Document:
     return Document(image.pixels, full, path=path, meta=image.meta, state=state)
 
 
-class FileOpsMixin:
+class FileOpsMixin(_WindowBase):
     """Mixed into ``MainWindow``; uses its document, settings, engine and status bar."""
 
-    def _init_file_ops(self: MainWindow) -> None:
+    if TYPE_CHECKING:  # what the mixin uses of MainWindow
+        doc: Document | None
+        settings: EditorSettings
+        engine: Engine
+        zoo: Zoo
+        acts: Actions
+        undo_stack: QUndoStack
+        mask_panel: MaskPanelLike
+        document_opened: SignalInstance
+
+        def set_document(self, doc: Document) -> None: ...
+        def _push(self, text: str, new: EditState, merge_key: str | None = None,
+                  painted: bool = False) -> None: ...
+        def _update_title(self) -> None: ...
+        def add_shape(self, shape: Shape, text: str) -> None: ...
+
+    def _init_file_ops(self) -> None:
         self._tasks: list[Task] = []
         self._scratch = Path(tempfile.mkdtemp(prefix="limelight-masks-"))
         self.recipe_path: Path | None = None
         self._refresh_recent_menu()
 
     # -- opening -----------------------------------------------------------------------------
-    def open_path(self: MainWindow, path: Path, *, ask: bool = True) -> bool:
+    def open_path(self, path: Path, *, ask: bool = True) -> bool:
         """Opens a photo (restoring its sidecar recipe); errors go to the status bar."""
         path = Path(path)
         if ask and not self.confirm_discard():
@@ -99,13 +128,13 @@ class FileOpsMixin:
         self.document_opened.emit(path)
         return True
 
-    def open_dialog(self: MainWindow) -> None:
+    def open_dialog(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open photo", str(self.settings.folder("open")),
                                               IMAGE_FILTER)
         if name:
             self.open_path(Path(name))
 
-    def _on_files_dropped(self: MainWindow, paths: list[Path]) -> None:
+    def _on_files_dropped(self, paths: list[Path]) -> None:
         recipes = [p for p in paths if p.name.endswith(".json")]
         photos = [p for p in paths if p not in recipes]
         if photos:
@@ -122,7 +151,7 @@ class FileOpsMixin:
         if paths:
             self._on_files_dropped(paths)
 
-    def _refresh_recent_menu(self: MainWindow) -> None:
+    def _refresh_recent_menu(self) -> None:
         menu = getattr(self.acts, "recent_menu", None)
         if menu is None:
             return
@@ -138,16 +167,16 @@ class FileOpsMixin:
             menu.addAction("Clear recent files").triggered.connect(self._clear_recent)
         menu.setEnabled(bool(files))
 
-    def _clear_recent(self: MainWindow) -> None:
+    def _clear_recent(self) -> None:
         self.settings.clear_recent()
         self._refresh_recent_menu()
 
-    def show_error(self: MainWindow, message: str) -> None:
+    def show_error(self, message: str) -> None:
         log.warning("%s", message)
         self.statusBar().showMessage(message, 20000)
 
     # -- recipes -----------------------------------------------------------------------------
-    def current_recipe(self: MainWindow, base: Path | None = None) -> Recipe:
+    def current_recipe(self, base: Path | None = None) -> Recipe:
         """The edit as a recipe; raster masks made in this session are copied beside ``base``."""
         assert self.doc is not None
         state = self.doc.state
@@ -162,7 +191,7 @@ class FileOpsMixin:
 
         return Recipe(model=state.model, knobs=state.knobs, mask=replace(state.spec, shapes=tuple(shapes)))
 
-    def save_recipe(self: MainWindow, path: Path | None = None) -> bool:
+    def save_recipe(self, path: Path | None = None) -> bool:
         """Saves the edit (default: the photo's sidecar). Returns False on error."""
         if self.doc is None:
             return False
@@ -183,14 +212,14 @@ class FileOpsMixin:
         self.statusBar().showMessage(f"Recipe saved to {path}", 6000)
         return True
 
-    def save_recipe_as(self: MainWindow) -> bool:
+    def save_recipe_as(self) -> bool:
         if self.doc is None:
             return False
         start = sidecar_path(self.doc.path) if self.doc.path else self.settings.folder("recipe")
         name, _ = QFileDialog.getSaveFileName(self, "Save recipe", str(start), RECIPE_FILTER)
         return self.save_recipe(Path(name)) if name else False
 
-    def apply_recipe_file(self: MainWindow, path: Path | None = None) -> bool:
+    def apply_recipe_file(self, path: Path | None = None) -> bool:
         """Applies a recipe file to the open photo (undoable)."""
         if self.doc is None:
             return False
@@ -212,7 +241,7 @@ class FileOpsMixin:
         self.settings.set_folder("recipe", path.parent)
         return True
 
-    def confirm_discard(self: MainWindow) -> bool:
+    def confirm_discard(self) -> bool:
         """Asks to save unsaved edits; False means the user cancelled."""
         if self.doc is None or not self.doc.dirty:
             return True
@@ -221,7 +250,7 @@ class FileOpsMixin:
             return self.save_recipe()
         return answer == QMessageBox.StandardButton.Discard
 
-    def ask_save_changes(self: MainWindow) -> QMessageBox.StandardButton:
+    def ask_save_changes(self) -> QMessageBox.StandardButton:
         """The question itself (tests replace it)."""
         name = self.doc.path.name if self.doc and self.doc.path else "this photo"
         return QMessageBox.question(
@@ -230,7 +259,7 @@ class FileOpsMixin:
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
 
     # -- export and batch --------------------------------------------------------------------
-    def export_dialog(self: MainWindow) -> None:
+    def export_dialog(self) -> None:
         if self.doc is None or self.doc.path is None:
             self.show_error("Open a photo file to export it.")
             return
@@ -243,7 +272,7 @@ class FileOpsMixin:
         if dialog.exec():
             self.start_export(dialog.output_path(), **dialog.options())
 
-    def start_export(self: MainWindow, output: Path, fmt: str | None = None, quality: int = 95,
+    def start_export(self, output: Path, fmt: str | None = None, quality: int = 95,
                      bit_depth: int | None = None) -> Task:
         """Exports the open photo at full resolution in the background; returns the task."""
         from limelight.core.pipeline import process_file
@@ -258,7 +287,7 @@ class FileOpsMixin:
                                 bit_depth=bit_depth, progress=progress, subject_fn=subject_fn)
 
         task = Task(job, "Export", self)
-        ExportProgress.attach(self, task, output)
+        ExportProgress.attach(self, task, output)  # type: ignore[arg-type]
         self.settings.set_folder("export", output.parent)
         self._tasks.append(task)
         task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
@@ -267,7 +296,7 @@ class FileOpsMixin:
     #: Set by the batch dialog module: ``factory(window) -> QDialog``.
     batch_dialog_factory: Any = None
 
-    def open_batch(self: MainWindow) -> None:
+    def open_batch(self) -> None:
         """Ctrl+Shift+B. The batch dialog plugs in via ``batch_dialog_factory`` or the module
         ``limelight.gui.batch_dialog`` exposing ``open_batch_dialog(window)``."""
         factory = self.batch_dialog_factory
@@ -283,14 +312,14 @@ class FileOpsMixin:
         factory(self)
 
     # -- selection ---------------------------------------------------------------------------
-    def _subject_fn_for(self: MainWindow, doc: Document) -> Any:
+    def _subject_fn_for(self, doc: Document) -> Any:
         try:
             from limelight.core.subject import is_installed, subject_fn_for
         except ImportError:
             return None
         return subject_fn_for(doc.img) if is_installed() else None
 
-    def _run_selection(self: MainWindow, kind: str, rect: QRectF | None) -> None:
+    def _run_selection(self, kind: str, rect: QRectF | None) -> None:
         doc = self.doc
         if doc is None:
             return
@@ -330,7 +359,7 @@ class FileOpsMixin:
         task.start()
 
     # -- about -------------------------------------------------------------------------------
-    def about_text(self: MainWindow) -> str:
+    def about_text(self) -> str:
         import onnxruntime
         import PySide6
         from PySide6.QtCore import qVersion
@@ -346,5 +375,5 @@ class FileOpsMixin:
                 f"<p>Model: {model}<br>ONNX Runtime {onnxruntime.__version__} "
                 f"(device {self.engine.device})<br>Qt {qVersion()} · PySide6 {PySide6.__version__}</p>")
 
-    def show_about(self: MainWindow) -> None:
+    def show_about(self) -> None:
         QMessageBox.about(self, "About Limelight", self.about_text())

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QCloseEvent, QUndoStack
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QScrollArea, QVBoxLayout, QWidget
 
 from limelight.core.engine import Engine
-from limelight.core.masks import Ellipse, Stroke
+from limelight.core.masks import Ellipse, Shape
 from limelight.core.recompose import FAMILY_KNOBS, Knobs
 from limelight.core.zoo import Zoo
 from limelight.gui import actions
@@ -36,6 +35,9 @@ from limelight.gui.tools import BrushTool, EllipseTool, RectSelectTool, SubjectT
 from limelight.gui.worker import PreviewResult, PreviewWorker
 
 log = logging.getLogger(__name__)
+
+#: What the file operations use of the mask panel.
+MaskPanelLike = MaskPanel
 
 
 class MainWindow(FileOpsMixin, QMainWindow):
@@ -61,6 +63,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self._last_result: PreviewResult | None = None
         self._overlay_rgba: np.ndarray | None = None
         self._knob_changed_at: dict[int, float] = {}
+        self._pending_knob_time: float | None = None
+        self.last_inference_ms: float | None = None
         self.last_latency_ms: float | None = None
         self._build_ui()
         self.tools: dict[str, Tool] = {
@@ -195,7 +199,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         text = "Brush stroke" if stroke.mode == "add" else "Erase stroke"
         self._push(text, new, painted=True)
 
-    def add_shape(self, shape: Ellipse | Stroke, text: str) -> None:
+    def add_shape(self, shape: Shape, text: str) -> None:
         if self.doc is None:
             return
         state = self.doc.state
@@ -318,7 +322,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
             area_a=doc.area_a().copy(), transition_px=doc.transition_px,
             band=doc.state.spec.band, knobs=doc.state.knobs,
         )
-        self._knob_changed_at[rid] = getattr(self, "_pending_knob_time", None) or time.perf_counter()
+        self._knob_changed_at[rid] = self._pending_knob_time or time.perf_counter()
         self._pending_knob_time = None
         return rid
 
@@ -400,7 +404,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
             return
         if result is not None:
             parts = [result.device]
-            inf = getattr(self, "last_inference_ms", None)
+            inf = self.last_inference_ms
             if inf is not None:
                 parts.append(f"inference {inf:.0f} ms")
             if self.last_latency_ms is not None:

@@ -18,9 +18,8 @@ class EditorSettings:
     # -- recent files and folders ------------------------------------------------------------
     def recent_files(self) -> list[Path]:
         value = self.q.value("recent/files", [])
-        if isinstance(value, str):
-            value = [value]
-        return [Path(v) for v in (value or []) if v]
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        return [Path(str(v)) for v in items if v]
 
     def add_recent(self, path: Path) -> list[Path]:
         path = Path(path).absolute()
@@ -57,7 +56,7 @@ class EditorSettings:
     # -- tool settings ---------------------------------------------------------------------
     def get_float(self, key: str, default: float) -> float:
         try:
-            return float(self.q.value(key, default))
+            return float(str(self.q.value(key, default)))
         except (TypeError, ValueError):
             return default
 

@@ -203,7 +203,8 @@ class PreviewWorker(QObject):
                     self._cond.wait()
                 if self._stop:
                     return
-                request, self._pending = self._pending, None
+                request: PreviewRequest = self._pending  # type: ignore[assignment]
+                self._pending = None
                 self._running = True
             submitted = time.perf_counter()
             try:
