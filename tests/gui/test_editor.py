@@ -309,3 +309,20 @@ def test_engine_errors_reach_the_status_bar(qtbot, settings, photo: Path, tiny_z
         assert "Traceback" not in message
     finally:
         win.worker.stop()
+
+
+def test_missing_raster_mask_is_reported(qtbot, window, photo: Path) -> None:
+    from limelight.core.masks import MaskSpec, RasterMask
+    from limelight.core.recipe import Recipe, save_recipe
+
+    save_recipe(Recipe(mask=MaskSpec(shapes=(RasterMask(photo.parent / "gone.png"),))),
+                sidecar_path(photo))
+    open_and_wait(qtbot, window, photo)
+    assert "gone.png" in window.statusBar().currentMessage()
+
+
+def test_drop_opens_photo(qtbot, window, photo: Path) -> None:
+    with qtbot.waitSignal(window.preview_applied, timeout=20000):
+        window._on_files_dropped([photo])
+    assert window.doc is not None and window.doc.path == photo
+    idle(qtbot, window)

@@ -112,7 +112,7 @@ def build(win: MainWindow) -> Actions:
     acts.split = a("split", "&Split view", split, "Y", "Before on the left, after on the right; "
                    "drag the line", checkable=True)
     acts.overlay = a("overlay", "Mask &overlay", win.set_overlay, "O",
-                     "Show area A (amber) and transition B (blue)", checkable=True)
+                     "Show area A (green) and transition B (blue)", checkable=True)
     # Mask tools
     group = QActionGroup(win)
     sel_ok = _selection_available()

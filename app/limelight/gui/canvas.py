@@ -36,9 +36,6 @@ from PySide6.QtWidgets import (
 )
 
 ZOOM_MIN, ZOOM_MAX = 0.02, 16.0
-#: Overlay colours (RGBA): area A green, area B blue (both stand out on warm night tones).
-COLOR_A = (40, 230, 120, 120)
-COLOR_B = (70, 110, 255, 110)
 
 
 def qimage_from_array(arr: np.ndarray) -> QImage:

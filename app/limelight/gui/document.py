@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from limelight.core.errors import LimelightError
 from limelight.core.masks import MaskSpec, Shape, Stroke, StrokePainter, rasterize_area_a
 from limelight.core.recompose import Knobs
 
@@ -151,14 +152,20 @@ class Document:
         h, w = self.proxy_hw
         base_dir = self.path.parent if self.path is not None else None
         raw = replace(spec, invert=False)
+        self.mask_error = None
         try:
             return rasterize_area_a(raw, h, w, base_dir=base_dir, subject_fn=self.subject_fn)
-        except Exception:  # noqa: BLE001 - shown as an empty mask; the error goes to the log
+        except LimelightError as exc:  # e.g. a raster mask file that went missing
+            self.mask_error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the user gets a sentence, the log the trace
             log.exception("could not rasterise the mask")
-            return np.zeros((h, w), np.float32)
+            self.mask_error = f"cannot draw the mask: {type(exc).__name__}: {exc}"
+        return np.zeros((h, w), np.float32)
 
     #: ``subject_fn(h, w)`` used for ``Subject`` shapes (set by the window when available).
     subject_fn: Any = None
+    #: Why the last rasterisation failed (shown in the status bar), or None.
+    mask_error: str | None = None
 
     def area_a(self) -> np.ndarray:
         """Area A at proxy size, (h, w) float32 [0, 1], invert applied."""
@@ -198,6 +205,8 @@ class Document:
         bbox = self._painter.segment(last, p)
         self._stroke["last"] = p
         self._stroke["points"].append(self.scene_to_relative(x, y))
+        if bbox is not None:
+            self.mask_key = next_key()  # live previews during the stroke see the new pixels
         return bbox
 
     def end_stroke(self) -> Stroke | None:

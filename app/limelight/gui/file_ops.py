@@ -125,6 +125,8 @@ class FileOpsMixin(_WindowBase):
             self.statusBar().showMessage(
                 f"Opened {path.name}{restored}. No mask yet: the light covers the whole photo — "
                 "paint with the brush (B) or draw an ellipse (E).", 10000)
+        if doc.mask_error:
+            self.show_error(f"{path.name}: the saved mask cannot be drawn: {doc.mask_error}")
         self.document_opened.emit(path)
         return True
 

@@ -21,14 +21,15 @@ from PySide6.QtGui import QCloseEvent, QUndoStack
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QScrollArea, QVBoxLayout, QWidget
 
 from limelight.core.engine import Engine
-from limelight.core.masks import Ellipse, Shape
-from limelight.core.recompose import FAMILY_KNOBS, Knobs
+from limelight.core.masks import Ellipse, Shape, Subject
+from limelight.core.recompose import Knobs
 from limelight.core.zoo import Zoo
 from limelight.gui import actions
-from limelight.gui.canvas import COLOR_A, COLOR_B, Canvas
+from limelight.gui.canvas import Canvas
 from limelight.gui.commands import EditCommand, close_merging
 from limelight.gui.document import Document, EditState
 from limelight.gui.file_ops import FileOpsMixin
+from limelight.gui.overlay import paint_overlay
 from limelight.gui.panels import AdjustPanel, HistogramWidget, MaskPanel
 from limelight.gui.settings import EditorSettings
 from limelight.gui.tools import BrushTool, EllipseTool, RectSelectTool, SubjectTool, Tool
@@ -147,6 +148,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
             doc.state = EditState(doc.state.spec, doc.state.knobs, self.zoo.default)
             doc.saved_state = doc.state if not doc.dirty else doc.saved_state
         doc.subject_fn = self._subject_fn_for(doc)
+        if any(isinstance(sh, Subject) for sh in doc.state.spec.shapes):
+            doc.area_raw = doc._rasterize(doc.state.spec)  # now that the detector is known
         self.undo_stack.clear()
         self._mask1 = None
         self._last_result = None
@@ -247,6 +250,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
             tool.sync(state.spec.shapes)
         if mask_changed:
             self._refresh_overlay()
+            if self.doc is not None and self.doc.mask_error:
+                self.show_error(self.doc.mask_error)
 
     def set_knob(self, name: str, value: float) -> None:
         if self.doc is None:
@@ -372,24 +377,16 @@ class MainWindow(FileOpsMixin, QMainWindow):
             self._refresh_overlay()
 
     def _refresh_overlay(self, bbox: tuple[int, int, int, int] | None = None) -> None:
-        """Recolours the overlay (A amber, B blue) in ``bbox`` (proxy rows/cols) or everywhere."""
+        """Recolours the overlay (A green, B blue) in ``bbox`` (proxy rows/cols) or everywhere."""
         doc, rgba = self.doc, self._overlay_rgba
         if doc is None or rgba is None or not self.canvas.overlay_item.isVisible():
             return
         h, w = doc.proxy_hw
         y0, y1, x0, x1 = bbox if bbox is not None else (0, h, 0, w)
-        a = doc.area_a_region(y0, y1, x0, x1)
+        weight = None
         if self._mask1 is not None and self._mask1.shape == (h, w):
-            b = np.clip(self._mask1[y0:y1, x0:x1] - a, 0.0, 1.0)
-        else:
-            b = np.zeros_like(a)
-        ca, cb = np.array(COLOR_A, np.float32), np.array(COLOR_B, np.float32)
-        alpha = a * (ca[3] / 255.0) + b * (cb[3] / 255.0)
-        weight_a = np.divide(a * ca[3], a * ca[3] + b * cb[3] + 1e-6)[..., None]
-        rgb = weight_a * ca[:3] + (1.0 - weight_a) * cb[:3]
-        region = rgba[y0:y1, x0:x1]
-        region[..., :3] = rgb.astype(np.uint8)
-        region[..., 3] = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            weight = self._mask1[y0:y1, x0:x1]
+        paint_overlay(rgba, doc.area_a_region(y0, y1, x0, x1), weight, (y0, y1, x0, x1))
         self.canvas.overlay_item.update_array_region(y0, y1, x0, x1)
 
     # -- status ------------------------------------------------------------------------------
@@ -418,11 +415,6 @@ class MainWindow(FileOpsMixin, QMainWindow):
         name = self.doc.path.name if self.doc and self.doc.path else "Limelight"
         dirty = self.doc is not None and self.doc.dirty
         self.setWindowTitle(f"{'• ' if dirty else ''}{name} — Limelight")
-
-    def knobs_supported(self) -> tuple[str, ...]:
-        if self.doc is None or not self.zoo.models or self.doc.state.model is None:
-            return ()
-        return FAMILY_KNOBS[self.zoo.get(self.doc.state.model).family]
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self.confirm_discard():

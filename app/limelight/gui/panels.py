@@ -214,7 +214,7 @@ class MaskPanel(QWidget):
         form.addRow("Mode", row)
         self.overlay_button = QPushButton("Overlay (O)")
         self.overlay_button.setCheckable(True)
-        self.overlay_button.setToolTip("Show area A (amber) and the transition B (blue)")
+        self.overlay_button.setToolTip("Show area A (green) and the transition B (blue)")
         self.overlay_button.toggled.connect(self.overlay_toggled)
         self.invert_button = QPushButton("Invert (I)")
         self.invert_button.clicked.connect(self.invert_clicked)
