@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -49,7 +50,9 @@ GUIDE_EPS = 1e-5
 #: edge becomes a ramp of (long edge / MASK_RESOLUTION) px, i.e. antialiased.
 MASK_RESOLUTION = 2048
 #: Pixels per row chunk at full resolution (~4 float32 planes of this size live at once).
-CHUNK_PIXELS = 1 << 21
+#: 2^19 (6 MB per 3-channel plane) measured fastest on a 24 MP photo, 2 cores: apply
+#: 0.21 s vs 0.31 s at 2^21 (local ellipse), 0.49 vs 0.64 s (whole image).
+CHUNK_PIXELS = 1 << 19
 
 
 def sample_photo_path() -> Path:
@@ -113,18 +116,31 @@ def guided_upsample(
     return np.clip(a_full * guide_full + b_full, 0.0, 1.0)
 
 
-def _upsample_rows(low: np.ndarray, height: int, width: int, y0: int, y1: int) -> np.ndarray:
-    """Rows [y0, y1) of the bilinear resize of ``low`` to (height, width), as cv2.resize
-    (half-pixel centres, edge replicated), without building the full-size array."""
+def _upsample_rows(low: np.ndarray, height: int, width: int, y0: int, y1: int,
+                   x0: int = 0, x1: int | None = None) -> np.ndarray:
+    """Rows [y0, y1) and columns [x0, x1) of the bilinear resize of ``low`` to (height,
+    width), as cv2.resize (half-pixel centres, edge replicated), without building the
+    full-size array."""
+    x1 = width if x1 is None else x1
     h, w = low.shape[:2]
     sx, sy = w / width, h / height
     m = np.array(
-        [[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5 + sy * y0]], dtype=np.float64
+        [[sx, 0.0, 0.5 * sx - 0.5 + sx * x0], [0.0, sy, 0.5 * sy - 0.5 + sy * y0]],
+        dtype=np.float64,
     )
     return cv2.warpAffine(
-        low, m, (width, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        low, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
+
+
+def _full_span(lo: int, hi: int, full: int, low_n: int) -> tuple[int, int]:
+    """Full-resolution indices [a, b) whose bilinear samples can touch low-resolution
+    indices lo..hi (inclusive), with a pixel of margin; the rest sample only outside."""
+    s = low_n / full
+    a = int(np.floor((lo - 0.5) / s - 0.5)) - 1
+    b = int(np.ceil((hi + 1.5) / s - 0.5)) + 1
+    return max(0, a), min(full, b)
 
 
 def _source_rows(y0: int, y1: int, height: int, low_h: int) -> slice:
@@ -167,13 +183,17 @@ def _plan(
         height, width) else pixels
     img = _to_float(small)
     mask = _weight(spec, h, w, base_dir, subject_fn)
-    maps = engine.run(info.name, img, mask)
-    enhanced = Recomposer(maps.family, maps.img, maps.maps)(knobs)
-    if (h, w) == (height, width):
-        return _Plan(mask[1], None, None, enhanced)
     mh, mw = working_size(height, width, max(info.working_resolution, MASK_RESOLUTION))
-    weight = mask[1] if (mh, mw) == (h, w) else _weight(spec, mh, mw, base_dir, subject_fn)[1]
-    a, b = affine_coefficients(img, enhanced, GUIDE_RADIUS, GUIDE_EPS)
+    with ThreadPoolExecutor(1, thread_name_prefix="limelight-mask") as pool:
+        # the finer weight does not depend on the network: rasterise it meanwhile
+        fine = (pool.submit(_weight, spec, mh, mw, base_dir, subject_fn)
+                if (h, w) != (height, width) and (mh, mw) != (h, w) else None)
+        maps = engine.run(info.name, img, mask)
+        enhanced = Recomposer(maps.family, maps.img, maps.maps)(knobs)
+        if (h, w) == (height, width):
+            return _Plan(mask[1], None, None, enhanced)
+        a, b = affine_coefficients(img, enhanced, GUIDE_RADIUS, GUIDE_EPS)
+        weight = mask[1] if fine is None else fine.result()[1]
     return _Plan(np.ascontiguousarray(weight), a, b, None)
 
 
@@ -201,11 +221,27 @@ def enhance_pixels(
     height, width = pixels.shape[:2]
     out = np.empty_like(pixels)
     rows = max(1, CHUNK_PIXELS // width)
-    for y0 in range(0, height, rows):
-        y1 = min(height, y0 + rows)
-        _apply_chunk(pixels, out, plan, y0, y1)
-        if progress:
-            progress(0.1 + 0.9 * y1 / height)
+    spans = [(y0, min(height, y0 + rows)) for y0 in range(0, height, rows)]
+    workers = min(len(spans), max(1, cv2.getNumThreads()))
+    if workers == 1:
+        for y0, y1 in spans:
+            _apply_chunk(pixels, out, plan, y0, y1)
+            if progress:
+                progress(0.1 + 0.9 * y1 / height)
+        return out
+    # Chunks are independent and OpenCV releases the GIL: one chunk per OpenCV thread (the
+    # batch runner lowers OpenCV's thread count when photos run in parallel).
+    with ThreadPoolExecutor(workers, thread_name_prefix="limelight-chunk") as pool:
+        futures = [pool.submit(_apply_chunk, pixels, out, plan, y0, y1) for y0, y1 in spans]
+        try:
+            for fut, (_y0, y1) in zip(futures, spans, strict=True):
+                fut.result()
+                if progress:
+                    progress(0.1 + 0.9 * y1 / height)
+        except BaseException:  # a failure or a cancelled export: drop the chunks not started
+            for fut in futures:
+                fut.cancel()
+            raise
     return out
 
 
@@ -221,27 +257,32 @@ def _apply_chunk(pixels: np.ndarray, out: np.ndarray, plan: _Plan, y0: int, y1: 
     if not plan.weight[src_rows].any():  # all area C: copy, nothing to compute
         out[y0:y1] = pixels[y0:y1]
         return
-    rows = y1 - y0
+    # only the columns where the weight can be non-zero are computed; the rest is area C
+    cols = np.flatnonzero(plan.weight[src_rows].any(axis=0))
+    x0, x1 = _full_span(int(cols[0]), int(cols[-1]), width, plan.weight.shape[1])
+    if x0 > 0 or x1 < width:
+        out[y0:y1] = pixels[y0:y1]
+    rows, cw = y1 - y0, x1 - x0
     maxv = float(np.iinfo(pixels.dtype).max)
-    x = pixels[y0:y1].reshape(rows, width * 3).astype(np.float32)
+    x = pixels[y0:y1, x0:x1].astype(np.float32).reshape(rows, cw * 3)
     if plan.enhanced is not None:
-        weight = np.ascontiguousarray(plan.weight[y0:y1])
-        enh = cv2.multiply(_flat3(plan.enhanced[y0:y1]), maxv)  # type: ignore[call-overload]
+        weight = np.ascontiguousarray(plan.weight[y0:y1, x0:x1])
+        enh = cv2.multiply(_flat3(plan.enhanced[y0:y1, x0:x1]), maxv)  # type: ignore[call-overload]
     else:
         assert plan.a is not None and plan.b is not None
-        weight = _upsample_rows(plan.weight, height, width, y0, y1)
-        enh = _flat3(_upsample_rows(plan.a, height, width, y0, y1))
+        weight = _upsample_rows(plan.weight, height, width, y0, y1, x0, x1)
+        enh = _flat3(_upsample_rows(plan.a, height, width, y0, y1, x0, x1))
         cv2.multiply(enh, x, dst=enh)
-        b = _flat3(_upsample_rows(plan.b, height, width, y0, y1))
+        b = _flat3(_upsample_rows(plan.b, height, width, y0, y1, x0, x1))
         cv2.scaleAdd(b, maxv, enh, dst=enh)  # A x + b maxv
     cv2.min(enh, maxv, dst=enh)  # type: ignore[call-overload]
     cv2.max(enh, 0.0, dst=enh)  # type: ignore[call-overload]
     cv2.subtract(enh, x, dst=enh)
-    cv2.multiply(enh, cv2.merge([weight] * 3).reshape(rows, width * 3), dst=enh)
+    cv2.multiply(enh, cv2.merge([weight] * 3).reshape(rows, cw * 3), dst=enh)
     cv2.add(enh, x, dst=enh)  # x exactly where the weight is 0
     depth = cv2.CV_8U if pixels.dtype == np.uint8 else cv2.CV_16U
     # saturating conversion with round-half-to-even, like np.rint
-    out[y0:y1] = cv2.add(enh, 0.0, dtype=depth).reshape(rows, width, 3)  # type: ignore[call-overload]
+    out[y0:y1, x0:x1] = cv2.add(enh, 0.0, dtype=depth).reshape(rows, cw, 3)  # type: ignore[call-overload]
 
 
 def _flat3(x: np.ndarray) -> np.ndarray:
