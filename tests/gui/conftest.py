@@ -1,8 +1,7 @@
 """GUI fixtures: a window over the tiny zoo, a dark test photo, synchronous mouse drags.
 
-Mouse events are delivered with ``QApplication.sendEvent`` (no event-loop spinning): with
-PySide6 6.12, spinning ``processEvents`` while a Python worker thread runs can crash the
-interpreter, so tests wait only through ``qtbot.waitSignal``/``waitUntil`` (a QEventLoop).
+Mouse events are delivered synchronously with ``QApplication.sendEvent``; tests wait only
+through ``qtbot.waitSignal``/``waitUntil``, never with sleeps.
 """
 
 from __future__ import annotations

@@ -33,7 +33,18 @@ def run(path: Path | None = None, argv: list[str] | None = None) -> int:
         window.statusBar().showMessage(
             "No models are installed: masks can be edited, but nothing is enhanced.", 0)
     _smoke_quit_timer(app, window)
-    return int(app.exec())
+    code = int(app.exec())
+    # Delete the window while the interpreter is fully alive: PySide6 6.12 can abort when
+    # Qt wrappers are garbage-collected during interpreter shutdown.
+    import gc
+
+    from PySide6.QtCore import QEvent
+
+    window.worker.stop()
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    return code
 
 
 def _smoke_quit_timer(app: object, window: object) -> None:

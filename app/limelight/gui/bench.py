@@ -113,10 +113,7 @@ def knob_latency(megapixels: float = 1.0, repeats: int = 15) -> dict[str, Any]:
             times.append((time.perf_counter() - t0) * 1000.0)
             computes.append(result.compute_ms)
             assert result.inference_ms is None  # recomposed, no network re-run
-        win.worker.stop()
-        win.doc.mark_saved()
-        win.close()
-        app.processEvents()
+        _dispose(app, win)
     return {"model": model, "preview": f"{w}x{h}", "megapixels": round(w * h / 1e6, 2),
             "knob_to_preview_ms_median": round(statistics.median(times), 1),
             "knob_to_preview_ms_max": round(max(times), 1),
@@ -183,10 +180,7 @@ def brush_fps(megapixels: float = 24.0, moves: int = 150, overlay: bool = True) 
         send(QMouseEvent.Type.MouseButtonRelease, *pts[-1], left, none)
         _wait(win.preview_applied)
         proxy = win.doc.proxy_hw
-        win.worker.stop()
-        win.doc.mark_saved()
-        win.close()
-        app.processEvents()
+        _dispose(app, win)
     return {"model": model, "photo": f"{w}x{h}", "proxy": f"{proxy[1]}x{proxy[0]}",
             "overlay": overlay, "live_previews": live,
             "open_ms": round(open_ms), "moves": moves, "frames_painted": frames,
@@ -214,6 +208,22 @@ def _PaintCounter(widget: Any) -> Any:  # noqa: N802 - builds a QObject subclass
     counter = Counter()
     widget.installEventFilter(counter)
     return counter
+
+
+def _dispose(app: Any, win: Any) -> None:
+    """Closes and deletes the window now, while the interpreter is fully alive (PySide6 6.12
+    can abort when Qt wrappers are garbage-collected during interpreter shutdown)."""
+    import gc
+
+    from PySide6.QtCore import QEvent
+
+    win.worker.stop()
+    if win.doc is not None:
+        win.doc.mark_saved()
+    win.close()
+    win.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 def run_all() -> dict[str, dict[str, Any]]:

@@ -1,10 +1,10 @@
 """Hands results from Python threads to the GUI thread without cross-thread signals.
 
-PySide6 6.12.0 corrupts reference counts when a Qt signal is emitted from a Python thread
-(measured here: a few thousand emits from ``threading.Thread`` or ``QThread`` abort the
-interpreter with ``bool_dealloc``/``none_dealloc``, even for argument-less signals). So
-worker threads never touch Qt: they ``post`` callables into a deque, and a QTimer in the GUI
-thread drains it. The timer runs only while some work is outstanding (``hold``/``release``,
+Worker threads never touch Qt: they ``post`` callables into a deque, and a QTimer in the GUI
+thread drains it, so every signal is emitted in the GUI thread. (This also kept the editor
+alive on PySide6 6.12.0, which corrupts reference counts on cross-thread emits — a few
+thousand abort the interpreter with ``none_dealloc`` — and on every Python override call;
+pyproject pins ``<6.12`` for the latter.) The timer runs only while some work is outstanding (``hold``/``release``,
 both called in the GUI thread), so an idle editor does not wake up.
 """
 

@@ -65,6 +65,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self._overlay_rgba: np.ndarray | None = None
         self._knob_changed_at: dict[int, float] = {}
         self._pending_knob_time: float | None = None
+        self._synced_once = False
         self.last_inference_ms: float | None = None
         self.last_latency_ms: float | None = None
         self._build_ui()
@@ -241,9 +242,13 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.request_preview()
 
     def _sync_ui(self, state: EditState, mask_changed: bool = True) -> None:
-        self.adjust.set_model(state.model)
+        """Shows ``state`` in the panels (only what differs: a slider drag stays cheap)."""
+        if self.adjust.model_combo.currentData() != state.model or not self._synced_once:
+            self.adjust.set_model(state.model)
+            self._synced_once = True
         self.adjust.set_knobs(state.knobs)
-        self.mask_panel.transition.set_quietly(state.spec.transition)
+        if self.mask_panel.transition.value() != state.spec.transition:
+            self.mask_panel.transition.set_quietly(state.spec.transition)
         tool = self.tools["ellipse"]
         assert isinstance(tool, EllipseTool)
         if mask_changed or len(tool.items) != sum(isinstance(s, Ellipse) for s in state.spec.shapes):

@@ -164,7 +164,9 @@ class AdjustPanel(QWidget):
 
     def set_knobs(self, knobs: Knobs) -> None:
         for name, slider in self.sliders.items():
-            slider.set_quietly(getattr(knobs, name))
+            value = getattr(knobs, name)
+            if abs(slider.value() - value) > 1e-9:
+                slider.set_quietly(value)
 
     def _on_model_activated(self, index: int) -> None:
         name = self.model_combo.itemData(index)
