@@ -23,6 +23,7 @@ FORBIDDEN_MODULES = re.compile(
 )
 REQUIRED_QT_PLUGINS = ("platforms/libqxcb.so", "platforms/libqoffscreen.so",
                        "imageformats/libqjpeg.so", "imageformats/libqsvg.so")
+PROGRAMS = ("limelight", "limelight-editor")
 UNWANTED_QT_LIBS = re.compile(r"libQt6(Qml|Quick|WebEngine|3D|Pdf|Charts|Multimedia)\w*\.so")
 
 
@@ -42,7 +43,7 @@ def check_files(bundle: Path, cuda: bool) -> list[str]:
             problems.append(f"unused Qt library shipped: {rel}")
         if not cuda and re.search(r"providers_(cuda|tensorrt)", rel.name):
             problems.append(f"CUDA provider shipped in a CPU build: {rel}")
-    for exe in ("limelight", "limelight-editor"):
+    for exe in PROGRAMS:
         if not (bundle / exe).is_file():
             problems.append(f"program {exe} is missing")
     qt_plugins = _internal(bundle) / "PySide6" / "Qt" / "plugins"
