@@ -4,8 +4,9 @@ Run with any Python that has PySide6 (Qt's QSvgRenderer, no extra dependency)::
 
     QT_QPA_PLATFORM=offscreen python packaging/make_icons.py
 
-Writes ``packaging/icons/limelight-<N>.png`` for N in 256, 128, 64, 48 and copies the SVG
-and the 256 px PNG to ``resources/icons/`` (the editor's window icon).
+Writes ``packaging/icons/limelight-<N>.png`` for N in 256, 128, 64, 48, the Windows
+``limelight.ico`` and macOS ``limelight.icns`` (Pillow, from larger renders), and copies the
+SVG and the 256 px PNG to ``resources/icons/`` (the editor's window icon).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
@@ -48,6 +50,15 @@ def main() -> int:
     _app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
     for size in SIZES:
         render(SVG, size, HERE / "icons" / f"limelight-{size}.png")
+    render(SVG, 1024, HERE / "icons" / "_1024.png")
+    big = Image.open(HERE / "icons" / "_1024.png")
+    big.load()
+    (HERE / "icons" / "_1024.png").unlink()
+    ico_sizes = [(n, n) for n in (256, 128, 64, 48, 32, 16)]
+    big.resize((256, 256), Image.Resampling.LANCZOS).save(HERE / "icons" / "limelight.ico",
+                                                          sizes=ico_sizes)
+    big.save(HERE / "icons" / "limelight.icns")
+    log.info("wrote limelight.ico and limelight.icns")
     RESOURCES.mkdir(parents=True, exist_ok=True)
     shutil.copy2(SVG, RESOURCES / "limelight.svg")
     shutil.copy2(HERE / "icons" / "limelight-256.png", RESOURCES / "limelight.png")
