@@ -23,6 +23,7 @@ def run(path: Path | None = None, argv: list[str] | None = None) -> int:
     app.setApplicationName("Limelight")
     app.setOrganizationName("Limelight")
     app.setStyle("Fusion")
+    _set_desktop_identity(app)
     apply_dark_palette(app)
     window = MainWindow()
     window.show()
@@ -45,6 +46,19 @@ def run(path: Path | None = None, argv: list[str] | None = None) -> int:
     app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
     return code
+
+
+def _set_desktop_identity(app: object) -> None:
+    """Window icon (resources/icons, drawn in packaging/icons) and the .desktop file name, so
+    a desktop shows the Limelight icon and groups the window under its menu entry."""
+    from importlib.resources import files
+
+    from PySide6.QtGui import QIcon
+
+    icon = Path(str(files("limelight.resources") / "icons" / "limelight.svg"))
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))  # type: ignore[attr-defined]
+    app.setDesktopFileName("limelight")  # type: ignore[attr-defined]
 
 
 def _smoke_quit_timer(app: object, window: object) -> None:
