@@ -106,7 +106,8 @@ for size in 256 128 64 48; do
         "$SHARE/icons/hicolor/${size}x${size}/apps/limelight.png"
 done
 install -m755 "$STAGE/src/packaging/linux/install.sh" "$BUNDLE/install.sh"
-install -m644 "$STAGE/src/packaging/linux/README.txt" "$BUNDLE/README.txt"
+GLIBC="$("$VENV/bin/python" -c 'import sys; sys.path.insert(0, sys.argv[1]); import check_bundle as c; print(c.required_glibc(__import__("pathlib").Path(sys.argv[2])) or "of the build machine")' "$STAGE/src/packaging" "$BUNDLE")"
+sed "s|@GLIBC@|$GLIBC|" "$STAGE/src/packaging/linux/README.txt" >"$BUNDLE/README.txt"
 printf '%s\n' "$VERSION" >"$BUNDLE/VERSION"
 
 # 5. Content checks: what must be in, what must stay out.

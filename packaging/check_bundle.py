@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -87,6 +89,20 @@ def check_pyz(toc: Path) -> list[str]:
     return [f"forbidden module frozen: {n}" for n in bad]
 
 
+def required_glibc(bundle: Path) -> str | None:
+    """The newest GLIBC_x.y symbol version any ELF file of the bundle needs (objdump -T), i.e.
+    the oldest glibc the bundle runs on; None without objdump. It is set by the build host."""
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        return None
+    found: set[tuple[int, ...]] = set()
+    for p in bundle.rglob("*"):
+        if p.is_file() and not p.is_symlink() and p.read_bytes()[:4] == b"\x7fELF":
+            out = subprocess.run([objdump, "-T", str(p)], capture_output=True, text=True).stdout
+            found |= {tuple(map(int, v.split("."))) for v in re.findall(r"GLIBC_(\d+\.\d+)", out)}
+    return ".".join(map(str, max(found))) if found else None
+
+
 def summary(bundle: Path) -> list[str]:
     """The ten largest top-level parts of _internal and the Qt plugins shipped."""
     sizes = {}
@@ -116,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         problems += check_pyz(args.pyz_toc)
     out = sys.stdout
     out.write("\n".join(summary(args.bundle) + notes) + "\n")
+    glibc = required_glibc(args.bundle)
+    out.write(f"requires glibc >= {glibc or 'unknown (no objdump)'}\n")
     out.write("excluded and verified absent: " + ", ".join(FORBIDDEN_DIRS) + "\n")
     if problems:
         out.write("CONTENT CHECK FAILED:\n" + "\n".join(f"  - {p}" for p in problems) + "\n")

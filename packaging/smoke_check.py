@@ -14,7 +14,9 @@ temporary folder, with a minimal environment (``PYTHONPATH`` empty, ``PYTHONNOUS
    that differs from the sample;
 4. ``limelight-editor`` with ``QT_QPA_PLATFORM=offscreen`` and
    ``LIMELIGHT_SMOKE_QUIT_AFTER_MS=500`` reports its window shown, closes itself and exits 0,
-   with no Python traceback on stderr.
+   with no Python traceback on stderr;
+5. where ``xvfb-run`` is installed (Debian: xvfb), the same on a virtual X server with the
+   ``xcb`` platform plugin that a Linux desktop uses.
 
 Times are wall-clock: the first run of each program after unpacking (files in the page cache,
 so "first start" rather than a cold boot) and the median of three further runs. Exits 1 if any
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -155,11 +158,12 @@ def check_enhance(bundle: Path, work: Path, env: dict[str, str], repeats: int,
                   times)
 
 
-def start_editor(bundle: Path, work: Path, env: dict[str, str]) -> tuple[float | None, int, str]:
+def start_editor(bundle: Path, work: Path, env: dict[str, str],
+                 prefix: tuple[str, ...] = ()) -> tuple[float | None, int, str]:
     """(seconds until the window was reported shown or None, exit code, stderr); the editor is
     killed if it has not exited after TIMEOUT_S."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(bundle / "limelight-editor")], cwd=work, env=env, text=True,
+    proc = subprocess.Popen([*prefix, str(bundle / "limelight-editor")], cwd=work, env=env, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     shown: list[float] = []
     lines: list[str] = []
@@ -183,10 +187,11 @@ def start_editor(bundle: Path, work: Path, env: dict[str, str]) -> tuple[float |
     return (shown[0] if shown else None), code, "".join(lines)
 
 
-def check_editor(bundle: Path, work: Path, env: dict[str, str], repeats: int) -> Result:
+def check_editor(bundle: Path, work: Path, env: dict[str, str], repeats: int,
+                 name: str = "limelight-editor (offscreen)", prefix: tuple[str, ...] = ()) -> Result:
     times = []
     for _ in range(1 + repeats):
-        shown, code, err = start_editor(bundle, work, env)
+        shown, code, err = start_editor(bundle, work, env, prefix)
         problem = None
         if shown is None:
             tail = " | ".join(err.strip().splitlines()[-3:])
@@ -198,9 +203,9 @@ def check_editor(bundle: Path, work: Path, env: dict[str, str], repeats: int) ->
             tb = [ln for ln in err.splitlines() if ln and not ln.startswith(" ")][-1:]
             problem = f"logged a Python traceback while starting: {' '.join(tb)}"
         if problem:
-            return Result("limelight-editor (offscreen)", False, problem, times)
+            return Result(name, False, problem, times)
         times.append(shown)
-    return Result("limelight-editor (offscreen)", True,
+    return Result(name, True,
                   "window shown, closed itself, exit 0, no traceback (time = start to window shown)",
                   times)
 
@@ -248,6 +253,13 @@ def main(argv: list[str] | None = None) -> int:
         gui_env = clean_env(tmp / "home", QT_QPA_PLATFORM="offscreen",
                             LIMELIGHT_SMOKE_QUIT_AFTER_MS="500")
         results.append(check_editor(bundle, tmp / "work", gui_env, args.repeats))
+        xvfb = shutil.which("xvfb-run")
+        if xvfb:  # the platform a Linux desktop uses, on a virtual X server
+            x_env = clean_env(tmp / "home", QT_QPA_PLATFORM="xcb", LIMELIGHT_SMOKE_QUIT_AFTER_MS="500")
+            results.append(check_editor(bundle, tmp / "work", x_env, 0, "limelight-editor (X11, Xvfb)",
+                                        (xvfb, "-a", "-s", "-screen 0 1600x1000x24")))
+        else:
+            informative.append(Result("limelight-editor (X11)", True, "SKIPPED: no xvfb-run here"))
     lines = [f"Smoke check of {args.target.name} (unpacked in {unpack_s:.1f} s, "
              f"run from an empty folder with an empty PYTHONPATH)"]
     lines += [r.line() for r in results]
