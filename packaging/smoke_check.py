@@ -62,6 +62,11 @@ class Result:
         return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}{timing}"
 
 
+def prog(bundle: Path, name: str) -> str:
+    """Path of one of the bundle's programs (``.exe`` on Windows)."""
+    return str(bundle / (name + (".exe" if os.name == "nt" else "")))
+
+
 def pyproject_version() -> str:
     with open(REPO / "pyproject.toml", "rb") as fh:
         return str(tomllib.load(fh)["project"]["version"])
@@ -99,7 +104,7 @@ def jpeg_size(path: Path) -> tuple[int, int] | None:
 
 
 def check_version(bundle: Path, work: Path, env: dict[str, str], version: str) -> Result:
-    proc, dt = run([str(bundle / "limelight"), "--version"], work, env)
+    proc, dt = run([prog(bundle, "limelight"), "--version"], work, env)
     out = (proc.stdout + proc.stderr).strip()
     ok = proc.returncode == 0 and version in out.split()[-1:]
     return Result("limelight --version", ok, f"exit {proc.returncode}, printed {out!r} "
@@ -135,7 +140,7 @@ def check_enhance(bundle: Path, work: Path, env: dict[str, str], repeats: int,
     out = work / "out" / "sample_enhanced.jpg"
     for _ in range(1 + repeats):
         out.unlink(missing_ok=True)
-        proc, dt = run([str(bundle / "limelight"), "enhance", "--sample", *extra, "-o", str(out)],
+        proc, dt = run([prog(bundle, "limelight"), "enhance", "--sample", *extra, "-o", str(out)],
                        work, env)
         times.append(dt)
         if proc.returncode != 0:
@@ -163,7 +168,7 @@ def start_editor(bundle: Path, work: Path, env: dict[str, str],
     """(seconds until the window was reported shown or None, exit code, stderr); the editor is
     killed if it has not exited after TIMEOUT_S."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([*prefix, str(bundle / "limelight-editor")], cwd=work, env=env, text=True,
+    proc = subprocess.Popen([*prefix, prog(bundle, "limelight-editor")], cwd=work, env=env, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     shown: list[float] = []
     lines: list[str] = []
