@@ -155,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--repeat", type=int, default=2, help="best of N timings")
     parser.add_argument("--no-peak", action="store_true", help="skip the 50 MP memory case")
+    parser.add_argument("--no-batch", action="store_true",
+                        help="skip the batch cases (limelight.bench_batch)")
     parser.add_argument("--peak-child", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peak_child:
@@ -185,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
             mb = bench_peak(args, engine.zoo.root, big, tmp)
             print(f"peak memory exporting {pw}x{ph} ({pw * ph / 1e6:.1f} MP): {mb:,.0f} MB "
                   "(max RSS of the exporting process)")
+        if not args.no_batch:
+            from limelight.bench_batch import run_cases
+
+            run_cases(engine.zoo.root, model, tmp, quick=args.quick, peak=not args.no_peak,
+                      device=args.device)
     return 0
 
 

@@ -1,0 +1,170 @@
+"""Batch cases of the benchmark: ``python -m limelight.bench_batch [--quick] [--zoo DIR]``
+(``limelight.bench`` runs them too).
+
+* throughput of ``run_batch`` on a batch of photo-like JPEGs with 1 and 2 jobs (worker
+  threads sharing one Engine, ORT/OpenCV threads split so jobs x threads = cores), and the
+  same 2 jobs as 2 worker *processes* (one Engine each), to check which overlaps better;
+* the peak memory (max RSS of the child) of ``limelight batch`` exporting a 50 MP photo.
+
+With an empty zoo the synthetic ``tiny-*`` models are used (working 1024 px) and the output
+says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import cv2
+
+from limelight.core.batch import BatchJob, batch_engine, run_batch
+from limelight.core.pipeline import process_file
+from limelight.core.recipe import Recipe, save_recipe
+
+BATCH = 20
+BATCH_SIZE = (2000, 3000)  # 6 MP: the whole case takes well under 2 minutes here
+QUICK_BATCH_SIZE = (1000, 1500)
+PEAK_SIZE = (5800, 8640)  # 50.1 MP
+QUICK_PEAK_SIZE = (2448, 3264)
+
+
+def _recipe(model: str | None) -> Recipe:
+    from limelight.bench import RECIPE
+
+    return Recipe(model=model, knobs=RECIPE.knobs, mask=RECIPE.mask)
+
+
+def make_batch(folder: Path, n: int, size: tuple[int, int]) -> list[Path]:
+    """``n`` different photo-like dark JPEGs of ``size`` (h, w)."""
+    from limelight.bench import make_photo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return [make_photo(folder / f"photo{i:02d}.jpg", *size, seed=i) for i in range(n)]
+
+
+def time_threads(photos: list[Path], out: Path, zoo: Path, model: str | None,
+                 jobs: int, device: str = "cpu") -> float:
+    """Wall seconds of ``run_batch`` with ``jobs`` worker threads (engine made for it)."""
+    engine = batch_engine(zoo, device=device, jobs=jobs)
+    engine.session(model)  # load before timing, as the CLI does
+    job = BatchJob(tuple(photos), out, _recipe(model), fmt="jpeg", jobs=jobs,
+                   on_exists="overwrite")
+    start = time.perf_counter()
+    result = run_batch(job, engine)
+    seconds = time.perf_counter() - start
+    if not result.ok:
+        raise SystemExit(f"the batch failed: {result.failures[0].reason}")
+    return seconds
+
+
+_worker: dict[str, object] = {}
+
+
+def _init_worker(zoo: str, model: str | None, device: str) -> None:
+    cv2.setNumThreads(1)
+    engine = batch_engine(Path(zoo), device=device, jobs=os.cpu_count() or 1)
+    engine.session(model)
+    _worker.update(engine=engine, recipe=_recipe(model))
+
+
+def _one(src: str, dst: str) -> None:
+    process_file(src, dst, _worker["recipe"], _worker["engine"], fmt="jpeg")  # type: ignore[arg-type]
+
+
+def time_processes(photos: list[Path], out: Path, zoo: Path, model: str | None,
+                   jobs: int, device: str = "cpu") -> float:
+    """Wall seconds of the same export with ``jobs`` worker processes (start-up included)."""
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = multiprocessing.get_context("spawn")
+    start = time.perf_counter()
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(str(zoo), model, device)) as pool:
+        list(pool.map(_one, map(str, photos), [str(out / p.name) for p in photos]))
+    return time.perf_counter() - start
+
+
+def peak_rss_mb(photo: Path, out: Path, zoo: Path, model: str | None,
+                device: str = "cpu") -> float:
+    """Max RSS (MB) of a ``limelight batch`` child process exporting ``photo``."""
+    recipe = save_recipe(_recipe(model), out.parent / "bench-recipe.json")
+    cmd = [sys.executable, "-m", "limelight.cli", "batch", str(photo), "--out", str(out),
+           "--zoo", str(zoo), "--device", device, "--recipe", str(recipe), "--format", "jpeg",
+           "--on-exists", "overwrite", "--no-progress"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"the 50 MP batch failed: {proc.stderr.strip()}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kB on Linux
+    if after <= before:
+        print("  (peak RSS not attributable: an earlier child used more)")
+    return after / 1024
+
+
+def run_cases(zoo: Path, model: str | None, tmp: Path, *, quick: bool = False,
+              peak: bool = True, device: str = "cpu") -> dict[str, float]:
+    """Runs and prints the batch cases; returns the figures."""
+    size = QUICK_BATCH_SIZE if quick else BATCH_SIZE
+    h, w = size
+    photos = make_batch(tmp / "batch-in", BATCH, size)
+    print(f"batch of {BATCH} JPEGs {w}x{h} ({w * h / 1e6:.1f} MP) -> JPEG, "
+          f"{os.cpu_count()} cores:")
+    t1 = time_threads(photos, tmp / "batch-1", zoo, model, 1, device)
+    print(f"  1 job                        {t1:6.2f} s  {BATCH / t1:5.2f} photos/s")
+    t2 = time_threads(photos, tmp / "batch-2", zoo, model, 2, device)
+    print(f"  2 jobs (threads)             {t2:6.2f} s  {BATCH / t2:5.2f} photos/s  "
+          f"= {t1 / t2:.2f}x one job (target >= 1.6x)")
+    tp = time_processes(photos, tmp / "batch-p", zoo, model, 2, device)
+    print(f"  2 jobs (processes, compared) {tp:6.2f} s  {BATCH / tp:5.2f} photos/s  "
+          f"= {t1 / tp:.2f}x one job")
+    figures = {"one_job_s": t1, "two_jobs_s": t2, "two_procs_s": tp, "speedup": t1 / t2}
+    if peak:
+        ph, pw = QUICK_PEAK_SIZE if quick else PEAK_SIZE
+        from limelight.bench import make_photo
+
+        big = make_photo(tmp / "big50.jpg", ph, pw, seed=7)
+        mb = peak_rss_mb(big, tmp / "peak-out", zoo, model, device)
+        print(f"  peak memory of 'limelight batch' on {pw}x{ph} ({pw * ph / 1e6:.1f} MP): "
+              f"{mb:,.0f} MB max RSS (target < 3072 MB)")
+        figures["peak_mb"] = mb
+    return figures
+
+
+def _zoo(args: argparse.Namespace, tmp: Path) -> tuple[Path, str]:
+    from limelight.core.zoo import load_zoo
+
+    zoo = load_zoo(args.zoo)
+    if zoo.models:
+        return zoo.root, ""
+    from limelight.tinyzoo import build_tiny_zoo
+
+    note = "no models installed: synthetic tiny-* models (closed-form maps, not trained)"
+    return build_tiny_zoo(tmp / "zoo", working_resolution=1024), note
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m limelight.bench_batch",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller photos")
+    parser.add_argument("--zoo", type=Path, help="zoo folder (default: the installed one)")
+    parser.add_argument("--model", help="model name (default: the zoo's default)")
+    parser.add_argument("--no-peak", action="store_true", help="skip the 50 MP memory case")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="limelight-bench-batch-") as name:
+        tmp = Path(name)
+        zoo, note = _zoo(args, tmp)
+        if note:
+            print(f"note: {note}")
+        run_cases(zoo, args.model, tmp, quick=args.quick, peak=not args.no_peak)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
