@@ -263,3 +263,20 @@ def test_jobs_give_the_same_bytes(tmp_path: Path, tiny_zoo: Path) -> None:
     assert one.ok and two.ok
     for a, b in zip(one.files, two.files, strict=True):
         assert a.output.read_bytes() == b.output.read_bytes()
+
+
+def test_outputs_beside_the_originals_are_not_taken_as_photos_next_time(
+        tmp_path: Path, engine) -> None:  # noqa: ANN001
+    shoot = tmp_path / "shoot"
+    srcs = [photo(shoot / "a.jpg"), photo(shoot / "day2" / "b.jpg", seed=1)]
+    job = BatchJob((shoot,), shoot, RECIPE, recursive=True, name="{name}_lit",
+                   on_exists="skip")
+    first = run_batch(job, engine)
+    assert first.counts["done"] == 2
+    assert (shoot / "a_lit.jpg").is_file() and (shoot / "day2" / "b_lit.jpg").is_file()
+    again = run_batch(job, engine)  # the _lit files are the last run's outputs, not photos
+    assert [(f.input, f.status) for f in again.files] == [(s, "skipped") for s in srcs]
+    missing = run_batch(BatchJob((srcs[0], tmp_path / "gone.jpg"), tmp_path / "o", RECIPE),
+                        engine)
+    assert [f.status for f in missing.files] == ["done", "failed"]
+    assert "no such file" in missing.files[1].reason

@@ -40,6 +40,7 @@ from limelight.core.batch_plan import (
     PlannedFile,
     check_template,
     clean_stale_temps,
+    previous_outputs,
     find_inputs,
     plan_outputs,
 )
@@ -204,7 +205,8 @@ def placed_recipe(recipe: Recipe, placement: Placement) -> Recipe:
 
 def plan_batch(job: BatchJob) -> tuple[list[PlannedFile], list[Path]]:
     """(planned photos, missing inputs); BatchError when nothing can be done."""
-    sources, missing = find_inputs(job.inputs, recursive=job.recursive, exclude=job.out_dir)
+    sources, missing = find_inputs(job.inputs, recursive=job.recursive, exclude=job.out_dir,
+                                   previous=previous_outputs(job.report_path))
     if not sources and not missing:
         where = ", ".join(str(p) for p in job.inputs) or "(no inputs)"
         raise BatchError(f"no photos found in {where}"
@@ -236,9 +238,10 @@ class _Run:
         self.worked = 0
         self.results: list[FileResult] = [
             FileResult(p.index, p.input, p.output, "pending") for p in planned]
-        for path in missing:
-            self.results.append(FileResult(len(self.results) + 1, path, path, "failed",
-                                           f"{path}: no such file or folder"))
+        self.missing = [FileResult(len(self.results) + k, path, path, "failed",
+                                   f"{path}: no such file or folder")
+                        for k, path in enumerate(missing, start=1)]
+        self.results += [replace(r, status="pending", reason="") for r in self.missing]
         self.finished = 0
         self.report = ReportWriter(job.report_path, job, self.recipe, engine.device)
 
@@ -331,9 +334,8 @@ def run_batch(
         return BatchResult(tuple(run.results), None, time.perf_counter() - run.start)
     clean_stale_temps(folders)
     run.report.write(run.results, 0.0, force=True)
-    for r in list(run.results):
-        if r.status == "failed":  # missing inputs
-            run.finished += 1
+    for r in run.missing:
+        run.update(r)
     inputs = frozenset(p.input.resolve() for p in planned)
     todo = []
     for p in planned:

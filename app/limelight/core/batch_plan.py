@@ -12,6 +12,7 @@ photo is processed.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import string
@@ -74,7 +75,22 @@ def _inside(path: Path, folder: Path | None) -> bool:
     return folder is not None and (path == folder or folder in path.parents)
 
 
-def _scan(folder: Path, recursive: bool, exclude: Path | None) -> list[Source]:
+def previous_outputs(report: Path) -> frozenset[Path]:
+    """The outputs an earlier batch wrote, from its report (empty if there is none or it
+    cannot be read): when the output folder is also an input folder, they are not inputs."""
+    try:
+        doc = json.loads(report.read_text(encoding="utf-8"))
+        files = doc["files"] if isinstance(doc, dict) else []
+        # every listed output, pending ones too: a killed run may have written one after
+        # its report was last rewritten
+        return frozenset(Path(f["output"]).resolve() for f in files
+                         if isinstance(f, dict) and f.get("output") != f.get("input"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
+
+
+def _scan(folder: Path, recursive: bool, exclude: Path | None,
+          previous: frozenset[Path]) -> list[Source]:
     found: list[Source] = []
     for root, dirs, names in os.walk(folder):
         here = Path(root)
@@ -82,17 +98,20 @@ def _scan(folder: Path, recursive: bool, exclude: Path | None) -> list[Source]:
                          and not _inside((here / d).resolve(), exclude))
         for name in sorted(names, key=str.lower):
             p = here / name
-            if is_photo_name(p) and p.is_file():
+            if is_photo_name(p) and p.is_file() and (not previous
+                                                      or p.resolve() not in previous):
                 found.append(Source(p, here.relative_to(folder)))
     return found
 
 
 def find_inputs(inputs: Iterable[Path], *, recursive: bool = False,
-                exclude: Path | None = None) -> tuple[list[Source], list[Path]]:
+                exclude: Path | None = None, previous: frozenset[Path] = frozenset(),
+                ) -> tuple[list[Source], list[Path]]:
     """Expands files and folders into photos, in the order given (folders sorted by name).
 
     Folders contribute files with an image suffix (JPEG, PNG, TIFF, WebP, BMP, camera RAW),
-    hidden files and anything under ``exclude`` (the output folder) left out; files named
+    hidden files, anything under ``exclude`` (the output folder) and the ``previous``
+    outputs of a batch (listed in its report) left out; files named
     directly are taken whatever their suffix (a bad one fails with its reason). The same
     file reached twice counts once. Returns (photos, missing paths).
     """
@@ -103,7 +122,11 @@ def find_inputs(inputs: Iterable[Path], *, recursive: bool = False,
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            batch = _scan(path, recursive, out_root)
+            # an output folder inside the scanned one is skipped; when it *is* the scanned
+            # one, only the outputs listed in its report are
+            root = path.resolve()
+            inner = out_root if out_root is not None and root in out_root.parents else None
+            batch = _scan(path, recursive, inner, previous)
         elif path.exists():
             batch = [Source(path)]
         else:
