@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import dark_photo, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.imageio import read_image
 from limelight.core.recipe import save_recipe
-from conftest import dark_photo, open_and_wait  # type: ignore[import-not-found]
 
 pytest.importorskip("pytestqt")
 

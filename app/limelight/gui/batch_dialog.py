@@ -100,7 +100,7 @@ class BatchDialog(QDialog):
         self._cancel: CancelToken | None = None
         self._thread: threading.Thread | None = None
         self._bridge = GuiBridge(self)
-        self.result: BatchResult | None = None
+        self.last_result: BatchResult | None = None
         self._build()
         self._load_settings()
         app = QApplication.instance()
@@ -191,11 +191,11 @@ class BatchDialog(QDialog):
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
         self.quality.setValue(95)
-        self.depth = QComboBox()
+        self.bit_depth = QComboBox()
         self.format.currentTextChanged.connect(self._on_format_changed)
         self._on_format_changed(self.format.currentText())
         form.addRow("Format", self._hbox(self.format, QLabel("Quality"), self.quality,
-                                         QLabel("Bit depth"), self.depth))
+                                         QLabel("Bit depth"), self.bit_depth))
         self.on_exists = QComboBox()
         for label, value in ON_EXISTS.items():
             self.on_exists.addItem(label, value)
@@ -293,11 +293,11 @@ class BatchDialog(QDialog):
     def _on_format_changed(self, label: str) -> None:
         _fmt, depths, has_quality = FORMATS[label]
         self.quality.setEnabled(has_quality)
-        self.depth.clear()
+        self.bit_depth.clear()
         if len(depths) > 1:
-            self.depth.addItem("As the photo (16 from 16-bit and RAW)", None)
+            self.bit_depth.addItem("As the photo (16 from 16-bit and RAW)", None)
         for d in depths:
-            self.depth.addItem(f"{d} bit", d)
+            self.bit_depth.addItem(f"{d} bit", d)
 
     # -- the job ----------------------------------------------------------------------------
     def recipe(self) -> Recipe:
@@ -322,7 +322,7 @@ class BatchDialog(QDialog):
             tuple(self._inputs), Path(out).expanduser(), self.recipe(),
             placement=self.placement.currentData(), recursive=self.recursive.isChecked(),
             name=self.name.text(), fmt=FORMATS[self.format.currentText()][0],
-            quality=self.quality.value(), bit_depth=self.depth.currentData(),
+            quality=self.quality.value(), bit_depth=self.bit_depth.currentData(),
             on_exists=self.on_exists.currentData(), jobs=self.jobs.value())
 
     def _default_engine(self, jobs: int) -> Engine:
@@ -416,7 +416,7 @@ class BatchDialog(QDialog):
         self.progressed.emit(ev)
 
     def _on_finished(self, result: BatchResult) -> None:
-        self.result = result
+        self.last_result = result
         self._end()
         c = result.counts
         head = (f"{c['done']} done, {c['skipped']} skipped, {c['failed']} failed"
