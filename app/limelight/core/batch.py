@@ -40,9 +40,9 @@ from limelight.core.batch_plan import (
     PlannedFile,
     check_template,
     clean_stale_temps,
-    previous_outputs,
     find_inputs,
     plan_outputs,
+    previous_outputs,
 )
 from limelight.core.batch_report import REPORT_NAME, ReportWriter
 from limelight.core.engine import Engine
@@ -214,14 +214,26 @@ def plan_batch(job: BatchJob) -> tuple[list[PlannedFile], list[Path]]:
     return plan_outputs(sources, job.out_dir, job.name, job.fmt, job.on_exists), missing
 
 
+_cv2_lock = threading.Lock()
+_cv2_active: list[int] = []  # thread counts asked for by the batches running now
+_cv2_original: list[int] = []
+
+
 @contextlib.contextmanager
 def _cv2_threads(n: int) -> Iterator[None]:
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(n)
+    """OpenCV's (process-wide) thread count is the smallest any running batch asks for, and
+    what it was before once no batch runs, however the batches overlap."""
+    with _cv2_lock:
+        if not _cv2_active:
+            _cv2_original[:] = [cv2.getNumThreads()]
+        _cv2_active.append(n)
+        cv2.setNumThreads(min(_cv2_active))
     try:
         yield
     finally:
-        cv2.setNumThreads(before)
+        with _cv2_lock:
+            _cv2_active.remove(n)
+            cv2.setNumThreads(min(_cv2_active) if _cv2_active else _cv2_original[0])
 
 
 class _Run:
