@@ -112,3 +112,15 @@ def test_onnx_models_run_through_the_app_pipeline(tmp_path: Path, tiny_zoo: Path
     doc = json.loads(out_json.read_text())
     assert doc[0]["name"] == "tiny-fusion" and doc[0]["area_c_max"] == 0
     assert "tiny-fusion" in out_md.read_text()
+
+
+def test_local_setting_composites_with_the_protocol_mask_itself(tiny_zoo: Path) -> None:
+    """Above the working resolution (guided path) too, C is exactly where the protocol mask's
+    channel 1 is 0, and the output there is the input bit for bit."""
+    runner = EngineRunner(tiny_zoo / "tiny-fusion.onnx", threads=1)
+    low = (_img(7, 96, 160) // 3).astype(np.uint8)  # working resolution 64: downscaled
+    mask = protocol_mask(96, 160)
+    out = runner.enhance(low, local=True)
+    assert metrics.area_c_max(out, low, mask) == 0
+    changed = np.any(out != low, axis=2)
+    assert changed[mask[0] == 1].mean() > 0.5 and not changed[mask[1] == 0].any()

@@ -1,0 +1,281 @@
+"""Ship the trained models: export every finished run, evaluate, write the table and cards.
+
+    python scripts/ship_zoo.py                 (from the repository root)
+    python scripts/ship_zoo.py --bench         (also re-run ``python -m limelight.bench``)
+    python scripts/ship_zoo.py --snapshot --zoo /tmp/zoo --docs /tmp/docs   (dry run)
+
+For every config in ``models/configs/`` whose run (``out_dir``, default ``../runs/<name>``)
+has finished (``summary.json`` and ``final.pt``):
+
+* the backbone x conversion models (config name ``<backbone>-<conversion>``) are exported
+  with ``limelight_models.export`` into a fresh zoo that replaces ``--zoo`` (ONNX,
+  ``manifest.json`` with sha256, a model card each); a ``<name>-long`` run (extra training
+  of one model) ships under ``<name>`` instead of the shorter run;
+* the other runs (the L_B ablation ``fusion_net-ranlen-nolb``, a superseded short run) are
+  exported into a scratch folder and evaluated, never shipped;
+* every ONNX file is evaluated through the app's Engine and pipeline on LOL eval15
+  (``limelight_models.evaluate``, protocol of design.md), with CPU ms at 1 MP;
+* ``docs/results.json`` and ``docs/results.md`` are written from those figures, and the
+  figures are copied into each model card and the manifest's ``metrics``.
+
+``--snapshot`` uses the runs' ``last.pt`` (copied to the scratch folder first) so the tooling
+can be tried while training runs; never point it at the shipped zoo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import ship_report  # noqa: E402  (sibling module of this script)
+
+log = logging.getLogger("ship_zoo")
+
+#: The zoo's default model: the fusion family carries all four knobs (degree, gamma1-3) and
+#: ranlen is the region-aware conversion; results.md gives the figures behind the choice.
+DEFAULT_MODEL = "fusion_net-ranlen"
+MAX_ZOO_MB = 30.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a config."""
+
+    config: Path
+    name: str  # the config's name
+    model_name: str  # <backbone>-<conversion>
+    out: Path
+    cfg: dict[str, Any]
+
+    @property
+    def finished(self) -> bool:
+        return (self.out / "summary.json").is_file() and (self.out / "final.pt").is_file()
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        p = self.out / "summary.json"
+        return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+
+
+def discover_runs(config_dir: Path) -> list[Run]:
+    """Every config's run, in file-name order."""
+    from limelight_models.config import load_config
+
+    runs = []
+    for path in sorted(config_dir.glob("*.toml")):
+        cfg = load_config(path)
+        runs.append(Run(path, cfg.name, f"{cfg.backbone}-{cfg.conversion}", Path(cfg.out_dir),
+                        cfg.as_dict()))
+    return runs
+
+
+def shipping_plan(runs: list[Run], snapshot: bool) -> tuple[dict[str, Run], dict[str, Run]]:
+    """(shipped model name -> run, evaluated-only name -> run) among the usable runs."""
+    usable = [r for r in runs if (r.out / "last.pt").is_file()] if snapshot else [
+        r for r in runs if r.finished]
+    shipped: dict[str, Run] = {}
+    extra: dict[str, Run] = {}
+    for r in usable:
+        if r.name == r.model_name:
+            shipped.setdefault(r.name, r)
+    for r in usable:
+        if r.name == f"{r.model_name}-long":
+            if r.model_name in shipped:
+                extra[r.model_name + "-short"] = shipped[r.model_name]
+            shipped[r.model_name] = r
+        elif r.name != r.model_name:
+            extra[r.name] = r
+    return shipped, extra
+
+
+def _checkpoint(run: Run, snapshot: bool, scratch: Path) -> Path:
+    if not snapshot:
+        return run.out / "final.pt"
+    copy = scratch / "ckpt" / f"{run.name}.pt"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(run.out / "last.pt", copy)
+    return copy
+
+
+def export_all(shipped: dict[str, Run], extra: dict[str, Run], zoo: Path, scratch: Path,
+               snapshot: bool) -> tuple[dict[str, Path], dict[str, dict[str, Any]]]:
+    """Exports the shipped models into ``zoo`` and the others into ``scratch/extra``.
+
+    Returns (name -> ONNX path, name -> checkpoint facts: step, wall_time_s)."""
+    from limelight_models.archs import BACKBONES
+    from limelight_models.config import CONVERSIONS
+    from limelight_models.export import export_checkpoint
+
+    order = {f"{b}-{c}": i for i, (b, c) in enumerate(
+        (b, c) for b in BACKBONES for c in CONVERSIONS)}
+    paths: dict[str, Path] = {}
+    facts: dict[str, dict[str, Any]] = {}
+    jobs = [(n, r, zoo) for n, r in sorted(shipped.items(), key=lambda kv: order.get(kv[0], 99))]
+    jobs += [(n, r, scratch / "extra") for n, r in sorted(extra.items())]
+    for name, run, folder in jobs:
+        entry = export_checkpoint(_checkpoint(run, snapshot, scratch), folder, name=name)
+        paths[name] = folder / f"{name}.onnx"
+        facts[name] = {"step": entry["training"]["step"],
+                       "wall_time_s": entry["training"]["wall_time_s"]}
+    for p in zoo.iterdir():
+        p.chmod(0o644)
+    return paths, facts
+
+
+def evaluate_all(paths: dict[str, Path], pairs: Path) -> dict[str, dict[str, Any]]:
+    """name -> the protocol's figures (ONNX through the app's Engine and pipeline)."""
+    from limelight_models.data.paired import PairedFolder
+    from limelight_models.evaluate import EngineRunner, evaluate_runner
+
+    folder = PairedFolder(pairs)
+    results = {}
+    for name, path in paths.items():
+        t = time.perf_counter()
+        runner = EngineRunner(path)
+        res = evaluate_runner(runner, folder, timing=True)
+        res["name"], res["family"] = name, runner.info.family
+        results[name] = res
+        log.info("%s: %.2f dB / %.3f, A %.2f dB, C max %d, B %.4f, %.0f ms @1MP (%.0f s)",
+                 name, res["global_psnr"], res["global_ssim"], res["area_a_psnr"],
+                 res["area_c_max"], res["b_roughness"], res["ms_1mp"],
+                 time.perf_counter() - t)
+    return results
+
+
+def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, Any],
+               shipped: bool) -> dict[str, Any]:
+    """One row of results.json: the figures plus the run's training budget."""
+    summary = run.summary
+    return {
+        **figures,
+        "name": name,
+        "config": str(run.config.relative_to(REPO)),
+        "shipped": shipped,
+        "training": {
+            "step": facts["step"],
+            "wall_time_s": round(float(facts["wall_time_s"]), 1),
+            "stopped_by": summary.get("stopped_by", "unfinished (snapshot)"),
+            "threads": run.cfg.get("threads"),
+            "time_budget_min": run.cfg.get("time_budget_min"),
+            "use_lb": run.cfg.get("loss", {}).get("use_lb"),
+            "batch_size": run.cfg.get("data", {}).get("batch_size"),
+            "crops": [run.cfg.get("data", {}).get("crop_min"),
+                      run.cfg.get("data", {}).get("crop_max")],
+        },
+        "training_eval": _budget_point(run),
+    }
+
+
+def _budget_point(run: Run, minutes: float = 5.0) -> dict[str, Any] | None:
+    """The run's own training-time evaluation (torch path) at the last eval within the first
+    ``minutes`` of training, so a longer run can be compared at the others' budget."""
+    log_p, eval_p = run.out / "log.jsonl", run.out / "eval.jsonl"
+    if not (log_p.is_file() and eval_p.is_file()):
+        return None
+    elapsed = {}
+    for line in log_p.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        elapsed[rec["step"]] = rec["elapsed_s"]
+    best = None
+    for line in eval_p.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        t = elapsed.get(rec["step"])
+        if t is not None and t <= 60 * minutes:
+            best = {"step": rec["step"], "elapsed_s": t, "global_psnr": rec["global_psnr"],
+                    "global_ssim": rec["global_ssim"], "area_a_psnr": rec["area_a_psnr"]}
+    return best
+
+
+def finalize_manifest(zoo: Path, results: dict[str, dict[str, Any]], default: str) -> None:
+    """Copies each model's figures into its manifest entry and marks the default."""
+    manifest = zoo / "manifest.json"
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    if default not in {m["name"] for m in doc["models"]}:
+        raise SystemExit(f"the default model {default!r} was not exported")
+    for m in doc["models"]:
+        r = results[m["name"]]
+        m["metrics"] = {k: r[k] for k in ship_report.METRIC_KEYS if k in r}
+        m["metrics"]["protocol"] = "LOL eval15, design.md; python scripts/ship_zoo.py"
+    doc["default"] = default
+    manifest.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    manifest.chmod(0o644)
+
+
+def run_bench(out: Path, model: str) -> str:
+    """Runs ``python -m limelight.bench`` on the shipped zoo; returns its text with the load."""
+    load = os.getloadavg()
+    cmd = [sys.executable, "-m", "limelight.bench", "--model", model]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO)
+    text = (f"$ {' '.join(['python', *cmd[1:]])}\n"
+            f"# load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+            f"({os.cpu_count()} cores); {time.strftime('%Y-%m-%d %H:%M %Z')}\n"
+            + proc.stdout)
+    out.write_text(text, encoding="utf-8")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--zoo", type=Path, default=REPO / "resources" / "zoo")
+    parser.add_argument("--docs", type=Path, default=REPO / "docs")
+    parser.add_argument("--configs", type=Path, default=REPO / "models" / "configs")
+    parser.add_argument("--pairs", type=Path, default=REPO.parent / "shared/data/lol/eval15")
+    parser.add_argument("--default", default=DEFAULT_MODEL)
+    parser.add_argument("--snapshot", action="store_true", help="use last.pt of unfinished runs")
+    parser.add_argument("--bench", action="store_true", help="re-run limelight.bench too")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    os.chdir(REPO)  # configs hold paths relative to the repository root
+    runs = discover_runs(args.configs)
+    shipped, extra = shipping_plan(runs, args.snapshot)
+    missing = sorted({r.model_name for r in runs} - set(shipped))
+    if missing:
+        log.warning("not finished, not shipped: %s", ", ".join(missing))
+    with tempfile.TemporaryDirectory(prefix="ship-zoo-") as tmp_name:
+        scratch = Path(tmp_name)
+        new_zoo = scratch / "zoo"
+        paths, facts = export_all(shipped, extra, new_zoo, scratch, args.snapshot)
+        results = evaluate_all(paths, args.pairs)
+        finalize_manifest(new_zoo, results, args.default)
+        records = [run_record(n, shipped.get(n) or extra[n], facts[n], results[n], n in shipped)
+                   for n in paths]
+        ship_report.write_cards(new_zoo, records, runs_synth=REPO.parent / "cache" / "synth")
+        size_mb = sum(p.stat().st_size for p in new_zoo.iterdir()) / 1e6
+        if size_mb >= MAX_ZOO_MB:
+            raise SystemExit(f"the zoo is {size_mb:.1f} MB, over {MAX_ZOO_MB} MB")
+        args.zoo.mkdir(parents=True, exist_ok=True)
+        for old in args.zoo.iterdir():
+            if old.suffix in (".onnx", ".md", ".json"):
+                old.unlink()
+        for p in new_zoo.iterdir():
+            shutil.copy2(p, args.zoo / p.name)
+    args.docs.mkdir(parents=True, exist_ok=True)
+    bench_path = args.docs / "bench.txt"
+    if args.bench:
+        run_bench(bench_path, args.default)
+    doc = {"default": args.default, "zoo_mb": round(size_mb, 2), "snapshot": args.snapshot,
+           "missing": missing, "models": records}
+    (args.docs / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    bench = bench_path.read_text(encoding="utf-8") if bench_path.is_file() else None
+    (args.docs / "results.md").write_text(ship_report.results_markdown(doc, bench),
+                                          encoding="utf-8")
+    log.info("zoo %.2f MB, %d shipped, %d evaluated only; docs in %s", size_mb, len(shipped),
+             len(extra), args.docs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
