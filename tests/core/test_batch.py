@@ -280,3 +280,17 @@ def test_outputs_beside_the_originals_are_not_taken_as_photos_next_time(
                         engine)
     assert [f.status for f in missing.files] == ["done", "failed"]
     assert "no such file" in missing.files[1].reason
+
+
+def test_raw_gives_16_bit_tiff_by_default(tmp_path: Path, engine, make) -> None:  # noqa: ANN001
+    raw = make.make_dng(tmp_path / "shot.dng", 48, 64)
+    jpg = photo(tmp_path / "plain.jpg")
+    before = sha(raw), sha(jpg)
+    res = run_batch(BatchJob((tmp_path,), tmp_path / "out", RECIPE), engine)  # fmt: as input
+    assert res.ok and [f.output.name for f in res.files] == ["plain.jpg", "shot.tif"]
+    tif = read_image(tmp_path / "out" / "shot.tif")
+    assert tif.pixels.dtype == np.uint16 and tif.pixels.shape == (48, 64, 3)
+    assert (sha(raw), sha(jpg)) == before
+    eight = run_batch(BatchJob((raw,), tmp_path / "o8", RECIPE, fmt="tiff", bit_depth=8),
+                      engine)
+    assert read_image(eight.files[0].output).pixels.dtype == np.uint8
