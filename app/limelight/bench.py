@@ -124,6 +124,32 @@ def bench_recompose(engine: Engine, repeat: int = 7) -> dict[str, float]:
     return result
 
 
+def bench_preview(engine: Engine, model: str | None, repeat: int = 7) -> float:
+    """Median ms of a 1 MP preview with ``model``: network + recomposition (issue 4's target:
+    the default model under 100 ms), after a warm-up run."""
+    img = make_preview_image()
+    mask = np.ones((2, *img.shape[:2]), np.float32)
+
+    def once() -> None:
+        maps = engine.run(model, img, mask)
+        Recomposer(maps.family, maps.img, maps.maps)(Knobs())
+
+    once()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        once()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def make_preview_image() -> np.ndarray:
+    """A dark 1224 x 816 (1 MP) float32 photo, (H, W, 3) in [0, 1]."""
+    from skimage import data
+
+    return cv2.resize(data.coffee(), (1224, 816)).astype(np.float32) * np.float32(0.35 / 255)
+
+
 def bench_peak(args: argparse.Namespace, zoo: Path, photo: Path, tmp: Path) -> float:
     """Peak RSS in MB of a child process exporting ``photo`` (decode, enhance, encode)."""
     cmd = [sys.executable, "-m", "limelight.bench", "--peak-child", str(photo),
@@ -178,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  enhance (full resolution) {r['enhance_s']:7.2f} s")
         print(f"  export (decode+enhance+encode) {r['export_s']:7.2f} s  "
               f"= {r['ratio']:.2f}x the I/O floor")
+        print(f"preview at 1 MP, network + recomposition ({info.name}, median of 7): "
+              f"{bench_preview(engine, model):.0f} ms")
         print("preview recomposition per knob change at 1 MP (median):")
         for family, ms in bench_recompose(engine).items():
             print(f"  {family:<28} {ms:6.1f} ms")
