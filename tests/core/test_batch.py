@@ -294,3 +294,38 @@ def test_raw_gives_16_bit_tiff_by_default(tmp_path: Path, engine, make) -> None:
     eight = run_batch(BatchJob((raw,), tmp_path / "o8", RECIPE, fmt="tiff", bit_depth=8),
                       engine)
     assert read_image(eight.files[0].output).pixels.dtype == np.uint8
+
+
+_AUDIT: dict[str, object] = {"on": False, "writes": []}
+
+
+def _audit(event: str, args: tuple) -> None:  # type: ignore[type-arg]
+    if not _AUDIT["on"] or event != "open":
+        return
+    path, mode, flags = args
+    writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+        isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+    if writing and isinstance(path, str | bytes | os.PathLike):
+        _AUDIT["writes"].append(Path(os.fsdecode(path)).resolve())  # type: ignore[union-attr]
+
+
+def test_inputs_are_never_opened_for_writing(tmp_path: Path, engine) -> None:  # noqa: ANN001
+    shoot = tmp_path / "shoot"
+    srcs = [photo(shoot / "a.jpg"), photo(shoot / "b.png", seed=1),
+            photo(shoot / "c.tif", seed=2)]
+    if not _AUDIT.get("hooked"):
+        sys.addaudithook(_audit)
+        _AUDIT["hooked"] = True
+    _AUDIT["writes"] = []
+    _AUDIT["on"] = True
+    try:
+        for policy in ("rename", "overwrite", "overwrite"):
+            res = run_batch(BatchJob((shoot,), shoot / "out", RECIPE, on_exists=policy,
+                                     jobs=2), engine)  # type: ignore[arg-type]
+            assert res.ok
+    finally:
+        _AUDIT["on"] = False
+    writes = set(_AUDIT["writes"])  # type: ignore[arg-type]
+    assert writes, "the audit hook saw no writes at all"
+    assert not writes & {s.resolve() for s in srcs}
+    assert all((shoot / "out").resolve() in p.parents for p in writes)
