@@ -40,7 +40,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-import ship_report  # noqa: E402  (sibling module of this script)
+import ship_knobs  # noqa: E402  (sibling modules of this script)
+import ship_report  # noqa: E402
 
 log = logging.getLogger("ship_zoo")
 
@@ -147,6 +148,7 @@ def evaluate_all(paths: dict[str, Path], pairs: Path) -> dict[str, dict[str, Any
         runner = EngineRunner(path)
         res = evaluate_runner(runner, folder, timing=True)
         res["name"], res["family"] = name, runner.info.family
+        res["knobs"] = ship_knobs.knob_response(runner.engine, runner.name)
         results[name] = res
         log.info("%s: %.2f dB / %.3f, A %.2f dB, C max %d, B %.4f, %.0f ms @1MP (%.0f s)",
                  name, res["global_psnr"], res["global_ssim"], res["area_a_psnr"],
@@ -266,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, default=REPO / "docs")
     parser.add_argument("--configs", type=Path, default=REPO / "models" / "configs")
     parser.add_argument("--pairs", type=Path, default=REPO.parent / "shared/data/lol/eval15")
-    parser.add_argument("--readme", type=Path, default=REPO / "README.md",
+    parser.add_argument("--readme", type=lambda s: Path(s) if s else None,
+                        default=REPO / "README.md",
                         help="README whose ship_zoo block is rewritten")
     parser.add_argument("--default", default=DEFAULT_MODEL)
     parser.add_argument("--snapshot", action="store_true", help="use last.pt of unfinished runs")
