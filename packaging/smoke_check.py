@@ -265,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
                                         (xvfb, "-a", "-s", "-screen 0 1600x1000x24")))
         else:
             informative.append(Result("limelight-editor (X11)", True, "SKIPPED: no xvfb-run here"))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [f"Smoke check of {args.target.name} (unpacked in {unpack_s:.1f} s, "
-             f"run from an empty folder with an empty PYTHONPATH)"]
+             f"run from an empty folder with an empty PYTHONPATH; {os.cpu_count()} cores, "
+             f"load average {load})"]
     lines += [r.line() for r in results]
     lines += ["info  " + r.line() for r in informative]
     failed = [r.name for r in results if not r.ok]
