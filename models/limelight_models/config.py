@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from limelight.core.errors import LimelightError
+from limelight_models.losses.region import RegionWeights
 
 CONVERSIONS = ("global", "concat", "ranlen")
 SCHEDULES = ("cosine", "constant")
@@ -56,14 +57,9 @@ class DataConfig:
     limit: int | None = None
 
 
-@dataclass(frozen=True)
-class LossConfig:
-    """RANLEN eq. 5 weights (paper: 1, 1e-4, 1); ``use_lb = false`` is the Fig. 6 ablation."""
-
-    alpha: float = 1.0
-    beta: float = 1e-4
-    gamma: float = 1.0
-    use_lb: bool = True
+#: ``[loss]``: RANLEN eq. 5 weights (paper: 1, 1e-4, 1); ``use_lb = false`` is the Fig. 6
+#: ablation. The loss's own dataclass, so the config and the loss cannot drift apart.
+LossConfig = RegionWeights
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
 def _evaluate(model: LocalModel, cfg: TrainConfig, out: Path, step: int) -> dict[str, Any] | None:
     if not cfg.data.eval_pairs:
         return None
-    from limelight_models.evaluate import evaluate_runner, TorchRunner
+    from limelight_models.evaluate import TorchRunner, evaluate_runner
 
     model.eval()
     try:
@@ -154,7 +154,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
     real, synthetic = load_pairs(cfg)
     stream = BatchStream(real, synthetic, cfg.data.synth_fraction, MaskSampler(cfg.data.mask_weights),
                          cfg.data.batch_size, cfg.data.crop_min, cfg.data.crop_max)
-    weights = RegionWeights(cfg.loss.alpha, cfg.loss.beta, cfg.loss.gamma, cfg.loss.use_lb)
+    weights = cfg.loss
     model.train()
     t0 = time.monotonic() - wall0
     last_ckpt = time.monotonic()

