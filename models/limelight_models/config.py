@@ -98,6 +98,9 @@ class TrainConfig:
     #: Evaluate on ``data.eval_pairs`` every this many steps (0 = only at the end).
     eval_every: int = 0
     out_dir: str = "../runs/unnamed"
+    #: A later training stage: start from this checkpoint's weights (same backbone, conversion
+    #: and model options) with a fresh optimiser and schedule. None = random initialisation.
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.conversion not in CONVERSIONS:

@@ -30,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from limelight_models.archs import LocalModel, build_model, save_checkpoint
-from limelight_models.config import TrainConfig, load_config
+from limelight_models.config import ConfigError, TrainConfig, load_config
 from limelight_models.data.batches import BatchStream
 from limelight_models.data.masks import MaskSampler
 from limelight_models.data.paired import Pair, PairedFolder
@@ -132,6 +132,17 @@ def _evaluate(model: LocalModel, cfg: TrainConfig, out: Path, step: int) -> dict
     return record
 
 
+def _init_from(model: LocalModel, cfg: TrainConfig) -> None:
+    """Loads the weights of an earlier stage's checkpoint (``cfg.init_from``) into ``model``."""
+    doc = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
+    theirs = (doc.get("backbone"), doc.get("conversion"), doc.get("options"))
+    ours = (model.backbone, model.conversion, model.options)
+    if theirs != ours:
+        raise ConfigError(f"init_from {cfg.init_from}: checkpoint is {theirs}, config builds {ours}")
+    model.load_state_dict(doc["state_dict"])
+    log.info("%s starts from %s (step %s)", cfg.name, cfg.init_from, doc.get("step"))
+
+
 def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Runs the training of ``cfg`` into ``out``; returns a summary dict."""
     torch.set_num_threads(cfg.threads)
@@ -151,6 +162,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = Tr
         rng.bit_generator.state = doc["rng"]["numpy"]
         torch.set_rng_state(doc["rng"]["torch"])
         log.info("resumed %s at step %d (%.1f min)", cfg.name, step, wall0 / 60)
+    elif cfg.init_from:
+        _init_from(model, cfg)
     real, synthetic = load_pairs(cfg)
     stream = BatchStream(real, synthetic, cfg.data.synth_fraction, MaskSampler(cfg.data.mask_weights),
                          cfg.data.batch_size, cfg.data.crop_min, cfg.data.crop_max)

@@ -106,3 +106,25 @@ schedule = "constant"
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log][-2:] == [35, 40]
     assert torch.load(run / "final.pt", weights_only=False)["step"] == 40
+
+
+def test_init_from_loads_an_earlier_stage_and_refuses_another_model(tmp_path: Path) -> None:
+    from limelight_models.archs import build_model, save_checkpoint
+    from limelight_models.train import _init_from
+
+    torch.manual_seed(0)
+    stage1 = build_model("fusion_net", "ranlen")
+    save_checkpoint(tmp_path / "s1.pt", stage1, step=7)
+    cfg = load_config(_toml(tmp_path / "s2.toml", f"""
+name = "s2"
+backbone = "fusion_net"
+conversion = "ranlen"
+init_from = "{(tmp_path / 's1.pt').as_posix()}"
+"""))
+    torch.manual_seed(1)
+    stage2 = build_model("fusion_net", "ranlen")
+    _init_from(stage2, cfg)
+    for key, value in stage1.state_dict().items():
+        assert torch.equal(value, stage2.state_dict()[key]), key
+    with pytest.raises(ConfigError, match="init_from"):
+        _init_from(build_model("fusion_net", "concat"), cfg)
