@@ -50,9 +50,32 @@ def area_resize(x: Tensor, size: tuple[int, int], prepool: int = 1) -> Tensor:
     return torch.matmul(torch.matmul(a_h, x), a_w.transpose(0, 1))
 
 
+def _linear_matrix(src: Tensor, dst: Tensor) -> Tensor:
+    """(n_out, n_in) matrix of bilinear resampling, exactly as ``F.interpolate(...,
+    mode="bilinear", align_corners=False)`` along one axis; ``src`` and ``dst`` are 1-D tensors
+    whose lengths are n_in and n_out (read from the graph, so both stay dynamic in ONNX)."""
+    y = torch.cumsum(torch.ones_like(src), 0) - 1.0  # 0..n_in-1
+    i = torch.cumsum(torch.ones_like(dst), 0) - 1.0  # 0..n_out-1
+    n_in = y[-1:] + 1.0
+    pos = ((i + 0.5) * (n_in / (i[-1:] + 1.0)) - 0.5).clamp(min=0.0)
+    i0 = torch.floor(pos)
+    lam = pos - i0
+    i1 = torch.minimum(i0 + 1.0, n_in - 1.0)
+    w0 = (y[None, :] == i0[:, None]).to(src.dtype) * (1.0 - lam)[:, None]
+    w1 = (y[None, :] == i1[:, None]).to(src.dtype) * lam[:, None]
+    return w0 + w1
+
+
 def upsample_to(x: Tensor, ref: Tensor) -> Tensor:
-    """Bilinear resize of ``x`` to the spatial size of ``ref`` (dynamic in ONNX)."""
-    return F.interpolate(x, size=ref.shape[-2:], mode="bilinear", align_corners=False)
+    """Bilinear resize of ``x`` [N,C,h,w] to the spatial size of ``ref`` [N,*,H,W].
+
+    Same values as ``F.interpolate(x, size=(H, W), mode="bilinear", align_corners=False)``,
+    computed as two matrix products: ONNX Runtime's Resize took ~0.45 s to enlarge a 64 x 64
+    map to 1 MP on this CPU, the products take a few ms (and export with dynamic sizes).
+    """
+    a_h = _linear_matrix(x[0, 0, :, 0], ref[0, 0, :, 0])
+    a_w = _linear_matrix(x[0, 0, 0, :], ref[0, 0, 0, :])
+    return torch.matmul(torch.matmul(a_h, x), a_w.transpose(0, 1))
 
 
 def bilateral_slice(grid: Tensor, guide: Tensor, channels: int = 1) -> Tensor:
