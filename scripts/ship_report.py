@@ -225,9 +225,20 @@ def _default_reason(doc: dict[str, Any]) -> str:
             f"{d['params']:,} parameters): {d['global_psnr']:.2f} dB / {d['global_ssim']:.3f} "
             f"globally (rank {rank} of {len(rows)} shipped), {d['area_a_psnr']:.2f} dB in "
             f"area A, {d['ms_1mp']:.0f} ms per 1 MP preview ({faster} shipped models are "
-            f"faster). Its family is the only one that answers all four knobs (degree, γ1 "
-            f"shadows, γ2 highlights, γ3 denoise), and ranlen is the region-aware conversion "
-            f"the editor is built around.")
+            f"faster). Its family is the only one with all four knobs (degree, γ1 shadows, γ2 "
+            f"highlights, γ3 denoise){_knob_note(d, lead=': ')}, and ranlen is the "
+            f"region-aware conversion the editor is built around.")
+
+
+def _knob_note(r: dict[str, Any], lead: str = " (fusion family: degree, γ1, γ2, γ3; ") -> str:
+    """Which γ knobs the model's measured response shows inert (ship_knobs)."""
+    k = r.get("knobs") or {}
+    if "gamma1_dark" not in k:
+        return ""
+    inert = [g for g in ("γ1", "γ2", "γ3") if not ship_knobs.knob_moves(k, g)]
+    tail = (f"on this model {', '.join(inert)} measurably do{'es' if len(inert) == 1 else ''} "
+            "nothing, see docs/results.md" if inert else "each measured to act")
+    return f"{lead}{tail}" + (")" if lead.startswith(" (") else "")
 
 
 def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
@@ -255,7 +266,14 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
               "## Targets of issue 4\n", "| target | measured | met |", "| --- | --- | --- |"]
     for t, m, ok in targets(doc):
         parts.append(f"| {t} | {m} | {'yes' if ok else '**no**'} |")
-    parts += ["", "## Backbone × conversion\n", PROTOCOL, main_table(doc), "",
+    stage2 = [r for r in doc["models"] if r.get("stage1")]
+    note = "".join(
+        f"\n**{r['name']}** is shipped after a second training stage "
+        f"(`{r['config']}`: {r['training']['step']:,} more steps, "
+        f"{r['training']['wall_time_s'] / 60:.1f} more minutes, from the final weights of "
+        f"stage 1, listed as `{r['name']}-short`); its steps and minutes below are stage 2's.\n"
+        for r in stage2)
+    parts += ["", "## Backbone × conversion\n", PROTOCOL + note, main_table(doc), "",
               "## Beside the published figures (global setting)\n", peer_table(doc), "",
               "## Ablation of RANLEN's Fig. 6: the transition loss L_B\n",
               "fusion_net · ranlen trained twice with the same config, seed and time budget, "
@@ -297,7 +315,8 @@ BUDGET_NOTE = (
     "Each run trained on one thread (two runs at a time on the 2-core machine), batch 4 of "
     "128–256 px crops, 70 % LOL our485 pairs and 30 % synthetic pairs, cosine learning rate "
     "over the run's time budget. fusion_net · ranlen (the default) and its L_B ablation had "
-    "25 minutes each; every other row had 5 minutes, so the fusion_net row compares ranlen "
+    "25 minutes each (plus the default's second stage, if listed above); every other row had "
+    "5 minutes, so the fusion_net row compares ranlen "
     "with concat/global at unequal budgets: the last column gives fusion_net · ranlen's own "
     "training-time evaluation (torch path, same protocol) within its first 5 minutes for "
     "the equal-budget comparison. The other four backbones compare at equal budgets.\n"
@@ -357,6 +376,14 @@ def card_text(r: dict[str, Any], synth: dict[str, int], arch: str) -> str:
         f"* Loss: RANLEN's region loss (area A backbone loss, L_B transition smoothness "
         f"{'on' if t['use_lb'] else 'off'}, area C identity) with the backbone's own terms.",
     ]
+    st = r.get("stage1")
+    if st:
+        lines.append(
+            f"* Two stages: this run starts from `{st['init_from']}` (stage 1: "
+            f"{st['step']:,} steps, {st['wall_time_s'] / 60:.1f} min, the "
+            f"`{r['name']}-short` row of docs/results.md) with a fresh optimiser and a lower "
+            f"peak learning rate; in all {st['step'] + t['step']:,} steps, "
+            f"{(st['wall_time_s'] + t['wall_time_s']) / 60:.1f} minutes.")
     if e:
         lines.append(f"* Training-time evaluation (torch) at step {e['step']} "
                      f"({e['elapsed_s'] / 60:.1f} min): {e['global_psnr']:.2f} dB, A "
@@ -408,8 +435,8 @@ def readme_block(doc: dict[str, Any], bench: str | None) -> str:
     lines = [
         f"The editor ships {len(shipped)} trained models ({doc['zoo_mb']:.1f} MB, "
         f"`resources/zoo/`, each with a model card): five backbones × {{global, concat, "
-        f"ranlen}}, trained here on two CPU cores. The default is **{d['name']}** (all four "
-        f"knobs). On LOL eval15 through the app's pipeline it scores {d['global_psnr']:.2f} dB "
+        f"ranlen}}, trained here on two CPU cores. The default is **{d['name']}**"
+        f"{_knob_note(d)}. On LOL eval15 through the app's pipeline it scores {d['global_psnr']:.2f} dB "
         f"/ {d['global_ssim']:.3f} SSIM globally and {d['area_a_psnr']:.2f} dB in a local "
         f"spotlight with area C bit-identical (C max {d['area_c_max']}); the best shipped "
         f"model, {best['name']}, {best['global_psnr']:.2f} dB / {best['global_ssim']:.3f} "

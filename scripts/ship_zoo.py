@@ -178,7 +178,18 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
                       run.cfg.get("data", {}).get("crop_max")],
         },
         "training_eval": _budget_point(run),
+        "stage1": _stage1(run),
     }
+
+
+def _stage1(run: Run) -> dict[str, Any] | None:
+    """Steps and wall time of the run a stage-2 config starts from (``init_from``)."""
+    init = run.cfg.get("init_from")
+    summary = Path(init).parent / "summary.json" if init else None
+    if not summary or not summary.is_file():
+        return None
+    doc = json.loads(summary.read_text(encoding="utf-8"))
+    return {"init_from": init, "step": doc["step"], "wall_time_s": doc["wall_time_s"]}
 
 
 def _budget_point(run: Run, minutes: float = 5.0) -> dict[str, Any] | None:

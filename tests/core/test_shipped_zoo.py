@@ -40,16 +40,19 @@ _NO_IO = "its Fusion-Net gives I_O, the only term gamma2 acts on, zero weight (w
 _FAINT_N = ("its noise map N does not follow the patch's noise (adding Phi(N) leaves the std "
             "unchanged); the refine residual / I_U fit the target without it")
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
+    ("degree", "gladnet-ranlen"): (
+        "its residual + refine is negative on much of the photo (7.74 dB on LOL eval15, below "
+        "the input's 7.77): those pixels clip at 0 first, so A's mean dips at degree 0.25"),
     ("gamma2", "fusion_net-concat"): _NO_IO,
     ("gamma2", "fusion_net-ranlen"): _NO_IO,
+    ("gamma3", "fusion_net-global"): _FAINT_N,
     ("gamma3", "fusion_net-concat"): _FAINT_N,
-    ("gamma3", "fusion_net-ranlen"): _FAINT_N,
 }
 
 
-def _cases(knob: str) -> list:
+def _cases(knob: str, names: list[str] = FUSION) -> list:
     return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[knob, n]))
-            if (knob, n) in KNOWN_FAILURES else n for n in FUSION]
+            if (knob, n) in KNOWN_FAILURES else n for n in names]
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 WHOLE = MaskSpec(shapes=())
 SPOT = MaskSpec(shapes=(Ellipse(0.45, 0.5, 0.28, 0.3),), transition=0.08)
@@ -112,7 +115,7 @@ def test_every_model_runs_and_brightens_a_dark_photo(engine: Engine, name: str) 
     assert luma(out).mean() > luma(img).mean() + 0.03  # at least ~8 code values brighter
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", _cases("degree", NAMES))
 def test_degree_raises_area_a_monotonically_and_zero_is_identity(
     engine: Engine, name: str
 ) -> None:
