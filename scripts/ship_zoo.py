@@ -49,6 +49,10 @@ log = logging.getLogger("ship_zoo")
 #: ranlen is the region-aware conversion; results.md gives the figures behind the choice.
 DEFAULT_MODEL = "fusion_net-ranlen"
 MAX_ZOO_MB = 30.0
+#: A model ships only if it beats the classic zero-reference baselines re-measured on this
+#: data (Zero-DCE 14.86 dB): a row whose short training failed (e.g. 7.7 dB, no better than
+#: the input) stays in the table but is not offered to photographers in the model picker.
+SHIP_FLOOR_DB = 15.0
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,24 @@ def _budget_point(run: Run, minutes: float = 5.0) -> dict[str, Any] | None:
     return best
 
 
+def drop_below_floor(zoo: Path, results: dict[str, dict[str, Any]], shipped: dict[str, Run],
+                     default: str) -> list[str]:
+    """Removes from ``zoo`` (files and manifest) the shipped models under SHIP_FLOOR_DB."""
+    low = sorted(n for n in shipped if n != default and results[n]["global_psnr"] < SHIP_FLOOR_DB)
+    if not low:
+        return []
+    manifest = zoo / "manifest.json"
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    doc["models"] = [m for m in doc["models"] if m["name"] not in low]
+    manifest.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    for name in low:
+        for suffix in (".onnx", ".md"):
+            (zoo / f"{name}{suffix}").unlink(missing_ok=True)
+        log.warning("%s: %.2f dB is under the %.1f dB floor: evaluated, not shipped",
+                    name, results[name]["global_psnr"], SHIP_FLOOR_DB)
+    return low
+
+
 def finalize_manifest(zoo: Path, results: dict[str, dict[str, Any]], default: str) -> None:
     """Copies each model's figures into its manifest entry and marks the default."""
     manifest = zoo / "manifest.json"
@@ -298,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         new_zoo = scratch / "zoo"
         paths, facts = export_all(shipped, extra, new_zoo, scratch, args.snapshot)
         results = evaluate_all(paths, args.pairs)
+        for name in drop_below_floor(new_zoo, results, shipped, args.default):
+            extra[name] = shipped.pop(name)
         finalize_manifest(new_zoo, results, args.default)
         records = [run_record(n, shipped.get(n) or extra[n], facts[n], results[n], n in shipped)
                    for n in paths]
