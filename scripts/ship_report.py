@@ -433,10 +433,14 @@ def readme_block(doc: dict[str, Any], bench: str | None) -> str:
         return "No trained models have shipped yet.\n"
     best = max(shipped, key=lambda r: r["global_psnr"])
     b = bench_figures(bench)
+    table = [r for r in doc["models"] if r["name"] == f"{r['backbone']}-{r['conversion']}"]
+    dropped = [r["name"] for r in table if not r["shipped"]]
+    unshipped = (f" ({len(dropped)} more, {', '.join(dropped)}, are evaluated but not shipped: "
+                 f"they fell under the 15 dB floor)" if dropped else "")
     lines = [
         f"The editor ships {len(shipped)} trained models ({doc['zoo_mb']:.1f} MB, "
-        f"`resources/zoo/`, each with a model card): five backbones × {{global, concat, "
-        f"ranlen}}, trained here on two CPU cores. The default is **{d['name']}**"
+        f"`resources/zoo/`, each with a model card) of the five backbones × {{global, concat, "
+        f"ranlen}} trained here on two CPU cores{unshipped}. The default is **{d['name']}**"
         f"{_knob_note(d)}. On LOL eval15 through the app's pipeline it scores {d['global_psnr']:.2f} dB "
         f"/ {d['global_ssim']:.3f} SSIM globally and {d['area_a_psnr']:.2f} dB in a local "
         f"spotlight with area C bit-identical (C max {d['area_c_max']}); the best shipped "
