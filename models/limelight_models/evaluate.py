@@ -133,52 +133,19 @@ class EngineRunner:
 
     def enhance_with_mask(self, low: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``low`` (H, W, 3) uint8 enhanced at default knobs with the (2, H, W) ``mask`` as
-        both the network's mask input and the compositing weight (channel 1).
+        both the network's mask input and the compositing weight: the app's own
+        ``enhance_pixels_with_mask``, so the mask the metrics measure is the mask applied and
+        area C (channel 1 == 0) is the input bit for bit."""
+        from limelight.core.pipeline import enhance_pixels_with_mask
+        from limelight.core.recompose import Knobs
 
-        The pipeline's own steps (``limelight.core.pipeline``: working-resolution network
-        run, recomposition, guided affine coefficients when downscaled, integer compositing
-        in row chunks) with the protocol mask passed in rather than re-rasterised from a
-        MaskSpec: the mask the metrics measure is then the mask that was applied, and area C
-        (channel 1 == 0) is the input bit for bit.
-        """
-        import cv2
-
-        from limelight.core import pipeline as pl
-        from limelight.core.recompose import Knobs, Recomposer
-
-        height, width = low.shape[:2]
-        h, w = pl.working_size(height, width, self.info.working_resolution)
-        if (h, w) == (height, width):
-            small, small_mask = low, mask
-        else:
-            small = cv2.resize(low, (w, h), interpolation=cv2.INTER_AREA)
-            small_mask = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA)
-                                   for c in mask])
-        img = small.astype(np.float32) / 255.0
-        maps = self.engine.run(self.name, img, np.ascontiguousarray(small_mask, np.float32))
-        enhanced = Recomposer(maps.family, maps.img, maps.maps)(Knobs())
-        weight = np.ascontiguousarray(mask[1], np.float32)
-        if (h, w) == (height, width):
-            plan = pl._Plan(weight, None, None, enhanced)
-        else:
-            a, b = pl.affine_coefficients(img, enhanced, pl.GUIDE_RADIUS, pl.GUIDE_EPS)
-            plan = pl._Plan(weight, a, b, None)
-        out = np.empty_like(low)
-        pl._apply_chunk(low, out, plan, 0, height)
-        return out
+        return enhance_pixels_with_mask(low, mask, Knobs(), self.engine, model=self.name)
 
     def time_1mp(self) -> float:
-        from limelight.core.recompose import Knobs, Recomposer
+        """The benchmark's 1 MP preview timing (network + recomposition), one definition."""
+        from limelight.bench import bench_preview
 
-        h, w = MP_SIDE
-        img = np.full((h, w, 3), 0.2, np.float32)
-        mask = global_mask(h, w)
-
-        def run() -> None:
-            maps = self.engine.run(self.name, img, mask)
-            Recomposer(maps.family, maps.img, maps.maps)(Knobs())
-
-        return _median_ms(run, TIMING_REPEATS)
+        return bench_preview(self.engine, self.name, TIMING_REPEATS)
 
 
 def _zoo_for(path: Path) -> tuple[Any, Any]:

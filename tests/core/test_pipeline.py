@@ -172,3 +172,19 @@ def test_guided_path_matches_running_at_full_size(tiny_zoo: Path, family: str,
     diff = np.abs(out.astype(np.float64) - ref) / maxv
     assert diff.mean(axis=(0, 1)).max() < 0.01  # per channel, < 1 % of the range on average
     assert np.abs(out.astype(np.float64) - pixels).mean() / maxv > 0.05
+
+
+@pytest.mark.parametrize("size", [(40, 50), (300, 420)])  # full-size and guided paths
+def test_a_given_mask_is_the_mask_applied(tiny_zoo: Path, size: tuple[int, int]) -> None:
+    from limelight.core.masks import protocol_mask
+
+    pixels = _dark(8, size)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    mask = protocol_mask(*size)
+    out = pipeline.enhance_pixels_with_mask(pixels, mask, Knobs(), engine, model="tiny-fusion")
+    c = mask[1] == 0
+    assert c.any() and np.array_equal(out[c], pixels[c])
+    a = mask[0] == 1
+    assert _lum(out[a]) > 1.3 * _lum(pixels[a])
+    with pytest.raises(ValueError, match="mask must be"):
+        pipeline.enhance_pixels_with_mask(pixels, mask[:, :-1], Knobs(), engine)

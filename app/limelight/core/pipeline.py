@@ -212,10 +212,51 @@ def enhance_pixels(
     Raises:
         ModelError, MaskError: from the engine and the rasteriser.
     """
+    _check_pixels(pixels)
+    plan = _plan(pixels, spec, model, knobs, engine, base_dir, subject_fn)
+    return _apply_plan(pixels, plan, progress)
+
+
+def enhance_pixels_with_mask(
+    pixels: np.ndarray, mask: np.ndarray, knobs: Knobs, engine: Engine, *,
+    model: str | None = None, progress: Progress | None = None,
+) -> np.ndarray:
+    """``enhance_pixels`` with a ready (2, H, W) float32 mask instead of a MaskSpec.
+
+    The mask (resized to the working resolution) is the network's mask input and its channel
+    1 at full size is the compositing weight, so the mask a caller measures (the evaluation
+    protocol) is exactly the mask applied; where channel 1 is 0 the output is ``pixels``.
+    """
+    _check_pixels(pixels)
+    if mask.shape != (2, *pixels.shape[:2]):
+        raise ValueError(f"mask must be (2, {pixels.shape[0]}, {pixels.shape[1]}), got {mask.shape}")
+    height, width = pixels.shape[:2]
+    info = engine.model(model)
+    h, w = working_size(height, width, info.working_resolution)
+    full = (h, w) == (height, width)
+    small = pixels if full else cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA)
+    small_mask = mask if full else np.stack(
+        [cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA) for c in mask])
+    img = _to_float(small)
+    maps = engine.run(info.name, img, np.ascontiguousarray(small_mask, np.float32))
+    enhanced = Recomposer(maps.family, maps.img, maps.maps)(knobs)
+    weight = np.ascontiguousarray(mask[1], np.float32)
+    if full:
+        plan = _Plan(weight, None, None, enhanced)
+    else:
+        a, b = affine_coefficients(img, enhanced, GUIDE_RADIUS, GUIDE_EPS)
+        plan = _Plan(weight, a, b, None)
+    return _apply_plan(pixels, plan, progress)
+
+
+def _check_pixels(pixels: np.ndarray) -> None:
     if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"pixels must be (H, W, 3) uint8/uint16, got {pixels.shape} "
                          f"{pixels.dtype}")
-    plan = _plan(pixels, spec, model, knobs, engine, base_dir, subject_fn)
+
+
+def _apply_plan(pixels: np.ndarray, plan: _Plan, progress: Progress | None) -> np.ndarray:
+    """The full-resolution pass of ``plan`` over ``pixels``, in row chunks."""
     if progress:
         progress(0.1)
     height, width = pixels.shape[:2]
