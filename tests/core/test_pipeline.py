@@ -188,3 +188,16 @@ def test_a_given_mask_is_the_mask_applied(tiny_zoo: Path, size: tuple[int, int])
     assert _lum(out[a]) > 1.3 * _lum(pixels[a])
     with pytest.raises(ValueError, match="mask must be"):
         pipeline.enhance_pixels_with_mask(pixels, mask[:, :-1], Knobs(), engine)
+
+
+@pytest.mark.parametrize("window", [(0, 41), (5, 23), (30, 41)])
+def test_upsample_rows_in_column_windows(window: tuple[int, int]) -> None:
+    import cv2
+
+    low = np.random.default_rng(1).random((7, 9, 3), dtype=np.float32)
+    whole = cv2.resize(low, (41, 30), interpolation=cv2.INTER_LINEAR)
+    x0, x1 = window
+    part = pipeline._upsample_rows(low, 30, 41, 3, 17, x0, x1)
+    np.testing.assert_allclose(part, whole[3:17, x0:x1], atol=1e-5)
+    single = pipeline._upsample_rows(low[..., 0], 30, 41, 3, 17, x0, x1)
+    np.testing.assert_allclose(single, whole[3:17, x0:x1, 0], atol=1e-5)
