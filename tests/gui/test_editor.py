@@ -295,6 +295,7 @@ def test_engine_errors_reach_the_status_bar(qtbot, settings, photo: Path, tiny_z
         def __init__(self) -> None:
             self._engine = Engine(tiny_zoo, device="cpu", threads=1)
             self.zoo, self.device = self._engine.zoo, "CPU"
+            self.model = self._engine.model
 
         def run(self, model, img, mask):  # noqa: ANN001, ANN201
             raise ModelError("the model file is corrupted", tiny_zoo / "tiny-fusion.onnx")
@@ -326,3 +327,52 @@ def test_drop_opens_photo(qtbot, window, photo: Path) -> None:
         window._on_files_dropped([photo])
     assert window.doc is not None and window.doc.path == photo
     idle(qtbot, window)
+
+
+def test_fast_pass_then_refined_pass(qtbot, settings, tmp_path: Path) -> None:
+    """A new mask is shown from the network at FAST_EDGE first; when the user pauses, the
+    network re-runs on the whole proxy and that frame
+    replaces it. Knob changes afterwards recompose the refined maps without the network."""
+    from conftest import dark_photo  # type: ignore[import-not-found]
+
+    from limelight.core.engine import Engine
+    from limelight.core.preview import FAST_EDGE
+    from limelight.tinyzoo import build_tiny_zoo
+
+    zoo = build_tiny_zoo(tmp_path / "zoo")
+
+    class Recording(Engine):
+        calls: list = []
+
+        def run(self, model, img, mask):  # noqa: ANN001, ANN201
+            self.calls.append((model, img.shape))
+            return super().run(model, img, mask)
+
+    engine = Recording(zoo, device="cpu", threads=1)
+    photo = dark_photo(tmp_path / "big.png", width=900, height=600)
+    win = make_window(qtbot, engine, settings)
+    try:
+        open_and_wait(qtbot, win, photo)
+        idle(qtbot, win)
+        results: list = []
+        win.preview_applied.connect(results.append)
+        start = len(engine.calls)
+        win.add_shape(Ellipse(0.5, 0.5, 0.25, 0.3), "ellipse")
+        idle(qtbot, win)
+        assert [max(shape[:2]) for _, shape in engine.calls[start:]] == [FAST_EDGE, 900]
+        assert [r.refined for r in results] == [False, True]
+        fast, refined = results
+        assert fast.request_id == refined.request_id == win.worker.latest_id
+        c = refined.mask[1] == 0
+        np.testing.assert_array_equal(refined.display[c], win.doc.display[c])
+        a = refined.mask[0] >= 0.999
+        assert abs(fast.display[a].astype(float).mean() - refined.display[a].mean()) < 8
+        runs = len(engine.calls)
+        with qtbot.waitSignal(win.preview_applied, timeout=20000) as blocker:
+            win.adjust.sliders["degree"].setValue(1.5)
+        idle(qtbot, win)
+        assert blocker.args[0].refined and blocker.args[0].inference_ms is None
+        assert len(engine.calls) == runs
+    finally:
+        idle(qtbot, win)
+        win.worker.stop()

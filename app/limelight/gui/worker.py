@@ -4,7 +4,13 @@ Each request carries an increasing id (``itertools.count``). The worker keeps on
 slot: a newer request replaces a pending one (newest wins), and a result whose id is not
 the latest submitted is dropped, both here and again by the receiver. The network re-runs
 only when the image, the mask or the model changes (``PreviewRequest.maps_key``); a knob
-change is recomposed from the cached maps with ``Recomposer``.
+change is recomposed from the cached maps (``limelight.core.preview.PreviewMaps``).
+
+Two passes, as the export computes (see ``core.preview``): a new mask or photo is first
+shown from the network run at ``FAST_EDGE``; once no request has come for ``REFINE_DELAY_S``,
+the worker re-runs the network on the whole proxy and delivers the refined preview for the
+latest request's knobs. The worker stays busy until
+then, so a test or the status bar can wait for the final frame.
 
 Signals:
     result_ready(PreviewResult): the latest request's preview, delivered in the GUI thread.
@@ -26,10 +32,15 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from limelight.core.errors import LimelightError
-from limelight.core.recompose import Knobs, Recomposer
+from limelight.core.preview import FAST_EDGE, PreviewMaps
+from limelight.core.recompose import Knobs
 from limelight.gui.bridge import GuiBridge
 
 log = logging.getLogger(__name__)
+
+#: Pause (s) after the last request before the refined pass runs: a brush stroke or a slider
+#: drag sends requests more often than that, so the slow pass waits for the user to stop.
+REFINE_DELAY_S = 0.15
 
 
 class EngineLike(Protocol):
@@ -83,6 +94,7 @@ class PreviewResult:
         compute_ms: time spent by the worker on this request.
         changed: (y0, y1, x0, x1), the only part that can differ from the input (area C is
             outside it); None when the whole preview may differ.
+        refined: False for the fast first pass (a refined one follows).
     """
 
     request_id: int
@@ -93,21 +105,12 @@ class PreviewResult:
     inference_ms: float | None
     compute_ms: float
     changed: tuple[int, int, int, int] | None = None
+    refined: bool = True
 
 
 def to_display(img: np.ndarray) -> np.ndarray:
     """(H, W, 3) float32 [0, 1] -> uint8, rounded to nearest (inverse of ``pixels / 255``)."""
     return cv2.convertScaleAbs(np.ascontiguousarray(img, dtype=np.float32), alpha=255.0)
-
-
-def composite3(img: np.ndarray, enhanced: np.ndarray, weight3: np.ndarray) -> np.ndarray:
-    """``core.pipeline.composite`` with the weight already repeated to (H, W, 3): the same
-    ``img + w * (enhanced - img)`` in OpenCV (no broadcasting; about 4x faster). Where the
-    weight is 0 the result is ``img`` exactly."""
-    out = cv2.subtract(enhanced, img)
-    cv2.multiply(out, weight3, dst=out)
-    cv2.add(out, img, dst=out)
-    return out
 
 
 def histogram_of(display: np.ndarray) -> np.ndarray:
@@ -133,7 +136,8 @@ class PreviewWorker(QObject):
         self._stop = False
         self._cond = threading.Condition()
         self._maps_key: tuple[Any, ...] | None = None
-        self._cached: _CroppedMaps | None = None
+        self._cached: _Rendered | None = None
+        self._refine_for: PreviewRequest | None = None  # the latest request, while unrefined
         self._mask_cache: tuple[tuple[Any, ...], np.ndarray] | None = None
         self.device = "CPU"
         self.dropped = 0
@@ -187,51 +191,68 @@ class PreviewWorker(QObject):
         with self._cond:
             self._maps_key = None
             self._cached = None
+            self._refine_for = None
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ends the thread after the request in progress."""
         with self._cond:
             self._stop = True
             self._pending = None
+            self._refine_for = None
             self._cond.notify()
         self._thread.join(timeout)
 
+    def _next_job(self) -> tuple[PreviewRequest, bool] | None:
+        """Blocks until a request is pending (newest first) or a refine is due; None = stop."""
+        with self._cond:
+            while not self._stop:
+                if self._pending is not None:
+                    request, self._pending = self._pending, None
+                    self._running = True
+                    return request, False
+                if self._refine_for is not None:
+                    if not self._cond.wait(REFINE_DELAY_S) and self._pending is None \
+                            and self._refine_for is not None and not self._stop:
+                        request, self._refine_for = self._refine_for, None
+                        self._running = True
+                        return request, True
+                    continue
+                self._cond.wait()
+            return None
+
     def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while self._pending is None and not self._stop:
-                    self._cond.wait()
-                if self._stop:
-                    return
-                request: PreviewRequest = self._pending  # type: ignore[assignment]
-                self._pending = None
-                self._running = True
+        while (job := self._next_job()) is not None:
+            request, refine = job
             submitted = time.perf_counter()
             try:
-                result = self._compute(request, submitted)
+                result = self._compute(request, submitted, refine)
             except Exception as exc:  # noqa: BLE001 - the user sees a sentence, the log the trace
                 if isinstance(exc, LimelightError):
                     message = str(exc)
                 else:
                     log.exception("preview %d failed", request.request_id)
                     message = f"Preview failed: {type(exc).__name__}: {exc}"
-                idle = self._finish()
+                idle = self._finish(None)
                 self._bridge.post(self.failed.emit, request.request_id, message)
                 if idle:
                     self._bridge.post(self._on_idle)
                 continue
-            idle = self._finish()
-            if result.request_id == self._latest_id:
+            unrefined = self._cached is not None and not self._cached.refined
+            idle = self._finish(request if unrefined and not refine else None)
+            if result is not None and result.request_id == self._latest_id:
                 self._bridge.post(self._deliver, result)
-            else:
+            elif result is not None:
                 self.dropped += 1
             if idle:
                 self._bridge.post(self._on_idle)
 
-    def _finish(self) -> bool:
+    def _finish(self, refine_next: PreviewRequest | None) -> bool:
+        """Ends a job; ``refine_next`` is the request to refine later. True when idle."""
         with self._cond:
             self._running = False
-            return self._pending is None
+            if refine_next is not None and refine_next.maps_key == self._maps_key:
+                self._refine_for = refine_next
+            return self._pending is None and self._refine_for is None
 
     def _derived_mask(self, request: PreviewRequest) -> np.ndarray:
         from limelight.core.masks import derive_mask
@@ -244,26 +265,37 @@ class PreviewWorker(QObject):
         self._mask_cache = (key, mask)
         return mask
 
-    def _compute(self, request: PreviewRequest, started: float) -> PreviewResult:
+    @staticmethod
+    def _edges(request: PreviewRequest) -> tuple[int, int]:
+        """(fast, refined) long edges of the network's working image for ``request``."""
+        refined = max(request.img.shape[:2])
+        return min(FAST_EDGE, refined), refined
+
+    def _compute(self, request: PreviewRequest, started: float,
+                 refine: bool = False) -> PreviewResult | None:
         mask = self._derived_mask(request)
         inference_ms: float | None = None
         base = request.display
         if request.model is None or self.engine is None:
             display, hist = base, histogram_of(base)
         else:
-            if request.maps_key != self._maps_key or self._cached is None:
+            if refine and request.maps_key != self._maps_key:
+                return None  # the mask or photo changed meanwhile: a new pass is coming
+            if refine or request.maps_key != self._maps_key or self._cached is None:
                 self._cached = None
                 self._runs.append(request.request_id)
-                maps = self.engine.run(request.model, request.img, mask)
-                self._cached = _CroppedMaps.build(maps, request.img, mask[1], base)
+                fast, refined = self._edges(request)
+                edge = refined if refine else fast
+                maps = PreviewMaps.compute(self.engine, request.model, request.img, mask, edge)
+                self._cached = _Rendered.build(maps, base, refined=edge == refined)
                 self._maps_key = request.maps_key
-                self.device = str(maps.device)
-                inference_ms = float(maps.elapsed_ms)
+                self.device = maps.device
+                inference_ms = maps.inference_ms
             display, hist = self._cached.render(request.knobs, base)
         changed = None
-        if self._cached is not None and self._cached.box is not None:
-            ys, xs = self._cached.box
-            changed = (ys.start, ys.stop, xs.start, xs.stop)
+        if self._cached is not None and self._cached.maps.box is not None:
+            y0, y1, x0, x1 = self._cached.maps.box
+            changed = (y0, y1, x0, x1)
         return PreviewResult(
             changed=changed,
             request_id=request.request_id,
@@ -273,46 +305,35 @@ class PreviewWorker(QObject):
             device=self.device,
             inference_ms=inference_ms,
             compute_ms=(time.perf_counter() - started) * 1000.0,
+            refined=self._cached is None or self._cached.refined,
         )
 
 
-@dataclass
-class _CroppedMaps:
-    """A Recomposer restricted to the bounding box of the compositing weight.
+@dataclass(frozen=True)
+class _Rendered:
+    """Cached maps plus the histogram bookkeeping of the preview.
 
-    Outside that box the weight is 0 (area C) and the preview is the input, so knob changes
-    only recompose, composite and convert the box. The histogram is updated incrementally:
-    the input's histogram minus the box's input counts plus the box's new counts.
+    Outside the weight's box the preview is the input, so the histogram is the input's minus
+    the box's input counts plus the box's new counts.
     """
 
-    box: tuple[slice, slice] | None
-    recomposer: Recomposer | None
-    img: np.ndarray | None
-    weight: np.ndarray | None  # (h, w, 3): the weight repeated per channel
+    maps: PreviewMaps
+    refined: bool
     base_hist: np.ndarray
     box_hist: np.ndarray | None
 
     @classmethod
-    def build(cls, maps: Any, img: np.ndarray, weight: np.ndarray, base: np.ndarray) -> _CroppedMaps:
-        import cv2
-
-        x, y, w, h = cv2.boundingRect((weight > 0).view(np.uint8))
-        base_hist = histogram_of(base)
-        if w == 0 or h == 0:
-            return cls(None, None, None, None, base_hist, None)
-        box = (slice(y, y + h), slice(x, x + w))
-        crop = {name: np.ascontiguousarray(m[box]) for name, m in maps.maps.items()}
-        img_c = np.ascontiguousarray(img[box])
-        weight3 = np.repeat(weight[box][..., None], 3, axis=2)
-        return cls(box, Recomposer(maps.family, img_c, crop), img_c, weight3, base_hist,
-                   histogram_of(base[box]))
+    def build(cls, maps: PreviewMaps, base: np.ndarray, refined: bool) -> _Rendered:
+        box_hist = None
+        if maps.box is not None:
+            y0, y1, x0, x1 = maps.box
+            box_hist = histogram_of(base[y0:y1, x0:x1])
+        return cls(maps, refined, histogram_of(base), box_hist)
 
     def render(self, knobs: Knobs, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(display (H, W, 3) uint8, histogram (3, 256)) for ``knobs``."""
-        if self.box is None or self.recomposer is None:
+        if self.maps.box is None or self.box_hist is None:
             return base, self.base_hist
-        assert self.img is not None and self.weight is not None and self.box_hist is not None
-        crop = to_display(composite3(self.img, self.recomposer(knobs), self.weight))
-        display = base.copy()
-        display[self.box] = crop
-        return display, self.base_hist - self.box_hist + histogram_of(crop)
+        display = self.maps.render(knobs, base)
+        y0, y1, x0, x1 = self.maps.box
+        return display, self.base_hist - self.box_hist + histogram_of(display[y0:y1, x0:x1])

@@ -1,0 +1,134 @@
+"""The editor's preview, computed the way the export computes the photo.
+
+The export runs the network on a *working* image (long edge = the model's
+``working_resolution``) and transfers the enhancement to full size with the guided filter
+(``pipeline``). The preview does the same on the editor's proxy (about 1 MP), at two
+working sizes:
+
+* **fast**: long edge ``FAST_EDGE`` (384 px). The default model's network takes about a
+  quarter of its proxy-size time there, so a new mask or photo shows within the 100 ms
+  budget of issue 4 (``python -m limelight.bench`` measures it).
+* **refined**: the proxy's own size, once the user pauses; it replaces the fast frame. The
+  network then sees every proxy pixel (as the export does for a photo up to the model's
+  working resolution), and a knob change only recomposes the box where the weight is
+  non-zero, at proxy size, with no transfer (30-50 ms at 1 MP, see the benchmark).
+
+A knob change never re-runs the network: ``PreviewMaps.render`` recomposes the cached maps
+(at the working size, then the guided transfer to the proxy's integers, for the fast pass)
+only inside the box where the compositing weight is non-zero; area C is copied.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from limelight.core.pipeline import (
+    GuidedFit,
+    apply_plan,
+    downscale_mask,
+    plan_for,
+    to_float,
+    working_size,
+)
+from limelight.core.recompose import Knobs, Recomposer
+
+#: Long edge of the fast preview's working image (px).
+FAST_EDGE = 384
+
+
+class RunsModels(Protocol):
+    """What the preview needs of ``limelight.core.engine.Engine``."""
+
+    def run(self, model: str | None, img: np.ndarray, mask: np.ndarray) -> Any: ...
+
+
+@dataclass(frozen=True)
+class PreviewMaps:
+    """A model's maps for one proxy image and mask, at one working size.
+
+    Attributes:
+        img: (h, w, 3) float32 in [0, 1], the working image the network saw.
+        recomposer: turns knobs into the enhanced working image (only its ``box`` when
+            ``full``).
+        weight: (H, W) float32 in [0, 1], the compositing weight at proxy size.
+        box: (y0, y1, x0, x1) of the proxy where the weight is non-zero, or None (all area C).
+        full: the working image is the proxy itself (no guided transfer).
+        device: where the network ran ("CPU", "CUDA").
+        inference_ms: the network's time.
+        fit: the guided filter's statistics of ``img`` (None when ``full``).
+    """
+
+    img: np.ndarray
+    recomposer: Recomposer
+    weight: np.ndarray
+    box: tuple[int, int, int, int] | None
+    full: bool
+    device: str
+    inference_ms: float
+    fit: GuidedFit | None = None
+
+    @classmethod
+    def compute(
+        cls, engine: RunsModels, model: str | None, img: np.ndarray, mask: np.ndarray,
+        long_edge: int,
+    ) -> PreviewMaps:
+        """Runs ``model`` on ``img`` scaled to ``long_edge`` (never up).
+
+        Args:
+            img: (H, W, 3) float32 in [0, 1], the proxy; or its uint8/uint16 integers, which
+                are scaled after the resize exactly as ``pipeline`` does (so the preview of
+                an integer proxy is byte-identical to its export).
+            mask: (2, H, W) float32: area A and A ∪ B; channel 1 is the compositing weight.
+        Raises:
+            ModelError: from the engine.
+        """
+        height, width = img.shape[:2]
+        h, w = working_size(height, width, long_edge)
+        full = (h, w) == (height, width)
+        small = img if full else cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+        if small.dtype != np.float32:
+            small = to_float(small)
+        started = time.perf_counter()
+        maps = engine.run(model, small, downscale_mask(mask, h, w))
+        elapsed = getattr(maps, "elapsed_ms", (time.perf_counter() - started) * 1000.0)
+        weight = np.ascontiguousarray(mask[1], np.float32)
+        x, y, bw, bh = cv2.boundingRect((weight > 0).view(np.uint8))
+        box = (y, y + bh, x, x + bw) if bw and bh else None
+        maps_img, maps_maps = maps.img, maps.maps
+        if full and box is not None:  # only the box can change: recompose just that
+            crop = (slice(box[0], box[1]), slice(box[2], box[3]))
+            maps_img = np.ascontiguousarray(maps_img[crop])
+            maps_maps = {k: np.ascontiguousarray(m[crop]) for k, m in maps_maps.items()}
+        return cls(small, Recomposer(maps.family, maps_img, maps_maps), weight, box, full,
+                   str(getattr(maps, "device", "CPU")), float(elapsed),
+                   None if full else GuidedFit(small))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(h, w) of the working image."""
+        return self.img.shape[0], self.img.shape[1]
+
+    def render(self, knobs: Knobs, display: np.ndarray) -> np.ndarray:
+        """The composited preview for ``knobs``.
+
+        Args:
+            display: (H, W, 3) uint8, the proxy as shown.
+        Returns:
+            (H, W, 3) uint8; equal to ``display`` outside ``box`` and wherever the weight is 0.
+        """
+        if self.box is None or knobs.degree == 0.0:
+            return display.copy()
+        enhanced = self.recomposer(knobs)
+        if self.full:  # enhanced is the box: composite it there
+            y0, y1, x0, x1 = self.box
+            out = display.copy()
+            plan = plan_for(self.img, enhanced, self.weight[y0:y1, x0:x1], True)
+            out[y0:y1, x0:x1] = apply_plan(display[y0:y1, x0:x1], plan, None)
+            return out
+        assert self.fit is not None
+        return apply_plan(display, plan_for(self.fit, enhanced, self.weight, False), None)

@@ -1,0 +1,67 @@
+"""The editor's preview is the export's computation on the proxy (``core.preview``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage import data
+
+from limelight.core import pipeline
+from limelight.core.engine import Engine
+from limelight.core.masks import protocol_mask
+from limelight.core.preview import PreviewMaps
+from limelight.core.recompose import Knobs
+
+
+def _dark_proxy(h: int, w: int) -> np.ndarray:
+    import cv2
+
+    img = cv2.resize(data.coffee(), (w, h), interpolation=cv2.INTER_AREA)
+    return np.round(0.35 * (img / 255.0) ** 2.2 * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("model", ["tiny-fusion", "tiny-curve", "tiny-residual"])
+@pytest.mark.parametrize("size", [(48, 60), (200, 300)])  # full-size and guided paths
+def test_preview_equals_the_export_of_the_proxy(tiny_zoo: Path, model: str,
+                                                size: tuple[int, int]) -> None:
+    """At the model's working resolution the preview is byte-identical to what the export
+    gives for a photo of the proxy's size, for several knob settings from one network run.
+    (Except gamma3 < 1 at full size: the preview's DCT runs over the weight's box, not the
+    whole image, which may move a value by one code.)"""
+    display = _dark_proxy(*size)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    mask = protocol_mask(*size)
+    edge = engine.model(model).working_resolution
+    maps = PreviewMaps.compute(engine, model, display, mask, edge)
+    assert maps.full == (max(size) <= edge)
+    for knobs in (Knobs(), Knobs(degree=1.7, gamma1=0.5), Knobs(degree=0.4, gamma3=0.3)):
+        expected = pipeline.enhance_pixels_with_mask(display, mask, knobs, engine, model=model)
+        got = maps.render(knobs, display)
+        if maps.full and knobs.gamma3 < 1 and model == "tiny-fusion":
+            assert np.abs(got.astype(int) - expected).max() <= 1
+        else:
+            np.testing.assert_array_equal(got, expected)
+    # the editor passes the float proxy: the same up to the 8-bit rounding of the resize
+    floats = PreviewMaps.compute(engine, model, display / np.float32(255), mask, edge)
+    diff = np.abs(floats.render(Knobs(), display).astype(int) - maps.render(Knobs(), display))
+    # (the guided fit's small eps lets a rare flat dark pixel move by more)
+    assert np.percentile(diff, 99.9) <= 2 and diff.mean() < 0.05
+
+
+def test_fast_pass_is_smaller_and_area_c_is_exact(tiny_zoo: Path) -> None:
+    display = _dark_proxy(200, 300)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    mask = protocol_mask(200, 300)
+    maps = PreviewMaps.compute(engine, "tiny-fusion", display / np.float32(255), mask, 32)
+    assert max(maps.size) == 32 and not maps.full
+    y0, y1, x0, x1 = maps.box  # type: ignore[misc]
+    assert mask[1][:y0].max() == 0 and mask[1][y1:].max() == 0
+    assert mask[1][y0:y1, x0:x1].max() > 0
+    out = maps.render(Knobs(), display)
+    c = mask[1] == 0
+    np.testing.assert_array_equal(out[c], display[c])
+    a = mask[0] == 1
+    assert out[a].mean() > 1.3 * display[a].mean()
+    np.testing.assert_array_equal(maps.render(Knobs(degree=0.0), display), display)
