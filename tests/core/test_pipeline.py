@@ -201,3 +201,40 @@ def test_upsample_rows_in_column_windows(window: tuple[int, int]) -> None:
     np.testing.assert_allclose(part, whole[3:17, x0:x1], atol=1e-5)
     single = pipeline._upsample_rows(low[..., 0], 30, 41, 3, 17, x0, x1)
     np.testing.assert_allclose(single, whole[3:17, x0:x1, 0], atol=1e-5)
+
+
+def test_jpeg_export_overlaps_decode_and_network(tiny_zoo: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JPEG larger than the working resolution is enhanced from a reduced decode that runs
+    beside the full one: the result matches the sequential path closely (the working image
+    differs by the decoders' rounding) and area C is still the input's decoded pixels."""
+    pixels = _dark(8, (480, 660))
+    src = tmp_path / "in.jpg"
+    write_image(src, pixels, quality=95)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    early: list[object] = []
+    real = pipeline._early_work
+    monkeypatch.setattr(pipeline, "_early_work", lambda *a: early.append(real(*a)) or early[-1])
+    dst = pipeline.process_file(src, tmp_path / "out.png", Recipe(mask=SPOT), engine)
+    assert len(early) == 1 and early[0] is not None  # the overlapped path ran
+    out = read_image(dst).pixels
+    decoded = read_image(src).pixels
+    sequential = pipeline.enhance_image(read_image(src), Recipe(mask=SPOT), engine)
+    c = _far_from_spot(480, 660)
+    assert np.array_equal(out[c], decoded[c])
+    diff = np.abs(out.astype(int) - sequential)
+    assert diff.mean() < 0.5 and np.percentile(diff, 99) <= 3
+    assert _lum(out[~c]) > 1.2 * _lum(decoded[~c])
+
+
+def test_truncated_jpeg_fails_cleanly_on_the_overlapped_path(tiny_zoo: Path,
+                                                             tmp_path: Path) -> None:
+    from limelight.core.errors import ImageReadError
+
+    src = tmp_path / "cut.jpg"
+    write_image(src, _dark(8, (480, 660)), quality=95)
+    src.write_bytes(src.read_bytes()[:4000])
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    with pytest.raises(ImageReadError, match="cut.jpg|truncated|decode"):
+        pipeline.process_file(src, tmp_path / "out.jpg", Recipe(mask=SPOT), engine)
+    assert not (tmp_path / "out.jpg").exists()

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from limelight.core.errors import ImageWriteError
-from limelight.core.imageio import Image, read_image, write_image
+from limelight.core.errors import ImageWriteError, LimelightError
+from limelight.core.imageio import Image, read_image, read_preview, write_image
 from limelight.core.masks import MaskSpec, Subject, SubjectFn, derive_mask, rasterize_area_a
 from limelight.core.recipe import Recipe
 from limelight.core.recompose import Knobs, Recomposer
@@ -368,15 +368,25 @@ def _apply_chunk(pixels: np.ndarray, out: np.ndarray, plan: Plan, y0: int, y1: i
         cv2.multiply(enh, x, dst=enh)
         b = _flat3(_upsample_rows(plan.b, height, width, y0, y1, x0, x1))
         cv2.scaleAdd(b, maxv, enh, dst=enh)  # A x + b maxv
+    depth = cv2.CV_8U if pixels.dtype == np.uint8 else cv2.CV_16U
+    region = out[y0:y1, x0:x1]
+    if cv2.minMaxLoc(weight)[0] >= 1.0:  # all area A: the result is the enhanced value
+        # saturating conversion (the clip to [0, maxv]) with round-half-to-even
+        region[...] = cv2.add(enh, 0.0, dtype=depth).reshape(rows, cw, 3)  # type: ignore[call-overload]
+        return
+    if depth == cv2.CV_8U:
+        # blend the rounded enhancement in one pass: blendLinear divides by (w + 1 - w +
+        # 1e-5), which leaves 8-bit values exact where the weight is 0 (or 1)
+        enh8 = cv2.add(enh, 0.0, dtype=depth).reshape(rows, cw, 3)  # type: ignore[call-overload]
+        rest = cv2.subtract(1.0, weight)  # type: ignore[call-overload]
+        region[...] = cv2.blendLinear(enh8, pixels[y0:y1, x0:x1], weight, rest)
+        return
     cv2.min(enh, maxv, dst=enh)  # type: ignore[call-overload]
     cv2.max(enh, 0.0, dst=enh)  # type: ignore[call-overload]
-    if cv2.minMaxLoc(weight)[0] < 1.0:  # (all area A: the blend is the enhanced value)
-        cv2.subtract(enh, x, dst=enh)
-        cv2.multiply(enh, cv2.merge([weight] * 3).reshape(rows, cw * 3), dst=enh)
-        cv2.add(enh, x, dst=enh)  # x exactly where the weight is 0
-    depth = cv2.CV_8U if pixels.dtype == np.uint8 else cv2.CV_16U
-    # saturating conversion with round-half-to-even, like np.rint
-    out[y0:y1, x0:x1] = cv2.add(enh, 0.0, dtype=depth).reshape(rows, cw, 3)  # type: ignore[call-overload]
+    cv2.subtract(enh, x, dst=enh)
+    cv2.multiply(enh, cv2.merge([weight] * 3).reshape(rows, cw * 3), dst=enh)
+    cv2.add(enh, x, dst=enh)  # x exactly where the weight is 0
+    region[...] = cv2.add(enh, 0.0, dtype=depth).reshape(rows, cw, 3)  # type: ignore[call-overload]
 
 
 def _flat3(x: np.ndarray) -> np.ndarray:
@@ -421,13 +431,74 @@ def process_file(
 
     ``bit_depth`` None keeps the source's (8 for JPEG). Never writes ``input``: an output
     path that is the input raises ImageWriteError before anything is read.
+
+    A JPEG larger than the model's working resolution is read twice at once: a reduced
+    decode (libjpeg's DCT scaling) feeds the network while the full decode runs, so the
+    network's time hides behind the decoder's (``_early_work``). The working image then
+    comes from the reduced decode instead of an area resize of the full one: the same
+    photo, and the output is the same for every caller (CLI, dialog, batch).
     Raises ImageReadError, ImageWriteError, ModelError, MaskError.
     """
     src, dst = Path(input), Path(output)
     if _same_file(src, dst):
         raise ImageWriteError("the output would overwrite the input photo; choose another "
                               "file name", dst)
-    image = read_image(src)
-    pixels = enhance_image(image, recipe, engine, progress=progress, subject_fn=subject_fn)
+    early_ok = (subject_fn is None and recipe.knobs.degree != 0.0
+                and not any(isinstance(s, Subject) for s in recipe.mask.shapes)
+                and src.suffix.lower() in (".jpg", ".jpeg", ".jpe"))
+    if not early_ok:
+        image = read_image(src)
+        pixels = enhance_image(image, recipe, engine, progress=progress, subject_fn=subject_fn)
+    else:
+        info = engine.model(recipe.model)
+        with ThreadPoolExecutor(2, thread_name_prefix="limelight-early") as pool:
+            early = pool.submit(_early_work, src, recipe, engine)
+            try:
+                image = read_image(src)
+            except BaseException:
+                early.cancel()  # the pool still waits for a started one; its result is dropped
+                raise
+            height, width = image.pixels.shape[:2]
+            mh, mw = working_size(height, width, max(info.working_resolution, MASK_RESOLUTION))
+            # the finer weight needs the photo's size only: rasterise it while the network runs
+            fine = pool.submit(_weight, recipe.mask, mh, mw, None, None)
+            work = early.result()
+            weight = fine.result()[1] if work is not None else None
+        if work is None or weight is None or max(height, width) <= max(work.a.shape[:2]):
+            pixels = enhance_image(image, recipe, engine, progress=progress)
+        else:
+            _check_pixels(image.pixels)
+            plan = Plan(np.ascontiguousarray(weight), work.a, work.b, None)
+            pixels = apply_plan(image.pixels, plan, progress)
     return write_image(dst, pixels, meta=image.meta, fmt=fmt, quality=quality,
                        bit_depth=bit_depth, protect=(src,))
+
+
+@dataclass(frozen=True)
+class _Work:
+    """The working-resolution half of a plan (see ``_early_work``): the guided transfer's
+    coefficients, each (h, w, 3) float32."""
+
+    a: np.ndarray
+    b: np.ndarray
+
+
+def _early_work(src: Path, recipe: Recipe, engine: Engine) -> _Work | None:
+    """Network and recomposition on a reduced decode of ``src`` (``read_preview``: JPEG
+    draft mode), or None when the photo is not larger than the working resolution (then the
+    network must see the photo's own pixels) or the reduced decode fails (the full decode
+    reports the problem)."""
+    info = engine.model(recipe.model)
+    try:
+        small = read_preview(src, info.working_resolution)
+    except LimelightError:
+        return None
+    if max(small.pixels.shape[:2]) < info.working_resolution or small.pixels.ndim != 3 \
+            or small.pixels.dtype != np.uint8:
+        return None
+    h, w = small.pixels.shape[:2]
+    img = to_float(small.pixels)
+    mask = _weight(recipe.mask, h, w, None, None)
+    maps = engine.run(info.name, img, mask)
+    enhanced = Recomposer(maps.family, maps.img, maps.maps)(recipe.knobs)
+    return _Work(*GuidedFit(img)(enhanced))

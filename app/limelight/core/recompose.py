@@ -105,19 +105,25 @@ class _NoiseFilter:
 
     def __init__(self, noise: np.ndarray) -> None:
         self.noise = noise
-        h, w = noise.shape[:2]
-        self._shape = (h, w)
-        # cv2.dct needs even sizes: pad by edge replication, crop after the inverse.
-        ph, pw = h + (h % 2), w + (w % 2)
-        padded = cv2.copyMakeBorder(noise, 0, ph - h, 0, pw - w, cv2.BORDER_REPLICATE)
-        if padded.ndim == 2:
-            padded = padded[..., None]
-        self._coeffs: list[np.ndarray] | None = None
-        self._padded = padded
-        fy = (np.arange(ph, dtype=np.float32) / ph)[:, None]
-        fx = (np.arange(pw, dtype=np.float32) / pw)[None, :]
-        self._radius = np.sqrt((fy * fy + fx * fx) / 2.0)
+        self._shape = noise.shape[:2]
+        self._coeffs: list[np.ndarray] | None = None  # computed on the first gamma3 < 1
+        self._radius: np.ndarray | None = None
         self._last: tuple[float, np.ndarray] | None = None
+
+    def _transform(self) -> tuple[list[np.ndarray], np.ndarray]:
+        if self._coeffs is None or self._radius is None:
+            h, w = self._shape
+            # cv2.dct needs even sizes: pad by edge replication, crop after the inverse.
+            ph, pw = h + (h % 2), w + (w % 2)
+            padded = cv2.copyMakeBorder(self.noise, 0, ph - h, 0, pw - w, cv2.BORDER_REPLICATE)
+            if padded.ndim == 2:
+                padded = padded[..., None]
+            self._coeffs = [cv2.dct(np.ascontiguousarray(padded[..., c]))
+                            for c in range(padded.shape[2])]
+            fy = (np.arange(ph, dtype=np.float32) / ph)[:, None]
+            fx = (np.arange(pw, dtype=np.float32) / pw)[None, :]
+            self._radius = np.sqrt((fy * fy + fx * fx) / 2.0)
+        return self._coeffs, self._radius
 
     def __call__(self, gamma3: float) -> np.ndarray:
         if gamma3 >= 1.0:
@@ -126,14 +132,10 @@ class _NoiseFilter:
             return np.zeros_like(self.noise)
         if self._last is not None and self._last[0] == gamma3:
             return self._last[1]
-        if self._coeffs is None:
-            self._coeffs = [
-                cv2.dct(np.ascontiguousarray(self._padded[..., c]))
-                for c in range(self._padded.shape[2])
-            ]
-        keep = (self._radius >= (1.0 - gamma3)).astype(np.float32)
+        coeffs, radius = self._transform()
+        keep = (radius >= (1.0 - gamma3)).astype(np.float32)
         h, w = self._shape
-        out = np.stack([cv2.idct(c * keep)[:h, :w] for c in self._coeffs], axis=-1)
+        out = np.stack([cv2.idct(c * keep)[:h, :w] for c in coeffs], axis=-1)
         out = out.reshape(self.noise.shape).astype(np.float32, copy=False)
         self._last = (gamma3, out)
         return out
