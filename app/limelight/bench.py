@@ -36,8 +36,8 @@ from limelight.core.engine import Engine
 from limelight.core.imageio import read_image, write_image
 from limelight.core.masks import Ellipse, MaskSpec
 from limelight.core.pipeline import process_file
-from limelight.core.recipe import Recipe
 from limelight.core.preview import FAST_EDGE, PreviewMaps
+from limelight.core.recipe import Recipe
 from limelight.core.recompose import FAMILIES, Knobs
 
 RECIPE = Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.45, 0.3, 0.35),), transition=0.06))

@@ -334,7 +334,6 @@ def test_fast_pass_then_refined_pass(qtbot, settings, tmp_path: Path) -> None:
     network re-runs on the whole proxy and that frame
     replaces it. Knob changes afterwards recompose the refined maps without the network."""
     from conftest import dark_photo  # type: ignore[import-not-found]
-
     from limelight.core.engine import Engine
     from limelight.core.preview import FAST_EDGE
     from limelight.tinyzoo import build_tiny_zoo
@@ -362,6 +361,7 @@ def test_fast_pass_then_refined_pass(qtbot, settings, tmp_path: Path) -> None:
         assert [max(shape[:2]) for _, shape in engine.calls[start:]] == [FAST_EDGE, 900]
         assert [r.refined for r in results] == [False, True]
         fast, refined = results
+        assert "refining" not in win.status_engine.text()  # the refined frame is the last
         assert fast.request_id == refined.request_id == win.worker.latest_id
         c = refined.mask[1] == 0
         np.testing.assert_array_equal(refined.display[c], win.doc.display[c])

@@ -13,7 +13,13 @@ from PIL import Image as PILImage
 from limelight.core.masks import protocol_mask
 from limelight_models import metrics
 from limelight_models.data.paired import PairedFolder
-from limelight_models.evaluate import EngineRunner, TorchRunner, evaluate_runner, main, markdown_table
+from limelight_models.evaluate import (
+    EngineRunner,
+    TorchRunner,
+    evaluate_runner,
+    main,
+    markdown_table,
+)
 
 
 def _img(seed: int, h: int = 40, w: int = 48) -> np.ndarray:

@@ -411,6 +411,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
                 parts.append(f"inference {inf:.0f} ms")
             if self.last_latency_ms is not None:
                 parts.append(f"preview {self.last_latency_ms:.0f} ms")
+            if not result.refined:  # the fast pass: the full-detail one follows on a pause
+                parts.append("refining…")
             self.status_engine.setText("  ·  ".join(parts))
 
     def _on_undo_index_changed(self, _index: int) -> None:
