@@ -126,6 +126,23 @@ def test_batch_stream_shapes_and_ranges(tmp_path: Path) -> None:
         n, c, h, w = b.low.shape
         assert (n, c) == (3, 3) and h == w and 32 <= h <= 64 and h % 16 == 0
         assert b.high.shape == b.low.shape and b.mask.shape == (3, 2, h, w)
-        assert 0 <= float(b.low.min()) and float(b.high.max()) <= 1
+        assert float(b.low.min()) >= 0 and float(b.high.max()) <= 1
         # low is high // 4 in these files: alignment survives crops/flips/rotations
         assert np.allclose((b.high * 255).round().numpy() // 4, (b.low * 255).round().numpy())
+
+
+def test_mixed_exposure_pairs_have_dark_and_bright_sides() -> None:
+    """With mixed exposure the synthetic input is darker than the photo somewhere and
+    brighter elsewhere (the over-exposed part), so I_O has something to correct."""
+    from limelight_models.data.synth import SynthParams, exposure_field
+
+    rng = np.random.default_rng(0)
+    field = exposure_field(60, 90, rng)
+    assert field.shape == (60, 90, 1) and field.min() >= 0 and field.max() <= 1
+    assert field.max() - field.min() > 0.5
+    high = np.full((60, 90, 3), 128, np.uint8)
+    params = SynthParams(mixed_probability=1.0, jpeg_probability=0.0)
+    low = synthesize(high, np.random.default_rng(5), params).astype(float)
+    assert (low < 100).mean() > 0.1 and (low > 150).mean() > 0.05
+    plain = synthesize(high, np.random.default_rng(5), SynthParams(jpeg_probability=0.0))
+    assert (plain > 150).mean() == 0

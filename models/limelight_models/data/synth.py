@@ -6,8 +6,15 @@ alpha ~ U(0.9, 1), beta ~ U(0.5, 1), gamma ~ U(1.5, 5). Then signal-dependent
 b ~ logU(1e-6, 1e-4) (read), quantised to 8 bits, and JPEG compression at a random quality
 in [40, 95] with probability 0.7 (paper 002 trains its denoiser on such artifacts).
 
+Mixed exposure (``--mixed P``: with probability P per pair): the photo is lit unevenly, as
+in paper 002's non-uniform illumination. A smooth field m in [0, 1] (a ramp in a random
+direction plus a Gaussian blob) blends the darkened photo with an over-exposed one,
+``1 - (1 - Y) ** k``, k ~ U(2, 5) (highlights pushed toward white, detail kept); noise and
+JPEG follow. LOL has no over-exposure at all, so without such pairs the Fusion-Net learns to
+give the over-exposure branch I_O no weight and the gamma2 knob has nothing to act on.
+
     python -m limelight_models.data.synth --src DIR [DIR...] --out /work/cache/synth \
-        --per-image 8 --seed 0
+        --per-image 8 --seed 0 [--mixed 0.8]
 
 writes ``out/low/*.png`` and ``out/high/*.png`` (a ``PairedFolder``), so training does
 not pay for synthesis. The output folder must not be inside a git work tree's tracked data.
@@ -41,6 +48,8 @@ class SynthParams:
     read: tuple[float, float] = (1e-6, 1e-4)
     jpeg_probability: float = 0.7
     jpeg_quality: tuple[int, int] = (40, 95)
+    mixed_probability: float = 0.0
+    over_k: tuple[float, float] = (2.0, 5.0)
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -53,6 +62,27 @@ def darken(high: np.ndarray, rng: np.random.Generator, p: SynthParams = SynthPar
     b = rng.uniform(*p.beta, size=3).astype(np.float32)
     g = rng.uniform(*p.gamma, size=3).astype(np.float32)
     return (b * np.power(a * high, g)).astype(np.float32)
+
+
+def overexpose(high: np.ndarray, rng: np.random.Generator, p: SynthParams = SynthParams()
+               ) -> np.ndarray:
+    """``1 - (1 - Y) ** k`` per image; (H, W, 3) float32 [0, 1] in and out (brighter)."""
+    k = np.float32(rng.uniform(*p.over_k))
+    return (1.0 - np.power(1.0 - high, k)).astype(np.float32)
+
+
+def exposure_field(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A smooth (H, W, 1) float32 field in [0, 1]: 1 = over-exposed, 0 = dark."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy, xx = yy / max(h, w), xx / max(h, w)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * xx + np.sin(angle) * yy
+    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    cy, cx = rng.uniform(0, h / max(h, w)), rng.uniform(0, w / max(h, w))
+    sigma = rng.uniform(0.1, 0.35)
+    blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2))
+    field = np.clip(0.6 * ramp + 0.6 * blob - 0.2, 0.0, 1.0)
+    return field[..., None].astype(np.float32)
 
 
 def add_noise(x: np.ndarray, rng: np.random.Generator, p: SynthParams = SynthParams()) -> np.ndarray:
@@ -75,7 +105,12 @@ def synthesize(
     high8: np.ndarray, rng: np.random.Generator, p: SynthParams = SynthParams()
 ) -> np.ndarray:
     """A dark, noisy, compressed (H, W, 3) uint8 version of ``high8`` (uint8 RGB)."""
-    x = add_noise(darken(high8.astype(np.float32) / 255.0, rng, p), rng, p)
+    high = high8.astype(np.float32) / 255.0
+    dark = darken(high, rng, p)
+    if p.mixed_probability and rng.uniform() < p.mixed_probability:
+        m = exposure_field(*high.shape[:2], rng)
+        dark = (1.0 - m) * dark + m * overexpose(high, rng, p)
+    x = add_noise(dark, rng, p)
     x8 = np.round(x * 255.0).astype(np.uint8)
     if rng.uniform() < p.jpeg_probability:
         x8 = jpeg(x8, int(rng.integers(p.jpeg_quality[0], p.jpeg_quality[1] + 1)))
@@ -90,7 +125,8 @@ def source_images(folders: list[Path]) -> list[Path]:
     return files
 
 
-def pregenerate(sources: list[Path], out: Path, per_image: int, seed: int) -> int:
+def pregenerate(sources: list[Path], out: Path, per_image: int, seed: int,
+                params: SynthParams = SynthParams()) -> int:
     """Writes ``per_image`` synthetic pairs per source photo into ``out/{low,high}``.
 
     Each photo gets its own generator seeded by (seed, index), so adding folders does not
@@ -104,7 +140,7 @@ def pregenerate(sources: list[Path], out: Path, per_image: int, seed: int) -> in
         rng = np.random.default_rng([seed, index])
         for k in range(per_image):
             name = f"{path.parent.parent.name}_{path.parent.name}_{path.stem}_{k:02d}.png"
-            PILImage.fromarray(synthesize(high8, rng)).save(out / "low" / name)
+            PILImage.fromarray(synthesize(high8, rng, params)).save(out / "low" / name)
             PILImage.fromarray(high8).save(out / "high" / name, compress_level=1)
             count += 1
         log.info("%s: %d pairs", path, per_image)
@@ -117,9 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--per-image", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mixed", type=float, default=0.0,
+                        help="probability of a mixed-exposure pair (see the module doc)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    n = pregenerate(source_images(args.src), args.out, args.per_image, args.seed)
+    if not 0.0 <= args.mixed <= 1.0:
+        parser.error(f"--mixed must be in [0, 1], got {args.mixed}")
+    n = pregenerate(source_images(args.src), args.out, args.per_image, args.seed,
+                    SynthParams(mixed_probability=args.mixed))
     sys.stdout.write(f"wrote {n} pairs to {args.out}\n")
     return 0
 
