@@ -9,8 +9,10 @@ has finished (``summary.json`` and ``final.pt``):
 
 * the backbone x conversion models (config name ``<backbone>-<conversion>``) are exported
   with ``limelight_models.export`` into a fresh zoo that replaces ``--zoo`` (ONNX,
-  ``manifest.json`` with sha256, a model card each); a ``<name>-long`` run (extra training
-  of one model) ships under ``<name>`` instead of the shorter run;
+  ``manifest.json`` with sha256, a model card each); staged runs ``<name>-long`` (stage 2)
+  and ``<name>-long<k>`` (stage k, each ``init_from`` the one before) ship under ``<name>``:
+  the last finished stage ships, the earlier ones are evaluated as ``<name>-short`` and
+  ``<name>-stage<k>``;
 * the other runs (the L_B ablation ``fusion_net-ranlen-nolb``, a superseded short run) are
   exported into a scratch folder and evaluated, never shipped;
 * every ONNX file is evaluated through the app's Engine and pipeline on LOL eval15
@@ -28,6 +30,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,14 +99,30 @@ def shipping_plan(runs: list[Run], snapshot: bool) -> tuple[dict[str, Run], dict
     for r in usable:
         if r.name == r.model_name:
             shipped.setdefault(r.name, r)
+    staged = sorted((s, r) for r in usable if (s := stage_of(r)) is not None and s > 1)
+    for _stage, r in staged:  # later stages replace earlier ones
+        earlier = shipped.get(r.model_name)
+        if earlier is not None:
+            extra[_superseded_name(earlier)] = earlier
+        shipped[r.model_name] = r
     for r in usable:
-        if r.name == f"{r.model_name}-long":
-            if r.model_name in shipped:
-                extra[r.model_name + "-short"] = shipped[r.model_name]
-            shipped[r.model_name] = r
-        elif r.name != r.model_name:
+        if r.name != r.model_name and stage_of(r) is None:
             extra[r.name] = r
     return shipped, extra
+
+
+def stage_of(run: Run) -> int | None:
+    """1 for ``<model>``, 2 for ``<model>-long``, k for ``<model>-long<k>``, else None."""
+    if run.name == run.model_name:
+        return 1
+    m = re.fullmatch(re.escape(run.model_name) + r"-long(\d*)", run.name)
+    return (int(m.group(1)) if m.group(1) else 2) if m else None
+
+
+def _superseded_name(run: Run) -> str:
+    """Row name of a superseded stage: ``<model>-short`` (stage 1), ``<model>-stage<k>``."""
+    stage = stage_of(run)
+    return f"{run.model_name}-short" if stage == 1 else f"{run.model_name}-stage{stage}"
 
 
 def _checkpoint(run: Run, snapshot: bool, scratch: Path) -> Path:
@@ -180,20 +199,33 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
             "batch_size": run.cfg.get("data", {}).get("batch_size"),
             "crops": [run.cfg.get("data", {}).get("crop_min"),
                       run.cfg.get("data", {}).get("crop_max")],
+            "synthetic": run.cfg.get("data", {}).get("synthetic"),
+            "synth_fraction": run.cfg.get("data", {}).get("synth_fraction"),
         },
         "training_eval": _budget_point(run),
-        "stage1": _stage1(run),
+        "earlier_stages": _earlier_stages(run),
     }
 
 
-def _stage1(run: Run) -> dict[str, Any] | None:
-    """Steps and wall time of the run a stage-2 config starts from (``init_from``)."""
+def _earlier_stages(run: Run) -> list[dict[str, Any]]:
+    """The runs a staged config starts from (``init_from``, followed back to stage 1), first
+    stage first: their checkpoints, steps, wall time and synthetic data."""
+    stages: list[dict[str, Any]] = []
     init = run.cfg.get("init_from")
-    summary = Path(init).parent / "summary.json" if init else None
-    if not summary or not summary.is_file():
-        return None
-    doc = json.loads(summary.read_text(encoding="utf-8"))
-    return {"init_from": init, "step": doc["step"], "wall_time_s": doc["wall_time_s"]}
+    while init:
+        out = Path(init).parent
+        summary, config = out / "summary.json", out / "config.json"
+        if not summary.is_file():
+            break
+        doc = json.loads(summary.read_text(encoding="utf-8"))
+        cfg = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+        data = cfg.get("data", {})
+        stages.insert(0, {"name": doc.get("name", out.name), "init_from": init,
+                          "step": doc["step"], "wall_time_s": doc["wall_time_s"],
+                          "synthetic": data.get("synthetic"),
+                          "synth_fraction": data.get("synth_fraction")})
+        init = cfg.get("init_from")
+    return stages
 
 
 def _budget_point(run: Run, minutes: float = 5.0) -> dict[str, Any] | None:
