@@ -357,7 +357,7 @@ def _apply_chunk(pixels: np.ndarray, out: np.ndarray, plan: Plan, y0: int, y1: i
         out[y0:y1] = pixels[y0:y1]
     rows, cw = y1 - y0, x1 - x0
     maxv = float(np.iinfo(pixels.dtype).max)
-    x = pixels[y0:y1, x0:x1].astype(np.float32).reshape(rows, cw * 3)
+    src = np.ascontiguousarray(pixels[y0:y1, x0:x1]).reshape(rows, cw * 3)
     if plan.enhanced is not None:
         weight = np.ascontiguousarray(plan.weight[y0:y1, x0:x1])
         enh = cv2.multiply(_flat3(plan.enhanced[y0:y1, x0:x1]), maxv)  # type: ignore[call-overload]
@@ -365,7 +365,7 @@ def _apply_chunk(pixels: np.ndarray, out: np.ndarray, plan: Plan, y0: int, y1: i
         assert plan.a is not None and plan.b is not None
         weight = _upsample_rows(plan.weight, height, width, y0, y1, x0, x1)
         enh = _flat3(_upsample_rows(plan.a, height, width, y0, y1, x0, x1))
-        cv2.multiply(enh, x, dst=enh)
+        cv2.multiply(enh, src, dst=enh, dtype=cv2.CV_32F)  # (integers converted on the fly)
         b = _flat3(_upsample_rows(plan.b, height, width, y0, y1, x0, x1))
         cv2.scaleAdd(b, maxv, enh, dst=enh)  # A x + b maxv
     depth = cv2.CV_8U if pixels.dtype == np.uint8 else cv2.CV_16U
@@ -379,8 +379,9 @@ def _apply_chunk(pixels: np.ndarray, out: np.ndarray, plan: Plan, y0: int, y1: i
         # 1e-5), which leaves 8-bit values exact where the weight is 0 (or 1)
         enh8 = cv2.add(enh, 0.0, dtype=depth).reshape(rows, cw, 3)  # type: ignore[call-overload]
         rest = cv2.subtract(1.0, weight)  # type: ignore[call-overload]
-        region[...] = cv2.blendLinear(enh8, pixels[y0:y1, x0:x1], weight, rest)
+        region[...] = cv2.blendLinear(enh8, src.reshape(rows, cw, 3), weight, rest)
         return
+    x = src.astype(np.float32)
     cv2.min(enh, maxv, dst=enh)  # type: ignore[call-overload]
     cv2.max(enh, 0.0, dst=enh)  # type: ignore[call-overload]
     cv2.subtract(enh, x, dst=enh)
