@@ -51,12 +51,12 @@ class SlowEngine:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
 
-    def run(self, model: str | None, img: Any, mask: Any) -> Any:
+    def run(self, model: str | None, img: Any, mask: Any, **kwargs: Any) -> Any:
         with self._lock:
             self.calls.append((model, tuple(img.shape)))
         self.gate.wait(timeout=10.0)
         time.sleep(self.delay)
-        return self._engine.run(model, img, mask)
+        return self._engine.run(model, img, mask, **kwargs)
 
 
 @pytest.fixture

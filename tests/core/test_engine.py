@@ -121,3 +121,16 @@ def test_device_reported_is_the_one_used(tiny_zoo: Path) -> None:
     assert Engine(tiny_zoo, device="cpu").device == "CPU"
     with pytest.raises(ValueError, match="device"):
         Engine(tiny_zoo, device="tpu")
+
+
+def test_a_cancelled_run_raises_run_cancelled(tiny_zoo: Path) -> None:
+    from limelight.core.engine import Cancel, RunCancelled
+
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    img = np.full((32, 48, 3), 0.2, np.float32)
+    mask = np.ones((2, 32, 48), np.float32)
+    cancel = Cancel()
+    assert engine.run(None, img, mask, cancel=cancel).maps  # not used: runs normally
+    cancel.cancel()
+    with pytest.raises(RunCancelled):
+        engine.run(None, img, mask, cancel=cancel)

@@ -343,9 +343,9 @@ def test_fast_pass_then_refined_pass(qtbot, settings, tmp_path: Path) -> None:
     class Recording(Engine):
         calls: list = []
 
-        def run(self, model, img, mask):  # noqa: ANN001, ANN201
+        def run(self, model, img, mask, **kwargs):  # noqa: ANN001, ANN003, ANN201
             self.calls.append((model, img.shape))
-            return super().run(model, img, mask)
+            return super().run(model, img, mask, **kwargs)
 
     engine = Recording(zoo, device="cpu", threads=1)
     photo = dark_photo(tmp_path / "big.png", width=900, height=600)
@@ -374,5 +374,53 @@ def test_fast_pass_then_refined_pass(qtbot, settings, tmp_path: Path) -> None:
         assert blocker.args[0].refined and blocker.args[0].inference_ms is None
         assert len(engine.calls) == runs
     finally:
+        idle(qtbot, win)
+        win.worker.stop()
+
+
+def test_a_new_request_cancels_the_refined_pass(qtbot, settings, tmp_path: Path) -> None:
+    """While the refined pass runs, a new edit stops it (ONNX Runtime's terminate flag,
+    emulated here) so the edit's fast pass is not kept waiting; the refined pass runs again
+    after the next pause."""
+    import threading
+
+    from conftest import dark_photo  # type: ignore[import-not-found]
+
+    from limelight.core.engine import Engine, RunCancelled
+    from limelight.tinyzoo import build_tiny_zoo
+
+    started = threading.Event()
+
+    class Blocking(Engine):
+        block = True
+
+        def run(self, model, img, mask, *, cancel=None):  # noqa: ANN001, ANN201
+            if cancel is not None and self.block:  # the refined pass: wait to be cancelled
+                started.set()
+                for _ in range(1000):
+                    if cancel.cancelled:
+                        raise RunCancelled
+                    threading.Event().wait(0.01)
+                raise AssertionError("the refined pass was never cancelled")
+            return super().run(model, img, mask, cancel=cancel)
+
+    engine = Blocking(build_tiny_zoo(tmp_path / "zoo"), device="cpu", threads=1)
+    photo = dark_photo(tmp_path / "big.png", width=900, height=600)
+    win = make_window(qtbot, engine, settings)
+    try:
+        win.open_path(photo, ask=False)
+        qtbot.waitUntil(started.is_set, timeout=20000)  # the photo's refined pass is stuck
+        with qtbot.waitSignal(win.preview_applied, timeout=20000) as blocker:
+            win.add_shape(Ellipse(0.5, 0.5, 0.25, 0.3), "ellipse")
+        assert not blocker.args[0].refined  # the edit's fast pass came through
+        assert win.worker.cancelled_refines >= 1
+        engine.block = False
+        with qtbot.waitSignal(win.preview_applied, timeout=20000,
+                              check_params_cb=lambda r: r.refined):
+            pass
+        idle(qtbot, win)
+        assert win._last_result.refined
+    finally:
+        engine.block = False
         idle(qtbot, win)
         win.worker.stop()

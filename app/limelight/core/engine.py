@@ -120,6 +120,25 @@ def _pad_reflect(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
     return np.pad(x, widths, mode=mode)  # type: ignore[call-overload]
 
 
+class RunCancelled(Exception):
+    """An ``Engine.run`` stopped by its ``Cancel`` (not an error: nothing to report)."""
+
+
+class Cancel:
+    """Lets another thread stop an ``Engine.run`` in progress (ONNX Runtime's
+    ``RunOptions.terminate``); the run then raises ``RunCancelled``. One use only."""
+
+    def __init__(self) -> None:
+        self.options = ort.RunOptions()
+
+    def cancel(self) -> None:
+        self.options.terminate = True
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self.options.terminate)
+
+
 class Engine:
     """Runs zoo models with ONNX Runtime; one cached session per model.
 
@@ -191,16 +210,19 @@ class Engine:
         log.info("loaded %s on %s", info.name, used)
         return sess, used
 
-    def run(self, model: str | None, img: np.ndarray, mask: np.ndarray) -> Maps:
+    def run(self, model: str | None, img: np.ndarray, mask: np.ndarray, *,
+            cancel: Cancel | None = None) -> Maps:
         """Runs ``model`` (default when None) on one image.
 
         Args:
             img: (H, W, 3) float32 in [0, 1].
             mask: (2, H, W) float32 in [0, 1]: area A, and A ∪ B.
+            cancel: lets another thread stop the run.
         Returns:
             ``Maps`` whose maps are (H, W, C) float32, cropped back to H x W.
         Raises:
             ModelError: unknown/missing/corrupted model, or the run failed.
+            RunCancelled: ``cancel`` was used.
             ValueError: wrong shapes.
         """
         if img.ndim != 3 or img.shape[2] != 3:
@@ -216,8 +238,14 @@ class Engine:
             "mask": _pad_reflect(np.ascontiguousarray(mask, dtype=np.float32)[None], ph, pw),
         }
         try:
-            outs = sess.run(None, feeds)
+            if cancel is not None and cancel.cancelled:
+                raise RunCancelled
+            outs = sess.run(None, feeds, cancel.options if cancel is not None else None)
+        except RunCancelled:
+            raise
         except Exception as exc:
+            if cancel is not None and cancel.cancelled:
+                raise RunCancelled from exc
             raise ModelError(f"model {info.name!r} failed on a {w}x{h} image: {exc}",
                              info.path) from exc
         maps = {

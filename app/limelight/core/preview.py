@@ -75,7 +75,7 @@ class PreviewMaps:
     @classmethod
     def compute(
         cls, engine: RunsModels, model: str | None, img: np.ndarray, mask: np.ndarray,
-        long_edge: int,
+        long_edge: int, cancel: Any = None,
     ) -> PreviewMaps:
         """Runs ``model`` on ``img`` scaled to ``long_edge`` (never up).
 
@@ -84,8 +84,9 @@ class PreviewMaps:
                 are scaled after the resize exactly as ``pipeline`` does (so the preview of
                 an integer proxy is byte-identical to its export).
             mask: (2, H, W) float32: area A and A ∪ B; channel 1 is the compositing weight.
+            cancel: an ``engine.Cancel`` another thread may use to stop the network.
         Raises:
-            ModelError: from the engine.
+            ModelError: from the engine; RunCancelled when ``cancel`` was used.
         """
         height, width = img.shape[:2]
         h, w = working_size(height, width, long_edge)
@@ -94,7 +95,9 @@ class PreviewMaps:
         if small.dtype != np.float32:
             small = to_float(small)
         started = time.perf_counter()
-        maps = engine.run(model, small, downscale_mask(mask, h, w))
+        small_mask = downscale_mask(mask, h, w)
+        maps = (engine.run(model, small, small_mask) if cancel is None
+                else engine.run(model, small, small_mask, cancel=cancel))
         elapsed = getattr(maps, "elapsed_ms", (time.perf_counter() - started) * 1000.0)
         weight = np.ascontiguousarray(mask[1], np.float32)
         x, y, bw, bh = cv2.boundingRect((weight > 0).view(np.uint8))

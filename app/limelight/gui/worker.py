@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from limelight.core.engine import Cancel, RunCancelled
 from limelight.core.errors import LimelightError
 from limelight.core.preview import FAST_EDGE, PreviewMaps
 from limelight.core.recompose import Knobs
@@ -138,12 +139,14 @@ class PreviewWorker(QObject):
         self._maps_key: tuple[Any, ...] | None = None
         self._cached: _Rendered | None = None
         self._refine_for: PreviewRequest | None = None  # the latest request, while unrefined
+        self._refining: Cancel | None = None  # stops the refined pass when a request comes
         self._mask_cache: tuple[tuple[Any, ...], np.ndarray] | None = None
         self.device = "CPU"
         self.dropped = 0
         self._bridge = GuiBridge(self)
         self._busy = False
         self._runs: list[int] = []  # ids of requests that ran the network (for tests)
+        self.cancelled_refines = 0
         self._thread = threading.Thread(target=self._loop, name="preview-worker", daemon=True)
         self._thread.start()
 
@@ -159,6 +162,8 @@ class PreviewWorker(QObject):
             if self._pending is not None:
                 self.dropped += 1
             self._pending = PreviewRequest(request_id=request_id, **fields)
+            if self._refining is not None:  # the user is busy again: the fast pass first
+                self._refining.cancel()
             self._cond.notify()
         if not self._busy:
             self._busy = True
@@ -199,6 +204,8 @@ class PreviewWorker(QObject):
             self._stop = True
             self._pending = None
             self._refine_for = None
+            if self._refining is not None:
+                self._refining.cancel()
             self._cond.notify()
         self._thread.join(timeout)
 
@@ -271,6 +278,26 @@ class PreviewWorker(QObject):
         refined = max(request.img.shape[:2])
         return min(FAST_EDGE, refined), refined
 
+    def _run_maps(self, request: PreviewRequest, mask: np.ndarray, edge: int,
+                  refine: bool) -> PreviewMaps | None:
+        """The network's maps at ``edge``; None when a refined pass was cancelled."""
+        if not refine:
+            return PreviewMaps.compute(self.engine, request.model, request.img, mask, edge)
+        cancel = Cancel()
+        with self._cond:
+            if self._pending is not None:
+                return None
+            self._refining = cancel
+        try:
+            return PreviewMaps.compute(self.engine, request.model, request.img, mask, edge,
+                                       cancel=cancel)
+        except RunCancelled:
+            self.cancelled_refines += 1
+            return None
+        finally:
+            with self._cond:
+                self._refining = None
+
     def _compute(self, request: PreviewRequest, started: float,
                  refine: bool = False) -> PreviewResult | None:
         mask = self._derived_mask(request)
@@ -282,11 +309,14 @@ class PreviewWorker(QObject):
             if refine and request.maps_key != self._maps_key:
                 return None  # the mask or photo changed meanwhile: a new pass is coming
             if refine or request.maps_key != self._maps_key or self._cached is None:
-                self._cached = None
+                if not refine:
+                    self._cached = None
                 self._runs.append(request.request_id)
                 fast, refined = self._edges(request)
                 edge = refined if refine else fast
-                maps = PreviewMaps.compute(self.engine, request.model, request.img, mask, edge)
+                maps = self._run_maps(request, mask, edge, refine)
+                if maps is None:
+                    return None  # the refined pass gave way to a new request
                 self._cached = _Rendered.build(maps, base, refined=edge == refined)
                 self._maps_key = request.maps_key
                 self.device = maps.device
