@@ -385,7 +385,6 @@ def test_a_new_request_cancels_the_refined_pass(qtbot, settings, tmp_path: Path)
     import threading
 
     from conftest import dark_photo  # type: ignore[import-not-found]
-
     from limelight.core.engine import Engine, RunCancelled
     from limelight.tinyzoo import build_tiny_zoo
 
