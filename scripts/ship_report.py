@@ -373,6 +373,12 @@ def _stages_note(r: dict[str, Any]) -> str:
             f"{(sum(st['wall_time_s'] for st in stages) + t['wall_time_s']) / 60:.1f} minutes.\n")
 
 
+def _train_commands(stages: list[dict[str, Any]], cfg_path: str) -> str:
+    """The training command of every stage, in order."""
+    paths = [f"models/configs/{st['name']}.toml" for st in stages] + [cfg_path]
+    return ", then ".join(f"`python -m limelight_models.train --config {c}`" for c in paths)
+
+
 def _stage_row(model: str, stage: int) -> str:
     """Row name of an earlier stage (as ship_zoo names it)."""
     return f"{model}-short" if stage == 1 else f"{model}-stage{stage}"
@@ -428,7 +434,7 @@ def card_text(r: dict[str, Any], synth: dict[str, int], arch: str) -> str:
                      f"({e['elapsed_s'] / 60:.1f} min): {e['global_psnr']:.2f} dB, A "
                      f"{e['area_a_psnr']:.2f} dB.")
     lines += [
-        f"* Re-create: `python -m limelight_models.train --config {cfg_path}` then "
+        f"* Re-create: {_train_commands(stages, cfg_path)} then "
         "`python scripts/ship_zoo.py` (or `python -m limelight_models.export --checkpoint "
         f"../runs/<run>/final.pt --out resources/zoo --name {r['name']}`).\n",
         "## Known limits\n",
