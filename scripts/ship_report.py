@@ -166,6 +166,13 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     return out
 
 
+def _ablation_note(doc: dict[str, Any]) -> str:
+    rows = _by_name(doc)
+    with_lb = rows.get("fusion_net-ranlen-short") or rows.get("fusion_net-ranlen")
+    share = with_lb.get("lb_share") if with_lb else None
+    return ABLATION_NOTE.format(share=f"{100 * share:.1f} %" if share is not None else "n/a")
+
+
 def ablation(doc: dict[str, Any]) -> str:
     rows = _by_name(doc)
     with_lb = rows.get("fusion_net-ranlen-short") or rows.get("fusion_net-ranlen")
@@ -288,7 +295,7 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
               "## Ablation of RANLEN's Fig. 6: the transition loss L_B\n",
               "fusion_net · ranlen trained twice with the same config, seed and time budget, "
               "with and without L_B (`models/configs/fusion_net-ranlen-nolb.toml`); B "
-              "roughness as defined above (lower is smoother).\n", ablation(doc), ABLATION_NOTE,
+              "roughness as defined above (lower is smoother).\n", ablation(doc), _ablation_note(doc),
               "## The knobs on the shipped fusion models\n", ship_knobs.knobs_section(doc),
               "## Training budget of each row\n", budgets(doc), "", BUDGET_NOTE]
     if bench:
@@ -331,7 +338,8 @@ ABLATION_NOTE = (
     "without L_B is trained to return the input outside A (the paper's ablation splits the "
     "image into A and its complement), so its B pixels are lifted only through the weight "
     "and score as smoother. L_B's weight (β = 1e-4 on a sum, as in eq. 5) is also small "
-    "next to the backbone loss in these short runs (about 1 % of the total in the logs).\n"
+    "next to the backbone loss in these short runs: β·L_B is {share} of the total loss over "
+    "the last 50 logged steps of the run with L_B (`log.jsonl`).\n"
 )
 BUDGET_NOTE = (
     "Each run trained on one thread (two runs at a time on the 2-core machine), batch 4 of "

@@ -203,8 +203,21 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
             "synth_fraction": run.cfg.get("data", {}).get("synth_fraction"),
         },
         "training_eval": _budget_point(run),
+        "lb_share": _lb_share(run),
         "earlier_stages": _earlier_stages(run),
     }
+
+
+def _lb_share(run: Run, last: int = 50) -> float | None:
+    """beta * L_B as a fraction of the total loss, averaged over the last ``last`` logged
+    steps (``log.jsonl``); None without L_B or a log."""
+    log_p = run.out / "log.jsonl"
+    beta = run.cfg.get("loss", {}).get("beta")
+    if not log_p.is_file() or not run.cfg.get("loss", {}).get("use_lb") or not beta:
+        return None
+    recs = [json.loads(x) for x in log_p.read_text(encoding="utf-8").splitlines()[-last:]]
+    shares = [beta * r["l_b"] / r["total"] for r in recs if r.get("total")]
+    return sum(shares) / len(shares) if shares else None
 
 
 def _earlier_stages(run: Run) -> list[dict[str, Any]]:
