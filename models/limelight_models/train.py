@@ -89,7 +89,7 @@ def train_step(
     """One optimisation step; returns the loss terms."""
     maps = model(batch.low, batch.mask)
     la_map = backbone_loss_map(model.backbone, maps, batch.high, batch.low)
-    terms = region_loss(la_map, maps["output"], lb_target(model.family, maps["smooth_target"]),
+    terms = region_loss(la_map, maps["output"], lb_target(model.family, maps["smooth_target"], batch.low),
                         batch.low, batch.mask, weights)
     opt.zero_grad(set_to_none=True)
     terms.total.backward()
