@@ -14,10 +14,16 @@ RUNS=${RUNS:-../runs}
 MAX_PASSES=${MAX_PASSES:-6}
 RETRY_WAIT=${RETRY_WAIT:-300}
 
-WORKER_A=(fusion_net-ranlen star_dce-ranlen deepupe-ranlen dln-ranlen gladnet-ranlen
-          fusion_net-global star_dce-global deepupe-global)
-WORKER_B=(fusion_net-ranlen-nolb fusion_net-concat star_dce-concat deepupe-concat dln-concat
-          gladnet-concat dln-global gladnet-global)
+# Staged configs (<name>-long, <name>-long3) start from the previous stage's final.pt, so
+# they follow it in the same worker. The mixed-exposure pairs of fusion_net-ranlen-long3 are
+# made first (see that config).
+WORKER_A=(fusion_net-ranlen fusion_net-ranlen-long fusion_net-ranlen-long3
+          star_dce-ranlen deepupe-ranlen deepupe-ranlen-long dln-ranlen gladnet-ranlen
+          fusion_net-global star_dce-global star_dce-global-long
+          deepupe-global deepupe-global-long)
+WORKER_B=(fusion_net-ranlen-nolb fusion_net-concat star_dce-concat deepupe-concat
+          deepupe-concat-long dln-concat gladnet-concat dln-global dln-global-long
+          gladnet-global gladnet-global-long)
 
 run_one() {  # name -> 0 if done
   local name=$1 out="$RUNS/$1"
