@@ -69,14 +69,21 @@ def synth_counts(folder: Path) -> dict[str, int]:
     return counts
 
 
+def _totals(r: dict[str, Any]) -> tuple[int, float]:
+    """(steps, wall seconds) of a model's training over all its stages."""
+    stages = [*(r.get("earlier_stages") or []), r["training"]]
+    return sum(st["step"] for st in stages), sum(st["wall_time_s"] for st in stages)
+
+
 def _row(r: dict[str, Any]) -> str:
-    t = r["training"]
     name = r["name"] if r["shipped"] else f"{r['name']} (not shipped: under the 15 dB floor)"
+    steps, wall = _totals(r)
+    stages = len(r.get("earlier_stages") or []) + 1
     cells = [
         name, f"{r['params']:,}", _f(r["global_psnr"]), _f(r["global_ssim"], 3),
         _f(r["area_a_psnr"]), _f(r["area_a_ssim"], 3), str(r["area_c_max"]),
-        _f(r["b_roughness"], 4), _f(r["ms_1mp"], 0), f"{t['step']:,}",
-        f"{t['wall_time_s'] / 60:.1f}",
+        _f(r["b_roughness"], 4), _f(r["ms_1mp"], 0), f"{steps:,}",
+        f"{wall / 60:.1f}" + (f" ({stages} stages)" if stages > 1 else ""),
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -342,14 +349,16 @@ ABLATION_NOTE = (
     "the last 50 logged steps of the run with L_B (`log.jsonl`).\n"
 )
 BUDGET_NOTE = (
-    "Each run trained on one thread (two runs at a time on the 2-core machine), batch 4 of "
-    "128–256 px crops, 70 % LOL our485 pairs and 30 % synthetic pairs, cosine learning rate "
-    "over the run's time budget. fusion_net · ranlen (the default) and its L_B ablation had "
-    "25 minutes each (plus the default's second stage, if listed above); every other row had "
-    "5 minutes, so the fusion_net row compares ranlen "
-    "with concat/global at unequal budgets: the last column gives fusion_net · ranlen's own "
-    "training-time evaluation (torch path, same protocol) within its first 5 minutes for "
-    "the equal-budget comparison. The other four backbones compare at equal budgets.\n"
+    "Each run trained on one thread (two runs at a time on the 2-core machine), batch 4, "
+    "cosine learning rate over the run's time budget; crops, data mix and masks are in each "
+    "config and model card. Budgets per row of the table (steps and minutes in the table "
+    "are totals over a model's stages): deepupe, every conversion 5 + 7 minutes in two stages; "
+    "star_dce, dln and gladnet, global 5 + 7 minutes in two stages and concat/ranlen 12 "
+    "minutes in one run (retrained after the L_B change; see `lb_target`); fusion_net, "
+    "global/concat 5 minutes, ranlen (the default) three stages and its L_B ablation 25 "
+    "minutes. So the fusion_net row compares ranlen with concat/global at unequal budgets: "
+    "the last column gives each run's own training-time evaluation (torch path, same "
+    "protocol) within its first 5 minutes for the equal-budget comparison.\n"
 )
 LIMITS_TEXT = (
     "* **CPU time.** {train_min:.0f} CPU-thread minutes of training for all {runs} runs, "
@@ -381,14 +390,12 @@ LIMITS_TEXT = (
 def _stages_note(r: dict[str, Any]) -> str:
     """The results.md note on a model shipped after several training stages."""
     stages = r["earlier_stages"]
-    t = r["training"]
     rows = ", ".join(f"`{_stage_row(r['name'], i)}`" for i in range(1, len(stages) + 1))
+    steps, wall = _totals(r)
     return (f"\n**{r['name']}** is shipped after {len(stages) + 1} training stages, each "
             f"starting from the previous one's final weights (the earlier ones are the rows "
-            f"{rows}); its steps and minutes below are the last stage's (`{r['config']}`: "
-            f"{t['step']:,} steps, {t['wall_time_s'] / 60:.1f} minutes); in all "
-            f"{sum(st['step'] for st in stages) + t['step']:,} steps, "
-            f"{(sum(st['wall_time_s'] for st in stages) + t['wall_time_s']) / 60:.1f} minutes.\n")
+            f"{rows}; the last is `{r['config']}`); its steps and minutes below are the "
+            f"totals, {steps:,} steps and {wall / 60:.1f} minutes.\n")
 
 
 def _train_commands(stages: list[dict[str, Any]], cfg_path: str) -> str:
