@@ -289,6 +289,10 @@ def finalize_manifest(zoo: Path, results: dict[str, dict[str, Any]], default: st
         r = results[m["name"]]
         m["metrics"] = {k: r[k] for k in ship_report.METRIC_KEYS if k in r}
         m["metrics"]["protocol"] = "LOL eval15, design.md; python scripts/ship_zoo.py"
+        knobs = r.get("knobs") or {}
+        if "gamma1_dark" in knobs:  # measured on the knob tests' inputs (ship_knobs)
+            m["metrics"]["inert_knobs"] = [
+                f"gamma{g}" for g in (1, 2, 3) if not ship_knobs.knob_moves(knobs, f"γ{g}")]
     doc["default"] = default
     manifest.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     manifest.chmod(0o644)

@@ -423,3 +423,33 @@ def test_a_new_request_cancels_the_refined_pass(qtbot, settings, tmp_path: Path)
         engine.block = False
         idle(qtbot, win)
         win.worker.stop()
+
+
+def test_a_knob_measured_inert_is_flagged(qtbot, settings, tmp_path: Path) -> None:
+    """ship_zoo records knobs that measurably do nothing on a model (manifest metrics
+    ``inert_knobs``); the panel says so instead of leaving a slider that silently does
+    nothing."""
+    import json
+
+    from limelight.core.engine import Engine
+    from limelight.tinyzoo import build_tiny_zoo
+
+    zoo = build_tiny_zoo(tmp_path / "zoo")
+    manifest = zoo / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    for m in doc["models"]:
+        if m["name"] == "tiny-fusion":
+            m["metrics"] = {"inert_knobs": ["gamma2"]}
+    manifest.write_text(json.dumps(doc))
+    win = make_window(qtbot, Engine(zoo, device="cpu", threads=1), settings)
+    try:
+        panel = win.adjust
+        panel.set_model("tiny-fusion")
+        assert "γ2 highlights: no measurable effect" in panel.model_info.text()
+        assert "no effect" in panel.sliders["gamma2"].toolTip()
+        assert "no effect" not in panel.sliders["gamma1"].toolTip()
+        panel.set_model("tiny-curve")
+        assert "no measurable effect" not in panel.model_info.text()
+    finally:
+        idle(qtbot, win)
+        win.worker.stop()

@@ -114,6 +114,7 @@ class AdjustPanel(QWidget):
         light = QGroupBox("Light")
         form = QFormLayout(light)
         self.sliders: dict[str, ValueSlider] = {}
+        self._labels: dict[str, QLabel] = {}
         for name in ("degree", "gamma1", "gamma2", "gamma3"):
             lo, hi = KNOB_RANGES[name]
             slider = ValueSlider(lo, hi, getattr(Knobs(), name))
@@ -122,7 +123,8 @@ class AdjustPanel(QWidget):
             slider.edited.connect(lambda v, n=name: self.knob_edited.emit(n, v))
             slider.released.connect(lambda n=name: self.knob_released.emit(n))
             self.sliders[name] = slider
-            form.addRow(label, slider)
+            self._labels[name] = QLabel(label)
+            form.addRow(self._labels[name], slider)
         self.reset_button = QPushButton("Reset light")
         self.reset_button.setToolTip("Degree and γ back to the model's own output")
         self.reset_button.clicked.connect(self.reset_requested)
@@ -149,17 +151,29 @@ class AdjustPanel(QWidget):
         info = next((m for m in self._models if m.name == name), None)
         family = info.family if info else None
         supported = FAMILY_KNOBS.get(family, ()) if family else ()
+        inert = set(info.metrics.get("inert_knobs", ())) if info else set()
         for knob, slider in self.sliders.items():
             slider.setEnabled(knob in supported)
+            label = self._labels[knob]
             if knob != "degree" and knob not in supported:
                 slider.setToolTip(f"{KNOB_LABELS[knob][1]}. The {info.label if info else 'current'} "
                                   "model has no such knob.")
+            elif knob in inert:
+                slider.setToolTip(
+                    f"{KNOB_LABELS[knob][1]}. Measured on this model's tests: it has (almost) "
+                    "no effect, because the trained network gives its term no weight "
+                    "(see the model card). Double-click to reset.")
             else:
                 slider.setToolTip(f"{KNOB_LABELS[knob][1]}. Double-click to reset.")
+            label.setToolTip(slider.toolTip())
         if info is None:
             self.model_info.setText("Install models to enhance; masks can still be edited.")
         else:
             details = f"{info.family} family · {info.params:,} parameters" if info.params else info.family
+            names = [KNOB_LABELS[k][0] for k in self.sliders if k in inert and k in supported]
+            if names:
+                details += (f"\n{' and '.join(names)}: no measurable effect on this model "
+                            "(see its card)")
             self.model_info.setText(details)
 
     def set_knobs(self, knobs: Knobs) -> None:
