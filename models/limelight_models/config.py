@@ -101,6 +101,11 @@ class TrainConfig:
     #: A later training stage: start from this checkpoint's weights (same backbone, conversion
     #: and model options) with a fresh optimiser and schedule. None = random initialisation.
     init_from: str | None = None
+    #: With ``init_from``: multiply the parameters of these modules (dotted names in the
+    #: model, e.g. ``"net.fusion.out"``) by a factor after loading. A small factor on the
+    #: layer before a saturated softmax brings its gradients back (see
+    #: fusion_net-ranlen-long3.toml).
+    init_scale: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.conversion not in CONVERSIONS:
@@ -111,6 +116,11 @@ class TrainConfig:
             raise ConfigError(f"data.synth_fraction must be in [0, 1], got {self.data.synth_fraction}")
         if not 16 <= self.data.crop_min <= self.data.crop_max:
             raise ConfigError("data.crop_min must be >= 16 and <= data.crop_max")
+        if self.init_scale and not self.init_from:
+            raise ConfigError("init_scale needs init_from (it rescales loaded weights)")
+        for name, factor in self.init_scale.items():
+            if not isinstance(factor, int | float) or isinstance(factor, bool) or factor <= 0:
+                raise ConfigError(f"init_scale.{name} must be a positive number, got {factor!r}")
         for key in ("steps", "threads", "checkpoint_every", "log_every"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")

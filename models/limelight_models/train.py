@@ -141,6 +141,15 @@ def _init_from(model: LocalModel, cfg: TrainConfig) -> None:
         raise ConfigError(f"init_from {cfg.init_from}: checkpoint is {theirs}, config builds {ours}")
     model.load_state_dict(doc["state_dict"])
     log.info("%s starts from %s (step %s)", cfg.name, cfg.init_from, doc.get("step"))
+    for name, factor in cfg.init_scale.items():
+        try:
+            module = model.get_submodule(name)
+        except AttributeError:
+            raise ConfigError(f"init_scale: the model has no module {name!r}") from None
+        with torch.no_grad():
+            for param in module.parameters():
+                param.mul_(float(factor))
+        log.info("%s: parameters of %s scaled by %g", cfg.name, name, factor)
 
 
 def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:

@@ -128,3 +128,31 @@ init_from = "{(tmp_path / 's1.pt').as_posix()}"
         assert torch.equal(value, stage2.state_dict()[key]), key
     with pytest.raises(ConfigError, match="init_from"):
         _init_from(build_model("fusion_net", "concat"), cfg)
+
+
+def test_init_scale_rescales_the_named_module_only(tmp_path: Path) -> None:
+    from limelight_models.archs import build_model, save_checkpoint
+    from limelight_models.train import _init_from
+
+    torch.manual_seed(0)
+    stage1 = build_model("fusion_net", "ranlen")
+    save_checkpoint(tmp_path / "s1.pt", stage1, step=7)
+    body = f"""
+name = "s2"
+backbone = "fusion_net"
+conversion = "ranlen"
+init_from = "{(tmp_path / 's1.pt').as_posix()}"
+"""
+    cfg = load_config(_toml(tmp_path / "s2.toml", body + 'init_scale = { "net.fusion.out" = 0.5 }\n'))
+    stage2 = build_model("fusion_net", "ranlen")
+    _init_from(stage2, cfg)
+    before, after = stage1.state_dict(), stage2.state_dict()
+    for key in before:
+        expected = before[key] * 0.5 if key.startswith("net.fusion.out.") else before[key]
+        assert torch.allclose(after[key], expected), key
+    bad = load_config(_toml(tmp_path / "s3.toml", body + 'init_scale = { "net.nope" = 0.5 }\n'))
+    with pytest.raises(ConfigError, match="net.nope"):
+        _init_from(build_model("fusion_net", "ranlen"), bad)
+    with pytest.raises(ConfigError, match="init_scale needs init_from"):
+        load_config(_toml(tmp_path / "s4.toml", 'name = "x"\nbackbone = "fusion_net"\n'
+                          'conversion = "ranlen"\ninit_scale = { "net.fusion.out" = 0.5 }\n'))
