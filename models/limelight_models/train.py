@@ -46,7 +46,8 @@ class _Window:
     """Running sums of the loss terms over one logging window."""
 
     n: int = 0
-    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("total", "l_a", "l_b", "l_c"), 0.0))
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
+        ("total", "l_a", "l_b", "l_c", "l_refine"), 0.0))
 
     def add(self, **terms: float) -> None:
         self.n += 1
@@ -91,13 +92,19 @@ def train_step(
     la_map = backbone_loss_map(model.backbone, maps, batch.high, batch.low)
     terms = region_loss(la_map, maps["output"], lb_target(model.family, maps["smooth_target"], batch.low),
                         batch.low, batch.mask, weights)
+    total = terms.total
+    l_r = 0.0
+    if weights.refine_l1 and "refine" in maps:
+        penalty = maps["refine"].abs().mean()
+        total = total + weights.refine_l1 * penalty
+        l_r = float(penalty.detach())
     opt.zero_grad(set_to_none=True)
-    terms.total.backward()
+    total.backward()
     if grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     opt.step()
-    return {"total": float(terms.total.detach()), "l_a": terms.loss_a, "l_b": terms.loss_b,
-            "l_c": terms.loss_c}
+    return {"total": float(total.detach()), "l_a": terms.loss_a, "l_b": terms.loss_b,
+            "l_c": terms.loss_c, "l_refine": l_r}
 
 
 def _rng_state(rng: np.random.Generator) -> dict[str, Any]:

@@ -156,3 +156,30 @@ init_from = "{(tmp_path / 's1.pt').as_posix()}"
     with pytest.raises(ConfigError, match="init_scale needs init_from"):
         load_config(_toml(tmp_path / "s4.toml", 'name = "x"\nbackbone = "fusion_net"\n'
                           'conversion = "ranlen"\ninit_scale = { "net.fusion.out" = 0.5 }\n'))
+
+
+def test_refine_penalty_adds_mean_abs_refine_to_the_loss() -> None:
+    from limelight_models.archs import build_model
+    from limelight_models.data.batches import BatchStream
+    from limelight_models.data.masks import MaskSampler
+    from limelight_models.data.paired import Pair
+    from limelight_models.losses.region import RegionWeights
+    from limelight_models.train import train_step
+
+    rng = np.random.default_rng(0)
+    pairs = [Pair(f"p{i}", rng.integers(0, 60, (48, 64, 3), dtype=np.uint8),
+                  rng.integers(60, 255, (48, 64, 3), dtype=np.uint8)) for i in range(2)]
+
+    def step(refine_l1: float) -> dict[str, float]:
+        torch.manual_seed(0)
+        model = build_model("fusion_net", "ranlen")
+        torch.nn.init.normal_(model.refine.out.weight, std=0.1)  # a non-zero residual
+        stream = BatchStream(pairs, [], 0.0, MaskSampler({"global": 1.0}), 2, 32, 32)
+        batch = stream.next(np.random.default_rng(1))
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)
+        return train_step(model, batch, opt, RegionWeights(refine_l1=refine_l1), 0.0)
+
+    plain, penalised = step(0.0), step(0.5)
+    assert plain["l_refine"] == 0.0 and penalised["l_refine"] > 0
+    assert penalised["total"] == pytest.approx(plain["total"] + 0.5 * penalised["l_refine"],
+                                               rel=1e-5)

@@ -41,6 +41,11 @@ class RegionWeights:
     beta: float = 1e-4
     gamma: float = 1.0
     use_lb: bool = True
+    #: Weight of mean |refine| (RANLEN's refinement residual, where a model has one) added to
+    #: the total. Not in the paper: the residual is added after the knobs' formulas, so
+    #: whatever it carries no knob can change; a penalty moves the work back into the maps
+    #: the knobs act on. 0 = off (the paper's loss).
+    refine_l1: float = 0.0
 
 
 @dataclass(frozen=True)
