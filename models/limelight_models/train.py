@@ -90,7 +90,7 @@ def train_step(
     """One optimisation step; returns the loss terms."""
     maps = model(batch.low, batch.mask)
     la_map = backbone_loss_map(model.backbone, maps, batch.high, batch.low)
-    terms = region_loss(la_map, maps["output"], lb_target(model.family, maps["smooth_target"], batch.low),
+    terms = region_loss(la_map, maps["output"], lb_target(model.family, maps["smooth_target"]),
                         batch.low, batch.mask, weights)
     total = terms.total
     l_r = 0.0

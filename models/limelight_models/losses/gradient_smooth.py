@@ -5,9 +5,8 @@ For every pixel p::
     L_B(p) = w_xx (d_xx T)^2 + w_yx (d_y d_x T)^2 + w_xy (d_x d_y T)^2 + w_yy (d_yy T)^2
     w_uv   = (|d_u d_v log I|^s + eps)^-1,   s = 1.2, eps = 1e-4
 
-``T`` is ``lb_target``: the log of the illumination map for Retinex-style backbones
-(footnote 2 of the paper) and the log-gain log(Y / I) otherwise (the paper uses Y; see
-``lb_target`` for why we do not); ``I`` is the *input*
+``T`` is the model's ``smooth_target``: the log of the illumination map for Retinex-style
+backbones and the output image otherwise (footnote 2 of the paper); ``I`` is the *input*
 image. The weights relax the smoothness where the input itself curves (edges, texture), so
 the transition follows the image's structure instead of blurring across it. The discrete
 mixed derivative is symmetric, so the two cross terms are equal and both are kept, as
@@ -75,24 +74,14 @@ def gradient_smooth_map(
 ILLUMINATION_FLOOR = 0.02
 
 
-def lb_target(family: str, smooth_target: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    """What L_B differentiates: a log-gain, so that it measures the transition and not the
-    picture.
+def lb_target(family: str, smooth_target: torch.Tensor) -> torch.Tensor:
+    """What L_B differentiates: ``log(max(L, FLOOR))`` for the Retinex-style families
+    (``retinex``, ``fusion``: the model's ``smooth_target`` is its illumination L), the
+    output image itself otherwise.
 
-    * ``retinex``, ``fusion`` (the model's ``smooth_target`` is its illumination L):
-      ``log(max(L, FLOOR))``, minus the log-gain of ``Y = I / L`` (the paper's footnote 2).
-    * the others (``smooth_target`` is the output Y): ``log(max(Y, f)) - log(max(I, f))``,
-      the log-gain per channel, f = ``LOG_FLOOR``. The paper applies L_B to Y itself here,
-      which penalises the image's own texture and noise in B: on LOL's noisy inputs that
-      made L_B 10-100x larger than on a log illumination (500-2,000 against 20-35 in our
-      first runs' logs), up to a third of the total loss, fighting the area-A loss. The
-      log-gain is the same quantity as for the Retinex families and as the evaluation's B
-      roughness (log(out / in)).
-
-    Args:
-        smooth_target: (N, 1|3, H, W), from the model's forward.
-        image: (N, 3, H, W) the input in [0, 1].
+    The log makes L_B act on the log-gain the knobs scale (``Y = I exp(-d log L)``), which
+    is also what the evaluation's B roughness measures (log(out / in)).
     """
     if family in ("retinex", "fusion"):
         return torch.log(smooth_target.clamp_min(ILLUMINATION_FLOOR))
-    return torch.log(smooth_target.clamp_min(LOG_FLOOR)) - torch.log(image.clamp_min(LOG_FLOOR))
+    return smooth_target
