@@ -180,11 +180,35 @@ def evaluate_all(paths: dict[str, Path], pairs: Path) -> dict[str, dict[str, Any
     return results
 
 
+def previous_records(docs: Path) -> dict[str, dict[str, Any]]:
+    """The rows of the last ``results.json``, by config path ({} when there is none)."""
+    p = docs / "results.json"
+    if not p.is_file():
+        return {}
+    return {r["config"]: r for r in json.loads(p.read_text(encoding="utf-8")).get("models", [])}
+
+
+def _carried_over(record: dict[str, Any], previous: dict[str, dict[str, Any]]) -> None:
+    """Fills the log-derived figures (``training_eval``, ``lb_share``) of a run whose logs
+    are gone (a run restored from ``models/checkpoints`` without them) from the last
+    ``results.json``, only when that row was measured on the same run (same config, same
+    step and wall time)."""
+    old = previous.get(record["config"])
+    if not old or old.get("training", {}).get("step") != record["training"]["step"] or (
+            old["training"].get("wall_time_s") != record["training"]["wall_time_s"]):
+        return
+    for key in ("training_eval", "lb_share"):
+        if record.get(key) is None and old.get(key) is not None:
+            record[key] = old[key]
+
+
 def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, Any],
-               shipped: bool) -> dict[str, Any]:
-    """One row of results.json: the figures plus the run's training budget."""
+               shipped: bool, previous: dict[str, dict[str, Any]] | None = None
+               ) -> dict[str, Any]:
+    """One row of results.json: the figures plus the run's training budget; figures from
+    the run's logs fall back to ``previous`` rows of the same run (see ``_carried_over``)."""
     summary = run.summary
-    return {
+    record = {
         **figures,
         "name": name,
         "config": str(run.config.relative_to(REPO)),
@@ -206,6 +230,8 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
         "lb_share": _lb_share(run),
         "earlier_stages": _earlier_stages(run),
     }
+    _carried_over(record, previous or {})
+    return record
 
 
 def _lb_share(run: Run, last: int = 50) -> float | None:
@@ -372,8 +398,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in drop_below_floor(new_zoo, results, shipped, args.default):
             extra[name] = shipped.pop(name)
         finalize_manifest(new_zoo, results, args.default)
-        records = [run_record(n, shipped.get(n) or extra[n], facts[n], results[n], n in shipped)
-                   for n in paths]
+        previous = previous_records(args.docs)
+        records = [run_record(n, shipped.get(n) or extra[n], facts[n], results[n], n in shipped,
+                              previous) for n in paths]
         ship_report.write_cards(new_zoo, records, runs_synth=REPO.parent / "cache" / "synth")
         size_mb = sum(p.stat().st_size for p in new_zoo.iterdir()) / 1e6
         if size_mb >= MAX_ZOO_MB:

@@ -1,0 +1,83 @@
+"""scripts/checkpoints.py (runs <-> models/checkpoints) and ship_zoo's carry-over of log figures."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+def _script(name: str) -> ModuleType:
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))  # ship_zoo imports ship_report beside it
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", SCRIPTS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _config(folder: Path, name: str, out: Path) -> None:
+    (folder / f"{name}.toml").write_text(
+        f'name = "{name}"\nbackbone = "dln"\nconversion = "ranlen"\nout_dir = "{out.as_posix()}"\n',
+        encoding="utf-8")
+
+
+def test_save_keeps_finished_runs_and_restore_puts_them_back(tmp_path: Path) -> None:
+    ck = _script("checkpoints")
+    configs, runs, store = tmp_path / "configs", tmp_path / "runs", tmp_path / "store"
+    configs.mkdir()
+    _config(configs, "a", runs / "a")
+    _config(configs, "b", runs / "b")
+    (runs / "a").mkdir(parents=True)
+    (runs / "b").mkdir()
+    torch.save({"config": {"name": "a", "steps": 7}}, runs / "a" / "final.pt")
+    (runs / "a" / "summary.json").write_text('{"step": 7}', encoding="utf-8")
+    (runs / "a" / "log.jsonl").write_text('{"step": 1}\n', encoding="utf-8")
+    (runs / "a" / "last.pt").write_bytes(b"not kept")
+    (runs / "b" / "last.pt").write_bytes(b"unfinished")  # no summary: not saved
+
+    assert ck.save(configs, store) == 1
+    assert sorted(p.name for p in (store / "a").iterdir()) == ["final.pt", "log.jsonl",
+                                                                "summary.json"]
+    assert not (store / "b").exists()
+
+    for p in (runs / "a").iterdir():
+        p.unlink()
+    assert ck.restore(configs, store) == 1
+    assert (runs / "a" / "log.jsonl").read_text(encoding="utf-8") == '{"step": 1}\n'
+    assert json.loads((runs / "a" / "config.json").read_text(encoding="utf-8")) == {
+        "name": "a", "steps": 7}  # written from the config inside final.pt
+    assert not list(runs.rglob("*.part"))
+    # a finished run is never overwritten by the store
+    (runs / "a" / "summary.json").write_text('{"step": 8}', encoding="utf-8")
+    assert ck.restore(configs, store) == 0
+    assert json.loads((runs / "a" / "summary.json").read_text(encoding="utf-8")) == {"step": 8}
+
+
+def test_log_figures_carry_over_only_from_the_same_run() -> None:
+    ship_zoo = _script("ship_zoo")
+    old = {"config": "models/configs/x.toml", "training": {"step": 100, "wall_time_s": 60.0},
+           "training_eval": {"step": 50, "global_psnr": 17.0}, "lb_share": 0.01}
+    previous = {old["config"]: old}
+
+    same = {"config": old["config"], "training": {"step": 100, "wall_time_s": 60.0},
+            "training_eval": None, "lb_share": None}
+    ship_zoo._carried_over(same, previous)
+    assert same["training_eval"] == old["training_eval"] and same["lb_share"] == 0.01
+
+    retrained = {"config": old["config"], "training": {"step": 120, "wall_time_s": 60.0},
+                 "training_eval": None, "lb_share": None}
+    ship_zoo._carried_over(retrained, previous)
+    assert retrained["training_eval"] is None and retrained["lb_share"] is None
+
+    measured = {"config": old["config"], "training": {"step": 100, "wall_time_s": 60.0},
+                "training_eval": {"step": 60, "global_psnr": 18.0}, "lb_share": None}
+    ship_zoo._carried_over(measured, previous)
+    assert measured["training_eval"]["step"] == 60  # a run's own log wins
