@@ -91,6 +91,28 @@ def time_processes(photos: list[Path], out: Path, zoo: Path, model: str | None,
     return time.perf_counter() - start
 
 
+def time_cli(photos: list[Path], out: Path, zoo: Path, model: str | None, jobs: int,
+             cores: set[int] | None = None, device: str = "cpu") -> float | None:
+    """Wall seconds of a ``limelight batch --jobs N`` child process (start-up included),
+    pinned to ``cores`` (CPU affinity) when given; None where affinity is not supported."""
+    if cores is not None and not hasattr(os, "sched_setaffinity"):
+        return None
+    recipe = save_recipe(_recipe(model), out.parent / f"bench-recipe-{jobs}.json")
+    # the child pins itself before anything starts a thread (no preexec_fn in a threaded parent)
+    boot = (f"import os, runpy, sys; os.sched_setaffinity(0, {sorted(cores or [])!r} or "
+            "os.sched_getaffinity(0)); sys.argv[0] = 'limelight'; "
+            "runpy.run_module('limelight.cli', run_name='__main__')")
+    cmd = [sys.executable, "-c", boot, "batch", *map(str, photos), "--out", str(out),
+           "--zoo", str(zoo), "--device", device, "--recipe", str(recipe), "--format", "jpeg",
+           "--on-exists", "overwrite", "--no-progress", "--jobs", str(jobs)]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"the batch failed: {proc.stderr.strip()}")
+    return seconds
+
+
 def peak_rss_mb(photo: Path, out: Path, zoo: Path, model: str | None,
                 device: str = "cpu") -> float:
     """Max RSS (MB) of a ``limelight batch`` child process exporting ``photo``."""
@@ -125,6 +147,18 @@ def run_cases(zoo: Path, model: str | None, tmp: Path, *, quick: bool = False,
     print(f"  2 jobs (processes, compared) {tp:6.2f} s  {BATCH / tp:5.2f} photos/s  "
           f"= {t1 / tp:.2f}x one job")
     figures = {"one_job_s": t1, "two_jobs_s": t2, "two_procs_s": tp, "speedup": t1 / t2}
+    # One job already overlaps decoding, the network and encoding of a photo on both cores,
+    # so the ratio above measures how much CPU one job leaves idle. Per-core scaling: the
+    # same CLI batch with one job confined to one core against two jobs on two.
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cores) >= 2:
+        c1 = time_cli(photos, tmp / "batch-c1", zoo, model, 1, {cores[0]}, device)
+        c2 = time_cli(photos, tmp / "batch-c2", zoo, model, 2, set(cores[:2]), device)
+        if c1 and c2:
+            print(f"  'limelight batch', 1 job on 1 core   {c1:6.2f} s  {BATCH / c1:5.2f} photos/s")
+            print(f"  'limelight batch', 2 jobs on 2 cores {c2:6.2f} s  {BATCH / c2:5.2f} photos/s  "
+                  f"= {c1 / c2:.2f}x (per-core scaling)")
+            figures.update(one_core_s=c1, two_cores_s=c2)
     if peak:
         ph, pw = QUICK_PEAK_SIZE if quick else PEAK_SIZE
         from limelight.bench import make_photo

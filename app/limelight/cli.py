@@ -238,7 +238,8 @@ def _add_batch(p: argparse.ArgumentParser) -> None:
                         "(default), or replace it (outputs only: an input is never written)")
     p.add_argument("--skip-existing", action="store_const", dest="on_exists", const="skip",
                    help="same as --on-exists skip: resume an interrupted batch")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="photos in parallel")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="photos in parallel (default: 2, or 1 on a single core)")
     p.add_argument("--report", type=Path, metavar="PATH",
                    help="the JSON report (default: DIR/limelight-batch-report.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -248,8 +249,17 @@ def _add_batch(p: argparse.ArgumentParser) -> None:
 def _cmd_batch(args: argparse.Namespace) -> int:
     import threading
 
-    from limelight.core.batch import BatchJob, CancelToken, plan_batch, run_batch, threads_per_job
+    from limelight.core.batch import (
+        BatchJob,
+        CancelToken,
+        available_cores,
+        plan_batch,
+        run_batch,
+        threads_per_job,
+    )
 
+    if args.jobs is None:
+        args.jobs = min(2, available_cores())
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     recipe = recipe_from_args(args)

@@ -329,3 +329,16 @@ def test_inputs_are_never_opened_for_writing(tmp_path: Path, engine) -> None:  #
     assert writes, "the audit hook saw no writes at all"
     assert not writes & {s.resolve() for s in srcs}
     assert all((shoot / "out").resolve() in p.parents for p in writes)
+
+
+def test_threads_per_job_follows_the_cores_the_process_may_use(monkeypatch) -> None:
+    """Under taskset or a container's cpuset the jobs share the cores given, not the machine's."""
+    import limelight.core.batch as batch_mod
+
+    monkeypatch.setattr(batch_mod.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert batch_mod.available_cores() == 1
+    assert batch_mod.threads_per_job(1) == 1 and batch_mod.threads_per_job(2) == 1
+    monkeypatch.setattr(batch_mod.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3},
+                        raising=False)
+    assert batch_mod.threads_per_job(1) == 4 and batch_mod.threads_per_job(2) == 2
+    assert batch_mod.threads_per_job(3, cores=8) == 2

@@ -183,10 +183,19 @@ class _Cancelled(Exception):
     pass
 
 
+def available_cores() -> int:
+    """Cores this process may run on: its CPU affinity (``taskset``, a container's cpuset),
+    which ``os.cpu_count`` ignores; at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no sched_getaffinity outside Linux
+        return os.cpu_count() or 1
+
+
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
-    """Threads for each of ``jobs`` parallel photos on ``cores`` cores (jobs x threads ≈
-    cores, at least 1)."""
-    cores = cores or os.cpu_count() or 1
+    """Threads for each of ``jobs`` parallel photos on ``cores`` cores (default: the
+    available ones; jobs x threads ≈ cores, at least 1)."""
+    cores = cores or available_cores()
     return max(1, cores // max(1, jobs))
 
 

@@ -4,7 +4,6 @@ pickers. Widgets only; the dialog turns them into a ``BatchJob``."""
 
 from __future__ import annotations
 
-import os
 from typing import Any, cast
 
 from PySide6.QtWidgets import (
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from limelight.core.batch import BatchError
+from limelight.core.batch import BatchError, available_cores
 
 #: label -> (format name, bit depths offered, has quality)
 FORMATS: dict[str, tuple[str, tuple[int, ...], bool]] = {
@@ -83,7 +82,7 @@ class BatchFormMixin:
             self.on_exists.addItem(label, value)
         form.addRow("If an output exists", self.on_exists)
         self.jobs = QSpinBox()
-        cores = os.cpu_count() or 1
+        cores = available_cores()
         self.jobs.setRange(1, max(1, cores))
         self.jobs.setValue(min(2, cores))
         self.jobs.setToolTip("Photos processed at the same time; the cores are shared "
