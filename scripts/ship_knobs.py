@@ -133,7 +133,8 @@ def knobs_section(doc: dict[str, Any]) -> str:
             if k.get("refine_mean") is not None and k["refine_mean"] > 20:
                 why.append(f"the refine residual adds {k['refine_mean']:.0f} code values on "
                            "average: the brightening bypasses the Retinex terms")
-            notes.append(f"* **{r['name']}**: {', '.join(inert)} do not move the figure the "
+            verb = "does" if len(inert) == 1 else "do"
+            notes.append(f"* **{r['name']}**: {', '.join(inert)} {verb} not move the figure the "
                          f"test checks; {'; '.join(why) or 'see the maps above'}.")
     return (
         "Measured by `scripts/ship_knobs.py` on the inputs of `tests/core/test_shipped_zoo.py` "

@@ -1,4 +1,5 @@
-"""Markdown of the shipped zoo: ``docs/results.md`` and the model cards (used by ship_zoo.py).
+"""Markdown of the shipped zoo: ``docs/results.md`` and the model cards (used by ship_zoo.py;
+``python scripts/ship_report.py`` re-writes them from ``docs/results.json`` alone).
 
 Every figure comes from the records ship_zoo.py measured (``docs/results.json``); nothing
 here is typed by hand except the peer figures, copied from ``../shared/data/README.md``.
@@ -134,13 +135,17 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     ranlen = [r for r in shipped if r["conversion"] == "ranlen"]
     if ranlen:
         low = [r for r in ranlen if r["global_psnr"] < 17.0]
+        unshipped = [r for r in doc["models"] if r["conversion"] == "ranlen"
+                     and not r["shipped"] and r["name"] == f"{r['backbone']}-ranlen"]
         out.append(("every shipped ranlen ≥ 17.0 dB",
-                    ", ".join(f"{r['backbone']} {r['global_psnr']:.2f}" for r in ranlen),
+                    ", ".join(f"{r['backbone']} {r['global_psnr']:.2f}" for r in ranlen)
+                    + "".join(f"; {r['backbone']} {r['global_psnr']:.2f} not shipped"
+                              for r in unshipped),
                     not low))
     wins, pairs = [], 0
-    for b in BACKBONES:
+    for b in BACKBONES:  # every trained pair (the last stage), shipped or not
         rl, cc = rows.get(f"{b}-ranlen"), rows.get(f"{b}-concat")
-        if rl and cc and rl["shipped"] and cc["shipped"]:
+        if rl and cc:
             pairs += 1
             if rl["area_a_psnr"] >= cc["area_a_psnr"]:
                 wins.append(b)
@@ -177,7 +182,11 @@ def _ablation_note(doc: dict[str, Any]) -> str:
     rows = _by_name(doc)
     with_lb = rows.get("fusion_net-ranlen-short") or rows.get("fusion_net-ranlen")
     share = with_lb.get("lb_share") if with_lb else None
-    return ABLATION_NOTE.format(share=f"{100 * share:.1f} %" if share is not None else "n/a")
+    return ABLATION_NOTE.format(share=(
+        f": β·L_B is {100 * share:.1f} % of the total loss over the last 50 logged steps of "
+        "the run with L_B (`log.jsonl`)" if share is not None else
+        " (its share of the loss is not known: that run's log was lost with the machine it "
+        "ran on, and `models/checkpoints` keeps logs only for runs made since)"))
 
 
 def ablation(doc: dict[str, Any]) -> str:
@@ -296,7 +305,7 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
               "## Targets of issue 4\n", "| target | measured | met |", "| --- | --- | --- |"]
     for t, m, ok in targets(doc):
         parts.append(f"| {t} | {m} | {'yes' if ok else '**no**'} |")
-    note = "".join(_stages_note(r) for r in doc["models"] if r.get("earlier_stages"))
+    note = _stages_note(doc)
     parts += ["", "## Backbone × conversion\n", PROTOCOL + note, main_table(doc), "",
               "## Beside the published figures (global setting)\n", peer_table(doc), "",
               "## Ablation of RANLEN's Fig. 6: the transition loss L_B\n",
@@ -345,8 +354,7 @@ ABLATION_NOTE = (
     "without L_B is trained to return the input outside A (the paper's ablation splits the "
     "image into A and its complement), so its B pixels are lifted only through the weight "
     "and score as smoother. L_B's weight (β = 1e-4 on a sum, as in eq. 5) is also small "
-    "next to the backbone loss in these short runs: β·L_B is {share} of the total loss over "
-    "the last 50 logged steps of the run with L_B (`log.jsonl`).\n"
+    "next to the backbone loss in these short runs{share}.\n"
 )
 BUDGET_NOTE = (
     "Each run trained on one thread (two runs at a time on the 2-core machine), batch 4, "
@@ -391,15 +399,20 @@ LIMITS_TEXT = (
 )
 
 
-def _stages_note(r: dict[str, Any]) -> str:
-    """The results.md note on a model shipped after several training stages."""
-    stages = r["earlier_stages"]
-    rows = ", ".join(f"`{_stage_row(r['name'], i)}`" for i in range(1, len(stages) + 1))
-    steps, wall = _totals(r)
-    return (f"\n**{r['name']}** is shipped after {len(stages) + 1} training stages, each "
-            f"starting from the previous one's final weights (the earlier ones are the rows "
-            f"{rows}; the last is `{r['config']}`); its steps and minutes below are the "
-            f"totals, {steps:,} steps and {wall / 60:.1f} minutes.\n")
+def _stages_note(doc: dict[str, Any]) -> str:
+    """The results.md note on the models trained in several stages (one paragraph)."""
+    staged = [r for r in doc["models"] if r.get("earlier_stages")]
+    if not staged:
+        return ""
+    items = []
+    for r in staged:
+        steps, wall = _totals(r)
+        items.append(f"{r['name']} ({len(r['earlier_stages']) + 1} stages, last "
+                     f"`{r['config']}`; {steps:,} steps, {wall / 60:.1f} min)")
+    return ("\nTrained in stages, each starting from the previous stage's final weights; the "
+            "earlier stages are evaluated as the rows `<model>-short` (stage 1) and "
+            "`<model>-stage<k>`, and a staged row's steps and minutes are the totals over its "
+            "stages: " + "; ".join(items) + ".\n")
 
 
 def _train_commands(stages: list[dict[str, Any]], cfg_path: str) -> str:
@@ -554,3 +567,28 @@ def update_readme(readme: Path, doc: dict[str, Any], bench: str | None) -> bool:
                       encoding="utf-8")
     return True
 
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-writes results.md, the README block and the model cards from the measured
+    ``docs/results.json`` and ``docs/bench.txt`` (no export, no evaluation)."""
+    import argparse
+
+    repo = Path(__file__).resolve().parents[1]
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--docs", type=Path, default=repo / "docs")
+    parser.add_argument("--zoo", type=Path, default=repo / "resources" / "zoo")
+    parser.add_argument("--readme", type=Path, default=repo / "README.md")
+    args = parser.parse_args(argv)
+    doc = json.loads((args.docs / "results.json").read_text(encoding="utf-8"))
+    bench_path = args.docs / "bench.txt"
+    bench = bench_path.read_text(encoding="utf-8") if bench_path.is_file() else None
+    (args.docs / "results.md").write_text(results_markdown(doc, bench), encoding="utf-8")
+    write_cards(args.zoo, doc["models"], runs_synth=repo.parent / "cache" / "synth")
+    if not update_readme(args.readme, doc, bench):
+        raise SystemExit(f"{args.readme} has no ship_zoo markers")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -99,7 +99,8 @@ def shipping_plan(runs: list[Run], snapshot: bool) -> tuple[dict[str, Run], dict
     for r in usable:
         if r.name == r.model_name:
             shipped.setdefault(r.name, r)
-    staged = sorted((s, r) for r in usable if (s := stage_of(r)) is not None and s > 1)
+    staged = sorted(((s, r) for r in usable if (s := stage_of(r)) is not None and s > 1),
+                    key=lambda sr: (sr[0], sr[1].name))
     for _stage, r in staged:  # later stages replace earlier ones
         earlier = shipped.get(r.model_name)
         if earlier is not None:

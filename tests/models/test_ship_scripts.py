@@ -1,4 +1,4 @@
-"""scripts/checkpoints.py (runs <-> models/checkpoints) and ship_zoo's carry-over of log figures."""
+"""scripts/checkpoints.py (runs <-> models/checkpoints) and scripts/ship_zoo.py's run handling."""
 
 from __future__ import annotations
 
@@ -81,3 +81,30 @@ def test_log_figures_carry_over_only_from_the_same_run() -> None:
                 "training_eval": {"step": 60, "global_psnr": 18.0}, "lb_share": None}
     ship_zoo._carried_over(measured, previous)
     assert measured["training_eval"]["step"] == 60  # a run's own log wins
+
+
+def test_the_last_stage_of_each_model_ships_and_earlier_ones_are_evaluated(tmp_path: Path) -> None:
+    ship_zoo = _script("ship_zoo")
+
+    def run(name: str, model: str) -> object:
+        return ship_zoo.Run(tmp_path / f"{name}.toml", name, model, tmp_path / name, {})
+
+    runs = [run(n, m) for n, m in (
+        ("dln-ranlen", "dln-ranlen"), ("dln-ranlen-long", "dln-ranlen"),
+        ("dln-concat", "dln-concat"), ("dln-concat-long", "dln-concat"),
+        ("fusion_net-ranlen", "fusion_net-ranlen"), ("fusion_net-ranlen-long", "fusion_net-ranlen"),
+        ("fusion_net-ranlen-long3", "fusion_net-ranlen"), ("fusion_net-ranlen-nolb", "fusion_net-ranlen"),
+        ("star_dce-global", "star_dce-global"))]
+    for r in runs:
+        r.out.mkdir()
+        (r.out / "summary.json").write_text("{}", encoding="utf-8")
+        (r.out / "final.pt").write_bytes(b"")
+    shipped, extra = ship_zoo.shipping_plan(runs, snapshot=False)
+    assert {k: v.name for k, v in shipped.items()} == {
+        "dln-ranlen": "dln-ranlen-long", "dln-concat": "dln-concat-long",
+        "fusion_net-ranlen": "fusion_net-ranlen-long3", "star_dce-global": "star_dce-global"}
+    assert {k: v.name for k, v in extra.items()} == {
+        "dln-ranlen-short": "dln-ranlen", "dln-concat-short": "dln-concat",
+        "fusion_net-ranlen-short": "fusion_net-ranlen",
+        "fusion_net-ranlen-stage2": "fusion_net-ranlen-long",
+        "fusion_net-ranlen-nolb": "fusion_net-ranlen-nolb"}
