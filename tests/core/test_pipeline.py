@@ -238,3 +238,67 @@ def test_truncated_jpeg_fails_cleanly_on_the_overlapped_path(tiny_zoo: Path,
     with pytest.raises(ImageReadError, match="cut.jpg|truncated|decode"):
         pipeline.process_file(src, tmp_path / "out.jpg", Recipe(mask=SPOT), engine)
     assert not (tmp_path / "out.jpg").exists()
+
+
+def test_band_darkening_fades_out_by_the_middle_of_the_band() -> None:
+    """Darkening (enhanced < input) is kept in area A, halved at weight 0.75, gone at 0.5 and
+    below; brightening is untouched everywhere; no band means no change."""
+    img = np.full((1, 6, 3), 0.5, np.float32)
+    enhanced = img.copy()
+    enhanced[0, :3] = 0.3  # darker than the input
+    enhanced[0, 3:] = 0.8  # brighter
+    weight = np.array([[1.0, 0.75, 0.5, 1.0, 0.75, 0.2]], np.float32)
+    out = pipeline.fade_band_darkening(img, enhanced, weight)
+    np.testing.assert_allclose(out[0, :, 0], [0.3, 0.4, 0.5, 0.8, 0.8, 0.8], atol=1e-6)
+    assert enhanced[0, 1, 0] == np.float32(0.3)  # the input array is not modified
+    whole = np.ones((1, 6), np.float32)
+    assert pipeline.fade_band_darkening(img, enhanced, whole) is enhanced
+
+
+class _DarkeningEngine:
+    """A stand-in Engine whose model (residual family) darkens every pixel by 0.2."""
+
+    class _Info:
+        name, working_resolution = "dark", 4096
+
+    class _Maps:
+        family = "residual"
+
+        def __init__(self, img: np.ndarray) -> None:
+            self.img, self.maps = img, {"residual": np.full_like(img, -0.2)}
+
+    def model(self, name: str | None = None) -> _Info:
+        return self._Info()
+
+    def run(self, name: str | None, img: np.ndarray, mask: np.ndarray) -> _Maps:
+        return self._Maps(img)
+
+
+def test_the_band_never_darkens_its_outer_half_through_the_pipeline() -> None:
+    """With a model darker than the input everywhere, area A is darkened as the model says,
+    band pixels with weight <= 0.5 are left no darker than the input where the network saw
+    every pixel, and nearly so through the guided transfer (which smooths the fade: without
+    it, 60 % of them were darker by more than 2 levels, 7 on average), and area C is the
+    input."""
+    from limelight.core.masks import derive_mask, rasterize_area_a
+    from limelight.core.preview import PreviewMaps
+
+    engine = _DarkeningEngine()
+    px = np.ascontiguousarray(data.coffee())  # 400 x 600
+    h, w = px.shape[:2]
+    spec = MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.25, 0.3),), transition=0.15)
+    mask = derive_mask(rasterize_area_a(spec, h, w), spec.transition_px(h, w), spec.band)
+    knobs = Knobs(degree=1.0)
+    outer = (mask[1] > 0) & (mask[1] <= 0.5)
+    area_a, area_c = mask[1] >= 1.0, mask[1] == 0
+    assert outer.any() and area_a.any()
+    full = [pipeline.enhance_pixels_with_mask(px, mask, knobs, engine),  # type: ignore[arg-type]
+            PreviewMaps.compute(engine, None, px, mask, max(h, w)).render(knobs, px)]
+    transferred = PreviewMaps.compute(engine, None, px, mask, 200).render(knobs, px)
+    for out in [*full, transferred]:
+        assert out[area_a].mean() < px[area_a].mean() - 20
+        assert (out[area_c] == px[area_c]).all()
+    for out in full:
+        assert (out[outer].astype(int) >= px[outer].astype(int)).all()
+    diff = transferred[outer].astype(int) - px[outer].astype(int)
+    assert diff.mean() > -0.5 and (diff < -2).mean() < 0.02

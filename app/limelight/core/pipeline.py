@@ -214,6 +214,33 @@ def plan_for(img: np.ndarray | GuidedFit, enhanced: np.ndarray, weight: np.ndarr
     return Plan(weight, a, b, None)
 
 
+def fade_band_darkening(img: np.ndarray, enhanced: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``enhanced`` with its darkening faded out across the transition band.
+
+    A region-aware network is trained to keep its output smooth in band B (L_B); around small
+    bright details (specular highlights) that smooth output can dip below the input, and
+    composited with the band's weight it showed as dark blotches along the band. Darkening
+    (enhanced < img) is kept in full where the weight is 1 (area A: gamma2 still tames
+    highlights there) and fades to none at weight 0.5; brightening is untouched, so the band
+    still carries the light from A to C.
+
+    Args:
+        img, enhanced: (h, w, 3) float32 in [0, 1], the working image and its enhancement.
+        weight: (h, w) float32 in [0, 1], the compositing weight at the same size.
+    Returns:
+        (h, w, 3) float32; ``enhanced`` itself when no pixel is in the band.
+    """
+    x, y, bw, bh = cv2.boundingRect(((weight > 0) & (weight < 1)).view(np.uint8))
+    if not (bw and bh):
+        return enhanced
+    box = (slice(y, y + bh), slice(x, x + bw))
+    lost = np.clip(2.0 - 2.0 * weight[box], 0.0, 1.0)[..., None]  # darkening share removed
+    dark = np.minimum(enhanced[box] - img[box], 0.0)
+    out = enhanced.copy()
+    out[box] -= dark * lost
+    return out
+
+
 def downscale_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
     """(2, H, W) float32 mask -> (2, h, w) by area averaging (unchanged when the size is)."""
     if mask.shape[1:] == (h, w):
@@ -250,7 +277,8 @@ def _plan(
         fine = (pool.submit(_weight, spec, mh, mw, base_dir, subject_fn)
                 if (h, w) != (height, width) and (mh, mw) != (h, w) else None)
         maps = engine.run(info.name, img, mask)
-        enhanced = Recomposer(maps.family, maps.img, maps.maps)(knobs)
+        enhanced = fade_band_darkening(
+            img, Recomposer(maps.family, maps.img, maps.maps)(knobs), mask[1])
         if (h, w) == (height, width):
             return plan_for(img, enhanced, mask[1], True)
         weight = mask[1] if fine is None else fine.result()[1]
@@ -296,8 +324,10 @@ def enhance_pixels_with_mask(
     full = (h, w) == (height, width)
     small = pixels if full else cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA)
     img = to_float(small)
-    maps = engine.run(info.name, img, downscale_mask(mask, h, w))
-    enhanced = Recomposer(maps.family, maps.img, maps.maps)(knobs)
+    small_mask = downscale_mask(mask, h, w)
+    maps = engine.run(info.name, img, small_mask)
+    enhanced = fade_band_darkening(
+        img, Recomposer(maps.family, maps.img, maps.maps)(knobs), small_mask[1])
     return apply_plan(pixels, plan_for(img, enhanced, mask[1], full), progress)
 
 
@@ -501,5 +531,6 @@ def _early_work(src: Path, recipe: Recipe, engine: Engine) -> _Work | None:
     img = to_float(small.pixels)
     mask = _weight(recipe.mask, h, w, None, None)
     maps = engine.run(info.name, img, mask)
-    enhanced = Recomposer(maps.family, maps.img, maps.maps)(recipe.knobs)
+    enhanced = fade_band_darkening(
+        img, Recomposer(maps.family, maps.img, maps.maps)(recipe.knobs), mask[1])
     return _Work(*GuidedFit(img)(enhanced))

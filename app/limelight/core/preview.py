@@ -31,6 +31,7 @@ from limelight.core.pipeline import (
     GuidedFit,
     apply_plan,
     downscale_mask,
+    fade_band_darkening,
     plan_for,
     to_float,
     working_size,
@@ -61,6 +62,7 @@ class PreviewMaps:
         device: where the network ran ("CPU", "CUDA").
         inference_ms: the network's time.
         fit: the guided filter's statistics of ``img`` (None when ``full``).
+        small_weight: (h, w) float32, the weight at the working size (None when ``full``).
     """
 
     img: np.ndarray
@@ -71,6 +73,7 @@ class PreviewMaps:
     device: str
     inference_ms: float
     fit: GuidedFit | None = None
+    small_weight: np.ndarray | None = None
 
     @classmethod
     def compute(
@@ -109,7 +112,8 @@ class PreviewMaps:
             maps_maps = {k: np.ascontiguousarray(m[crop]) for k, m in maps_maps.items()}
         return cls(small, Recomposer(maps.family, maps_img, maps_maps), weight, box, full,
                    str(getattr(maps, "device", "CPU")), float(elapsed),
-                   None if full else GuidedFit(small))
+                   None if full else GuidedFit(small),
+                   None if full else np.ascontiguousarray(small_mask[1], np.float32))
 
     @property
     def size(self) -> tuple[int, int]:
@@ -130,8 +134,11 @@ class PreviewMaps:
         if self.full:  # enhanced is the box: composite it there
             y0, y1, x0, x1 = self.box
             out = display.copy()
-            plan = plan_for(self.img, enhanced, self.weight[y0:y1, x0:x1], True)
+            weight = self.weight[y0:y1, x0:x1]
+            enhanced = fade_band_darkening(self.img[y0:y1, x0:x1], enhanced, weight)
+            plan = plan_for(self.img, enhanced, weight, True)
             out[y0:y1, x0:x1] = apply_plan(display[y0:y1, x0:x1], plan, None)
             return out
-        assert self.fit is not None
+        assert self.fit is not None and self.small_weight is not None
+        enhanced = fade_band_darkening(self.img, enhanced, self.small_weight)
         return apply_plan(display, plan_for(self.fit, enhanced, self.weight, False), None)
