@@ -14,17 +14,21 @@ RUNS=${RUNS:-../runs}
 MAX_PASSES=${MAX_PASSES:-6}
 RETRY_WAIT=${RETRY_WAIT:-300}
 
-# Staged configs (<name>-long) start from the previous stage's final.pt, so they follow it in
-# the same worker.
+# Staged configs (<name>-long, <name>-long3) start from the previous stage's final.pt, so
+# they follow it in the same worker.
 WORKER_A=(fusion_net-ranlen fusion_net-ranlen-long
           star_dce-ranlen star_dce-ranlen-long deepupe-ranlen deepupe-ranlen-long
           dln-ranlen dln-ranlen-long gladnet-ranlen gladnet-ranlen-long
           fusion_net-global star_dce-global star_dce-global-long
-          deepupe-global deepupe-global-long)
+          deepupe-global deepupe-global-long
+          deepupe-ranlen-long3 deepupe-global-long3 star_dce-ranlen-long3 star_dce-global-long3
+          dln-ranlen-long3 gladnet-ranlen-long3)
 WORKER_B=(fusion_net-ranlen-nolb fusion_net-concat star_dce-concat star_dce-concat-long
           deepupe-concat deepupe-concat-long dln-concat dln-concat-long
           gladnet-concat gladnet-concat-long dln-global dln-global-long
-          gladnet-global gladnet-global-long)
+          gladnet-global gladnet-global-long
+          deepupe-concat-long3 star_dce-concat-long3 dln-concat-long3 dln-global-long3
+          gladnet-concat-long3 gladnet-global-long3)
 
 run_one() {  # name -> 0 if done
   local name=$1 out="$RUNS/$1"
