@@ -572,6 +572,15 @@ def update_readme(readme: Path, doc: dict[str, Any], bench: str | None) -> bool:
 
 
 
+def write_docs(docs: Path, doc: dict[str, Any], readme: Path | None) -> bool:
+    """Writes ``docs/results.md`` from ``doc`` and ``docs/bench.txt`` and rewrites the
+    README's block; False when ``readme`` has no ship_zoo markers."""
+    bench_path = docs / "bench.txt"
+    bench = bench_path.read_text(encoding="utf-8") if bench_path.is_file() else None
+    (docs / "results.md").write_text(results_markdown(doc, bench), encoding="utf-8")
+    return readme is None or update_readme(readme, doc, bench)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Re-writes results.md, the README block and the model cards from the measured
     ``docs/results.json`` and ``docs/bench.txt`` (no export, no evaluation)."""
@@ -584,11 +593,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, default=repo / "README.md")
     args = parser.parse_args(argv)
     doc = json.loads((args.docs / "results.json").read_text(encoding="utf-8"))
-    bench_path = args.docs / "bench.txt"
-    bench = bench_path.read_text(encoding="utf-8") if bench_path.is_file() else None
-    (args.docs / "results.md").write_text(results_markdown(doc, bench), encoding="utf-8")
     write_cards(args.zoo, doc["models"], runs_synth=repo.parent / "cache" / "synth")
-    if not update_readme(args.readme, doc, bench):
+    if not write_docs(args.docs, doc, args.readme):
         raise SystemExit(f"{args.readme} has no ship_zoo markers")
     return 0
 

@@ -419,10 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"default": args.default, "zoo_mb": round(size_mb, 2), "snapshot": args.snapshot,
            "missing": missing, "models": records}
     (args.docs / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    bench = bench_path.read_text(encoding="utf-8") if bench_path.is_file() else None
-    (args.docs / "results.md").write_text(ship_report.results_markdown(doc, bench),
-                                          encoding="utf-8")
-    if args.readme and not ship_report.update_readme(args.readme, doc, bench):
+    if not ship_report.write_docs(args.docs, doc, args.readme):
         log.warning("%s has no ship_zoo markers: its results paragraph was not updated",
                     args.readme)
     log.info("zoo %.2f MB, %d shipped, %d evaluated only; docs in %s", size_mb, len(shipped),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import resource
+import re
 import subprocess
 import sys
 import tempfile
@@ -91,20 +91,28 @@ def time_processes(photos: list[Path], out: Path, zoo: Path, model: str | None,
     return time.perf_counter() - start
 
 
+def _batch_args(photos: list[Path], out: Path, zoo: Path, model: str | None,
+                device: str) -> list[str]:
+    """``limelight batch`` arguments (after the program) exporting ``photos`` to JPEG in
+    ``out`` with the benchmark's recipe (saved beside ``out``)."""
+    recipe = save_recipe(_recipe(model), out.parent / f"bench-recipe-{out.name}.json")
+    return ["batch", *map(str, photos), "--out", str(out), "--zoo", str(zoo), "--device", device,
+            "--recipe", str(recipe), "--format", "jpeg", "--on-exists", "overwrite",
+            "--no-progress"]
+
+
 def time_cli(photos: list[Path], out: Path, zoo: Path, model: str | None, jobs: int,
              cores: set[int] | None = None, device: str = "cpu") -> float | None:
     """Wall seconds of a ``limelight batch --jobs N`` child process (start-up included),
     pinned to ``cores`` (CPU affinity) when given; None where affinity is not supported."""
     if cores is not None and not hasattr(os, "sched_setaffinity"):
         return None
-    recipe = save_recipe(_recipe(model), out.parent / f"bench-recipe-{jobs}.json")
     # the child pins itself before anything starts a thread (no preexec_fn in a threaded parent)
     boot = (f"import os, runpy, sys; os.sched_setaffinity(0, {sorted(cores or [])!r} or "
             "os.sched_getaffinity(0)); sys.argv[0] = 'limelight'; "
             "runpy.run_module('limelight.cli', run_name='__main__')")
-    cmd = [sys.executable, "-c", boot, "batch", *map(str, photos), "--out", str(out),
-           "--zoo", str(zoo), "--device", device, "--recipe", str(recipe), "--format", "jpeg",
-           "--on-exists", "overwrite", "--no-progress", "--jobs", str(jobs)]
+    cmd = [sys.executable, "-c", boot, *_batch_args(photos, out, zoo, model, device),
+           "--jobs", str(jobs)]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
@@ -113,21 +121,23 @@ def time_cli(photos: list[Path], out: Path, zoo: Path, model: str | None, jobs: 
     return seconds
 
 
+#: runs the CLI and reports its own peak RSS (kB) on stderr, whatever other children did
+_REPORT_RSS = ("import resource, runpy, sys\nsys.argv[0] = 'limelight'\ntry:\n"
+               "    runpy.run_module('limelight.cli', run_name='__main__')\nfinally:\n"
+               "    sys.stderr.write('\\nmaxrss_kb=%d\\n' % "
+               "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+
+
 def peak_rss_mb(photo: Path, out: Path, zoo: Path, model: str | None,
                 device: str = "cpu") -> float:
-    """Max RSS (MB) of a ``limelight batch`` child process exporting ``photo``."""
-    recipe = save_recipe(_recipe(model), out.parent / "bench-recipe.json")
-    cmd = [sys.executable, "-m", "limelight.cli", "batch", str(photo), "--out", str(out),
-           "--zoo", str(zoo), "--device", device, "--recipe", str(recipe), "--format", "jpeg",
-           "--on-exists", "overwrite", "--no-progress"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Max RSS (MB) of a ``limelight batch`` child process exporting ``photo``, as the
+    child itself measures it (RUSAGE_CHILDREN would keep an earlier, larger child's)."""
+    cmd = [sys.executable, "-c", _REPORT_RSS, *_batch_args([photo], out, zoo, model, device)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
+    found = re.findall(r"maxrss_kb=(\d+)", proc.stderr)
+    if proc.returncode != 0 or not found:
         raise SystemExit(f"the 50 MP batch failed: {proc.stderr.strip()}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kB on Linux
-    if after <= before:
-        print("  (peak RSS not attributable: an earlier child used more)")
-    return after / 1024
+    return int(found[-1]) / 1024  # kB on Linux
 
 
 def run_cases(zoo: Path, model: str | None, tmp: Path, *, quick: bool = False,
@@ -147,6 +157,15 @@ def run_cases(zoo: Path, model: str | None, tmp: Path, *, quick: bool = False,
     print(f"  2 jobs (processes, compared) {tp:6.2f} s  {BATCH / tp:5.2f} photos/s  "
           f"= {t1 / tp:.2f}x one job")
     figures = {"one_job_s": t1, "two_jobs_s": t2, "two_procs_s": tp, "speedup": t1 / t2}
+    if peak:
+        ph, pw = QUICK_PEAK_SIZE if quick else PEAK_SIZE
+        from limelight.bench import make_photo
+
+        big = make_photo(tmp / "big50.jpg", ph, pw, seed=7)
+        mb = peak_rss_mb(big, tmp / "peak-out", zoo, model, device)
+        print(f"  peak memory of 'limelight batch' on {pw}x{ph} ({pw * ph / 1e6:.1f} MP): "
+              f"{mb:,.0f} MB max RSS (target < 3072 MB)")
+        figures["peak_mb"] = mb
     # One job already overlaps decoding, the network and encoding of a photo on both cores,
     # so the ratio above measures how much CPU one job leaves idle. Per-core scaling: the
     # same CLI batch with one job confined to one core against two jobs on two.
@@ -159,15 +178,6 @@ def run_cases(zoo: Path, model: str | None, tmp: Path, *, quick: bool = False,
             print(f"  'limelight batch', 2 jobs on 2 cores {c2:6.2f} s  {BATCH / c2:5.2f} photos/s  "
                   f"= {c1 / c2:.2f}x (per-core scaling)")
             figures.update(one_core_s=c1, two_cores_s=c2)
-    if peak:
-        ph, pw = QUICK_PEAK_SIZE if quick else PEAK_SIZE
-        from limelight.bench import make_photo
-
-        big = make_photo(tmp / "big50.jpg", ph, pw, seed=7)
-        mb = peak_rss_mb(big, tmp / "peak-out", zoo, model, device)
-        print(f"  peak memory of 'limelight batch' on {pw}x{ph} ({pw * ph / 1e6:.1f} MP): "
-              f"{mb:,.0f} MB max RSS (target < 3072 MB)")
-        figures["peak_mb"] = mb
     return figures
 
 

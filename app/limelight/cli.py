@@ -13,6 +13,7 @@ an output path equal to the input. Errors are one line, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -252,14 +253,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from limelight.core.batch import (
         BatchJob,
         CancelToken,
-        available_cores,
+        default_jobs,
         plan_batch,
         run_batch,
         threads_per_job,
     )
 
     if args.jobs is None:
-        args.jobs = min(2, available_cores())
+        args.jobs = default_jobs()
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     recipe = recipe_from_args(args)
@@ -267,7 +268,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                    quality=args.quality, bit_depth=args.bit_depth, on_exists=args.on_exists,
                    jobs=args.jobs, recursive=args.recursive, report=args.report)
     planned, missing = plan_batch(job)  # BatchError (usage) before anything is written
-    engine = _engine(args, recipe, threads=threads_per_job(args.jobs))
+    if job.jobs > len(planned) > 0:  # no idle job holding back its share of the cores
+        job = dataclasses.replace(job, jobs=len(planned))
+    engine = _engine(args, recipe, threads=threads_per_job(job.jobs))
     bar = _progress_bar(len(planned) + len(missing), disable=args.no_progress)
     cancel, box = CancelToken(), {}
 

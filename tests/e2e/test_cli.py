@@ -258,3 +258,26 @@ def test_output_folder_that_cannot_be_used(
                         "--zoo", str(tiny_zoo))
     assert code == 1 and where.split("/")[0] in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_batch_jobs_default_to_two_but_never_more_than_the_photos(
+        tmp_path: Path, tiny_zoo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two photos run as 2 jobs sharing the cores; one photo gets every core for itself."""
+    import limelight.cli as cli
+    import limelight.core.batch as batch_mod
+
+    monkeypatch.setattr(batch_mod.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    seen: list[int | None] = []
+    real = cli._engine
+    monkeypatch.setattr(cli, "_engine",
+                        lambda args, recipe, threads=None: seen.append(threads) or real(
+                            args, recipe, threads))
+    photos = []
+    for i in range(2):
+        photos.append(tmp_path / f"p{i}.png")
+        PILImage.fromarray(np.full((24, 32, 3), 40 + i, np.uint8)).save(photos[-1])
+    assert main(["batch", *map(str, photos), "--out", str(tmp_path / "two"),
+                 "--zoo", str(tiny_zoo), "--no-progress"]) == 0
+    assert main(["batch", str(photos[0]), "--out", str(tmp_path / "one"),
+                 "--zoo", str(tiny_zoo), "--no-progress"]) == 0
+    assert seen == [1, 2]

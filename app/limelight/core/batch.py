@@ -192,6 +192,12 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def default_jobs() -> int:
+    """Photos in parallel when the user does not say: 2, or 1 on a single core (the CLI's
+    ``--jobs`` and the dialog's spin box)."""
+    return min(2, available_cores())
+
+
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
     """Threads for each of ``jobs`` parallel photos on ``cores`` cores (default: the
     available ones; jobs x threads ≈ cores, at least 1)."""

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -214,31 +214,49 @@ def plan_for(img: np.ndarray | GuidedFit, enhanced: np.ndarray, weight: np.ndarr
     return Plan(weight, a, b, None)
 
 
-def fade_band_darkening(img: np.ndarray, enhanced: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """``enhanced`` with its darkening faded out across the transition band.
+class BandFade:
+    """Fades an enhancement's darkening out across the transition band of one weight.
 
     A region-aware network is trained to keep its output smooth in band B (L_B); around small
     bright details (specular highlights) that smooth output can dip below the input, and
     composited with the band's weight it showed as dark blotches along the band. Darkening
     (enhanced < img) is kept in full where the weight is 1 (area A: gamma2 still tames
     highlights there) and fades to none at weight 0.5; brightening is untouched, so the band
-    still carries the light from A to C.
+    still carries the light from A to C. The band's box and fade factors are computed once
+    per weight, so a knob change (a new enhancement, same weight) only applies them.
 
     Args:
-        img, enhanced: (h, w, 3) float32 in [0, 1], the working image and its enhancement.
-        weight: (h, w) float32 in [0, 1], the compositing weight at the same size.
-    Returns:
-        (h, w, 3) float32; ``enhanced`` itself when no pixel is in the band.
+        weight: (h, w) float32 in [0, 1], the compositing weight at the working size.
     """
-    x, y, bw, bh = cv2.boundingRect(((weight > 0) & (weight < 1)).view(np.uint8))
-    if not (bw and bh):
-        return enhanced
-    box = (slice(y, y + bh), slice(x, x + bw))
-    lost = np.clip(2.0 - 2.0 * weight[box], 0.0, 1.0)[..., None]  # darkening share removed
-    dark = np.minimum(enhanced[box] - img[box], 0.0)
-    out = enhanced.copy()
-    out[box] -= dark * lost
-    return out
+
+    def __init__(self, weight: np.ndarray) -> None:
+        x, y, bw, bh = cv2.boundingRect(((weight > 0) & (weight < 1)).view(np.uint8))
+        self.box = (slice(y, y + bh), slice(x, x + bw)) if bw and bh else None
+        #: (bh, bw, 1): the share of the darkening removed
+        self.lost = (np.clip(2.0 - 2.0 * weight[self.box], 0.0, 1.0)[..., None]
+                     if self.box is not None else None)
+
+    def __call__(self, img: np.ndarray, enhanced: np.ndarray) -> np.ndarray:
+        """(h, w, 3) float32 ``enhanced`` of ``img`` -> the faded copy (``enhanced`` itself
+        when no pixel is in the band)."""
+        if self.box is None:
+            return enhanced
+        box = self.box
+        out = enhanced.copy()
+        out[box] -= np.minimum(enhanced[box] - img[box], 0.0) * self.lost
+        return out
+
+
+def fade_band_darkening(img: np.ndarray, enhanced: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """One-shot ``BandFade(weight)(img, enhanced)``; (h, w, 3) float32 in [0, 1]."""
+    return BandFade(weight)(img, enhanced)
+
+
+def recompose_faded(maps: Any, knobs: Knobs, weight: np.ndarray) -> np.ndarray:
+    """The engine's ``maps`` recomposed for ``knobs``, darkening faded across the band of
+    ``weight`` ((h, w) at the maps' size); (h, w, 3) float32 in [0, 1]."""
+    return fade_band_darkening(
+        maps.img, Recomposer(maps.family, maps.img, maps.maps)(knobs), weight)
 
 
 def downscale_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -277,8 +295,7 @@ def _plan(
         fine = (pool.submit(_weight, spec, mh, mw, base_dir, subject_fn)
                 if (h, w) != (height, width) and (mh, mw) != (h, w) else None)
         maps = engine.run(info.name, img, mask)
-        enhanced = fade_band_darkening(
-            img, Recomposer(maps.family, maps.img, maps.maps)(knobs), mask[1])
+        enhanced = recompose_faded(maps, knobs, mask[1])
         if (h, w) == (height, width):
             return plan_for(img, enhanced, mask[1], True)
         weight = mask[1] if fine is None else fine.result()[1]
@@ -326,8 +343,7 @@ def enhance_pixels_with_mask(
     img = to_float(small)
     small_mask = downscale_mask(mask, h, w)
     maps = engine.run(info.name, img, small_mask)
-    enhanced = fade_band_darkening(
-        img, Recomposer(maps.family, maps.img, maps.maps)(knobs), small_mask[1])
+    enhanced = recompose_faded(maps, knobs, small_mask[1])
     return apply_plan(pixels, plan_for(img, enhanced, mask[1], full), progress)
 
 
@@ -531,6 +547,5 @@ def _early_work(src: Path, recipe: Recipe, engine: Engine) -> _Work | None:
     img = to_float(small.pixels)
     mask = _weight(recipe.mask, h, w, None, None)
     maps = engine.run(info.name, img, mask)
-    enhanced = fade_band_darkening(
-        img, Recomposer(maps.family, maps.img, maps.maps)(recipe.knobs), mask[1])
+    enhanced = recompose_faded(maps, recipe.knobs, mask[1])
     return _Work(*GuidedFit(img)(enhanced))

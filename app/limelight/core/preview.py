@@ -28,10 +28,10 @@ import cv2
 import numpy as np
 
 from limelight.core.pipeline import (
+    BandFade,
     GuidedFit,
     apply_plan,
     downscale_mask,
-    fade_band_darkening,
     plan_for,
     to_float,
     working_size,
@@ -62,7 +62,7 @@ class PreviewMaps:
         device: where the network ran ("CPU", "CUDA").
         inference_ms: the network's time.
         fit: the guided filter's statistics of ``img`` (None when ``full``).
-        small_weight: (h, w) float32, the weight at the working size (None when ``full``).
+        fade: the band's darkening fade (``pipeline.BandFade``) at the recomposer's size.
     """
 
     img: np.ndarray
@@ -73,7 +73,7 @@ class PreviewMaps:
     device: str
     inference_ms: float
     fit: GuidedFit | None = None
-    small_weight: np.ndarray | None = None
+    fade: BandFade | None = None
 
     @classmethod
     def compute(
@@ -113,7 +113,8 @@ class PreviewMaps:
         return cls(small, Recomposer(maps.family, maps_img, maps_maps), weight, box, full,
                    str(getattr(maps, "device", "CPU")), float(elapsed),
                    None if full else GuidedFit(small),
-                   None if full else np.ascontiguousarray(small_mask[1], np.float32))
+                   BandFade(weight[box[0]:box[1], box[2]:box[3]] if full and box is not None
+                            else small_mask[1]))
 
     @property
     def size(self) -> tuple[int, int]:
@@ -131,14 +132,13 @@ class PreviewMaps:
         if self.box is None or knobs.degree == 0.0:
             return display.copy()
         enhanced = self.recomposer(knobs)
+        if self.fade is not None:
+            enhanced = self.fade(self.recomposer.img, enhanced)
         if self.full:  # enhanced is the box: composite it there
             y0, y1, x0, x1 = self.box
             out = display.copy()
-            weight = self.weight[y0:y1, x0:x1]
-            enhanced = fade_band_darkening(self.img[y0:y1, x0:x1], enhanced, weight)
-            plan = plan_for(self.img, enhanced, weight, True)
+            plan = plan_for(self.img, enhanced, self.weight[y0:y1, x0:x1], True)
             out[y0:y1, x0:x1] = apply_plan(display[y0:y1, x0:x1], plan, None)
             return out
-        assert self.fit is not None and self.small_weight is not None
-        enhanced = fade_band_darkening(self.img, enhanced, self.small_weight)
+        assert self.fit is not None
         return apply_plan(display, plan_for(self.fit, enhanced, self.weight, False), None)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from limelight.core.batch import BatchError, available_cores
+from limelight.core.batch import BatchError, available_cores, default_jobs
 
 #: label -> (format name, bit depths offered, has quality)
 FORMATS: dict[str, tuple[str, tuple[int, ...], bool]] = {
@@ -84,7 +84,7 @@ class BatchFormMixin:
         self.jobs = QSpinBox()
         cores = available_cores()
         self.jobs.setRange(1, max(1, cores))
-        self.jobs.setValue(min(2, cores))
+        self.jobs.setValue(default_jobs())
         self.jobs.setToolTip("Photos processed at the same time; the cores are shared "
                              "between them")
         form.addRow("Parallel photos", self.jobs)
