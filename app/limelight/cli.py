@@ -13,7 +13,6 @@ an output path equal to the input. Errors are one line, never a traceback.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -254,6 +253,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         BatchJob,
         CancelToken,
         default_jobs,
+        fit_jobs,
         plan_batch,
         run_batch,
         threads_per_job,
@@ -268,8 +268,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                    quality=args.quality, bit_depth=args.bit_depth, on_exists=args.on_exists,
                    jobs=args.jobs, recursive=args.recursive, report=args.report)
     planned, missing = plan_batch(job)  # BatchError (usage) before anything is written
-    if job.jobs > len(planned) > 0:  # no idle job holding back its share of the cores
-        job = dataclasses.replace(job, jobs=len(planned))
+    job = fit_jobs(job, planned)
     engine = _engine(args, recipe, threads=threads_per_job(job.jobs))
     bar = _progress_bar(len(planned) + len(missing), disable=args.no_progress)
     cancel, box = CancelToken(), {}

@@ -19,6 +19,7 @@ from limelight.core.batch import (
     BatchJob,
     CancelToken,
     batch_engine,
+    fit_jobs,
     placed_recipe,
     plan_batch,
     run_batch,
@@ -130,6 +131,25 @@ def test_nothing_to_do_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(BatchError, match="no photos found"):
         plan_batch(BatchJob((tmp_path / "empty",), tmp_path / "out", RECIPE))
+
+
+def test_jobs_never_exceed_the_photos_to_export(tmp_path: Path) -> None:
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for i in range(3):
+        PILImage.fromarray(np.full((8, 8, 3), 40 + i, np.uint8)).save(shoot / f"p{i}.png")
+    job = BatchJob((shoot,), tmp_path / "out", RECIPE, fmt="png", jobs=2)
+    planned, _ = plan_batch(job)
+    assert fit_jobs(job, planned) is job  # 3 photos: 2 jobs kept
+    assert fit_jobs(job, planned[:1]).jobs == 1
+    (tmp_path / "out").mkdir()
+    for p in planned[1:]:
+        p.output.write_bytes(b"done before")
+    resumed = BatchJob((shoot,), tmp_path / "out", RECIPE, fmt="png", jobs=2, on_exists="skip")
+    planned, _ = plan_batch(resumed)
+    assert [p.skip for p in planned] == [False, True, True]
+    assert fit_jobs(resumed, planned).jobs == 1  # one photo left to do gets every core
+    assert fit_jobs(resumed, [p for p in planned if p.skip]).jobs == 1  # never 0
 
 
 def test_stale_temps_are_cleaned_and_nothing_else(tmp_path: Path) -> None:

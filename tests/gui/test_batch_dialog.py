@@ -95,6 +95,28 @@ def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, slow_engine,
     assert "cancelled" in dialog.summary.toPlainText()
 
 
+def test_a_single_photo_gets_an_engine_for_one_job(qtbot, window, engine,  # noqa: ANN001
+                                                  tmp_path: Path) -> None:
+    """The spin box says 2, but one photo runs as 1 job with every core's ORT threads."""
+    from limelight.core.masks import Ellipse, MaskSpec
+    from limelight.core.recipe import Recipe
+    from limelight.gui.batch_dialog import BatchDialog
+
+    asked: list[int] = []
+    dialog = BatchDialog(window, engine_factory=lambda jobs: asked.append(jobs) or engine)
+    qtbot.addWidget(dialog)
+    recipe = save_recipe(Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.3, 0.3),))),
+                         tmp_path / "look.json")
+    dialog.recipe_source.setCurrentIndex(1)
+    dialog.recipe_path.setText(str(recipe))
+    dialog.add_paths(_photos(tmp_path / "one", 1))
+    dialog.out_dir.setText(str(tmp_path / "out"))
+    dialog.jobs.setValue(2)
+    with qtbot.waitSignal(dialog.batch_finished, timeout=60000) as blocker:
+        assert dialog.start()
+    assert asked == [1] and blocker.args[0].counts["done"] == 1
+
+
 def test_problems_are_shown_not_raised(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
     from limelight.gui.batch_dialog import BatchDialog
 

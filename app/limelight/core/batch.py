@@ -205,6 +205,14 @@ def threads_per_job(jobs: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, jobs))
 
 
+def fit_jobs(job: BatchJob, planned: Sequence[PlannedFile]) -> BatchJob:
+    """``job`` with no more jobs than photos to export (skipped ones not counted, at least 1),
+    so that no idle job holds back its share of the cores."""
+    todo = sum(not p.skip for p in planned)
+    jobs = max(1, min(job.jobs, todo))
+    return job if jobs == job.jobs else replace(job, jobs=jobs)
+
+
 def batch_engine(zoo: object = None, device: str = "auto", jobs: int = 1) -> Engine:
     """An Engine whose ORT sessions use ``threads_per_job(jobs)`` intra-op threads."""
     return Engine(zoo, device=device, threads=threads_per_job(jobs))  # type: ignore[arg-type]

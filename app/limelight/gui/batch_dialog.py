@@ -45,6 +45,7 @@ from limelight.core.batch import (
     BatchResult,
     CancelToken,
     batch_engine,
+    fit_jobs,
     plan_batch,
     run_batch,
 )
@@ -220,6 +221,7 @@ class BatchDialog(BatchFormMixin, QDialog):
         try:
             job = self.job()
             planned, missing = plan_batch(job)
+            job = fit_jobs(job, planned)
             engine = self._engine_factory(job.jobs)
         except (LimelightError, ValueError) as err:
             self._show_problem(str(err))
