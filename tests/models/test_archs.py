@@ -7,7 +7,7 @@ import torch
 
 from limelight.core.recompose import FAMILIES
 from limelight_models.archs import BACKBONES, CONVERSIONS, FAMILY_OF, build_model, list_models
-from limelight_models.archs.common import area_resize, count_params
+from limelight_models.archs.common import area_resize, count_params, upsample_to
 
 torch.set_num_threads(1)
 
@@ -148,3 +148,14 @@ def test_area_resize_is_a_box_average() -> None:
     torch.testing.assert_close(got, torch.tensor([[[[2.5, 4.5], [10.5, 12.5]]]]))
     const = torch.full((1, 2, 37, 53), 0.25)
     torch.testing.assert_close(area_resize(const, (16, 16)), torch.full((1, 2, 16, 16), 0.25))
+
+
+@pytest.mark.parametrize("src, dst", [((4, 4), (8, 8)), ((171, 256), (342, 512)),
+                                      ((37, 53), (75, 106)), ((16, 16), (684, 1024)),
+                                      ((9, 7), (9, 7)), ((40, 30), (13, 11))])
+def test_upsample_to_is_bilinear_interpolation(src: tuple[int, int], dst: tuple[int, int]
+                                               ) -> None:
+    x = torch.rand(2, 3, *src, generator=torch.Generator().manual_seed(0))
+    ref = torch.zeros(1, 1, *dst)
+    want = torch.nn.functional.interpolate(x, size=dst, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(upsample_to(x, ref), want, atol=1e-5, rtol=0)
