@@ -227,8 +227,9 @@ def _mixed_note(r: dict[str, Any]) -> str:
         return ""
     n = sum(_count_pairs(f) for f in mixed)
     return (f"; and {n} mixed-exposure pairs ({', '.join(mixed)}: the same darkening blended "
-            "with an over-exposed `1 - (1 - Y)^k`, k ~ U(2, 5), through a smooth random field, "
-            "`--mixed 1.0`) in the stages listed below")
+            "with an over-exposed `1 - (1 - Y)^k`, k ~ U(2, 5), through a smooth random field: "
+            "`--per-image 3 --seed 1 --mixed 1.0`, the command in the config) in the stages "
+            "listed below")
 
 
 def write_cards(zoo: Path, records: list[dict[str, Any]], runs_synth: Path) -> None:
@@ -264,9 +265,20 @@ def _default_reason(doc: dict[str, Any]) -> str:
             f"{d['params']:,} parameters): {d['global_psnr']:.2f} dB / {d['global_ssim']:.3f} "
             f"globally (rank {rank} of {len(rows)} shipped), {d['area_a_psnr']:.2f} dB in "
             f"area A, {d['ms_1mp']:.0f} ms per 1 MP preview ({faster} shipped models are "
-            f"faster). Its family is the only one with all four knobs (degree, γ1 shadows, γ2 "
+            f"faster){_mixed_rank(d, rows)}. Its family is the only one with all four knobs "
+            f"(degree, γ1 shadows, γ2 "
             f"highlights, γ3 denoise){_knob_note(d, lead=': ')}, and ranlen is the "
             f"region-aware conversion the editor is built around.")
+
+
+def _mixed_rank(d: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """'; on non-uniform light X dB (rank k of n shipped)' when that set was measured."""
+    if not d.get("mixed"):
+        return ""
+    mixed = [r for r in rows if r.get("mixed")]
+    rank = 1 + sum(r["mixed"]["global_psnr"] > d["mixed"]["global_psnr"] for r in mixed)
+    return (f"; on non-uniform light (dark and over-exposed parts in one photo) "
+            f"{d['mixed']['global_psnr']:.2f} dB, rank {rank} of {len(mixed)} shipped")
 
 
 def _knob_note(r: dict[str, Any], lead: str = " (fusion family: degree, γ1, γ2, γ3; ") -> str:
@@ -313,6 +325,7 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
               "with and without L_B (`models/configs/fusion_net-ranlen-nolb.toml`); B "
               "roughness as defined above (lower is smoother).\n", ablation(doc), _ablation_note(doc),
               "## The knobs on the shipped fusion models\n", ship_knobs.knobs_section(doc),
+              *mixed_light_section(doc),
               "## Training budget of each row\n", budgets(doc), "", BUDGET_NOTE]
     if bench:
         parts += ["## Benchmark of the default model\n",
@@ -326,7 +339,7 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
     parts += ["## What limits these figures, and what would lift them\n", LIMITS_TEXT.format(
         train_min=sum(r["training"]["wall_time_s"] for r in doc["models"]) / 60,
         runs=len(doc["models"]), steps_min=min(steps), steps_max=max(steps),
-        short_min=min(short or [0]), short_max=max(short or [0]))]
+        short_min=min(short or [0]), short_max=max(short or [0]), knobs=_knob_limits(doc))]
     return "\n".join(parts) + "\n"
 
 
@@ -386,20 +399,79 @@ LIMITS_TEXT = (
     "* **Loss and size.** No VGG perceptual loss (no pretrained network available offline), "
     "and the backbones are small (thousands to tens of thousands of parameters) so the "
     "preview stays interactive on a CPU.\n"
-    "* **Knobs.** γ1–γ3 act only through the fusion maps of eq. 10. Where the knob table "
-    "shows one inert, training never needed that term: LOL has no over-exposed regions, so "
-    "the Fusion-Net can give I_O (γ2's term) no weight; the loss supervises only the "
-    "recomposed output, so nothing makes the noise map N carry the noise (γ3's term) when "
-    "the refine residual or I_U can fit the target. Once the softmax is saturated on I_U "
-    "(weights 0, 1, 0 in the knob table) no gradient reaches I_O's weight, so more data alone "
-    "does not revive γ2: it needs the over-exposed pairs (`limelight_models.data.synth "
-    "--mixed`) from the first stage on, or a bound on the fusion logits; a direct loss on N "
-    "from synthetic noisy/clean pairs would do the same for γ3. The training CLI has the "
-    "pieces (`--mixed`, `init_scale`, `loss.refine_l1`); the editor names a knob that "
-    "measurably does nothing on the chosen model.\n"
+    "{knobs}"
     "* **Figures are on 15 photos**: differences of a few tenths of a dB between rows are "
     "within run-to-run noise (seeds were not repeated).\n"
 )
+
+
+def mixed_light_section(doc: dict[str, Any]) -> list[str]:
+    """results.md parts on the non-uniform-light pairs (none when they were not measured):
+    the shipped models in table order, then the other fusion_net runs."""
+    ml = doc.get("mixed_light")
+    rows = [r for r in doc["models"] if r.get("mixed")]
+    if not ml or not rows:
+        return []
+    order = {f"{b}-{c}": i for i, (b, c) in enumerate((b, c) for b in BACKBONES
+                                                        for c in CONVERSIONS)}
+    rows = [r for r in rows if r["shipped"] or r["backbone"] == "fusion_net"]
+    rows.sort(key=lambda r: (not r["shipped"], order.get(r["name"], 99), r["name"]))
+    lines = ["| model | LOL eval15 PSNR | non-uniform PSNR | SSIM | A PSNR |",
+             "| --- | --- | --- | --- | --- |",
+             f"| the input itself | {ml['lol_input_psnr']:.2f} | {ml['input_psnr']:.2f} | "
+             f"{ml['input_ssim']:.3f} | – |"]
+    for r in rows:
+        m = r["mixed"]
+        name = r["name"] if r["shipped"] else f"{r['name']} (not shipped)"
+        lines.append(f"| {name} | {r['global_psnr']:.2f} | {m['global_psnr']:.2f} | "
+                     f"{m['global_ssim']:.3f} | {m['area_a_psnr']:.2f} |")
+    return [
+        "## Non-uniform light: dark and over-exposed parts in one photo\n",
+        "LOL has no over-exposed pixels, so eval15 cannot show what the fusion models' "
+        "highlights branch (I_O, the γ2 knob) does. These pairs are eval15's 15 normal-light "
+        "photos (never trained on) under the training synthesis's mixed exposure: "
+        f"`python -m limelight_models.data.synth --src ../shared/data/lol/eval15/high --out "
+        f"{ml['pairs']} --per-image {ml['per_image']} --seed {ml['seed']} --mixed "
+        f"{ml['mixed']}` (made by ship_zoo when missing; the training caches use seeds 0 and "
+        "1). The same generator made the fusion_net rows' mixed training pairs, so this set "
+        "is in their distribution: it measures the capability, not generalisation to real "
+        "back-lit photos. Same protocol as above.\n",
+        "\n".join(lines), "",
+    ]
+
+
+def _knob_limits(doc: dict[str, Any]) -> str:
+    """The 'Knobs' item of the limits, with the figures of the fusion_net runs measured."""
+    rows = _by_name(doc)
+
+    def fig(name: str, what: str) -> str:
+        r = rows.get(name)
+        k = (r or {}).get("knobs") or {}
+        if what == "refine" and k.get("refine_mean") is not None:
+            return f" ({k['refine_mean']:.0f} code values on average)"
+        if what == "psnr" and r:
+            return f" ({r['global_psnr']:.2f} dB on eval15)"
+        return ""
+
+    return (
+        "* **Knobs.** γ1–γ3 act only through the fusion maps of eq. 10, and each does "
+        "something only if training gave its term a job. γ2 acts on I_O, which LOL never needs "
+        "(it has no over-exposure): trained on LOL and the plain synthetic pairs, the "
+        "Fusion-Net gives I_O no weight and its softmax saturates, after which no gradient "
+        "revives it (`fusion_net-ranlen-nomix`, the default until 2026-11-29"
+        f"{fig('fusion_net-ranlen-nomix-long', 'psnr')}; continuing such weights on mixed "
+        "pairs, with the fusion logits rescaled, failed). The fusion_net rows therefore train "
+        "from the first step with mixed-exposure pairs (`limelight_models.data.synth "
+        "--mixed`). With those alone (`fusion_net-ranlen-mix`) the refine residual does the "
+        f"brightening{fig('fusion_net-ranlen-mix', 'refine')}, which no knob scales, and "
+        "area A darkens before it brightens as the degree rises; the default adds a penalty "
+        "on the refine residual (`loss.refine_l1 = 0.2`, not in the paper), which moves the "
+        "brightening into the maps the knobs act on, at a cost on LOL (compare the rows). "
+        "γ3 needs the noise map N to carry the photo's noise, while the loss supervises only "
+        "the recomposed output: a direct loss on N from synthetic noisy/clean pairs is the "
+        "next lever. The editor names a knob that measurably does nothing on the chosen "
+        "model.\n"
+    )
 
 
 def _stages_note(doc: dict[str, Any]) -> str:
@@ -448,6 +520,10 @@ def card_text(r: dict[str, Any], synth: dict[str, int], arch: str) -> str:
         "`limelight_models/metrics.py`; ms @1 MP is the editor's first preview of a 1224×816 photo "
         "(network at 384 px, recomposition, guided transfer). "
         "Peers and the other models: `docs/results.md`.\n",
+        *([f"Non-uniform light (eval15's photos partly dark, partly over-exposed; "
+           f"docs/results.md): {r['mixed']['global_psnr']:.2f} dB / "
+           f"{r['mixed']['global_ssim']:.3f}, {r['mixed']['area_a_psnr']:.2f} dB in area A.\n"]
+          if r.get("mixed") else []),
         "## Training\n",
         f"* Data: LOL our485, {n_lol or 243} real pairs, plus {n_synth} synthetic pairs "
         f"({synth_parts}; 3 per photo) made with {SYNTH_RECIPE}{_mixed_note(r)}. Batches mix "

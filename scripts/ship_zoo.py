@@ -16,7 +16,10 @@ has finished (``summary.json`` and ``final.pt``):
 * the other runs (the L_B ablation ``fusion_net-ranlen-nolb``, a superseded short run) are
   exported into a scratch folder and evaluated, never shipped;
 * every ONNX file is evaluated through the app's Engine and pipeline on LOL eval15
-  (``limelight_models.evaluate``, protocol of design.md), with CPU ms at 1 MP;
+  (``limelight_models.evaluate``, protocol of design.md), with CPU ms at 1 MP, and on
+  *non-uniform light*: eval15's normal-light photos under the mixed-exposure synthesis
+  (``MIXED_EVAL``: made once into ``--mixed-pairs`` when missing; LOL itself has no
+  over-exposure, so only this set shows what the highlights branch and gamma2 do);
 * ``docs/results.json`` and ``docs/results.md`` are written from those figures, and the
   figures are copied into each model card and the manifest's ``metrics``.
 
@@ -160,17 +163,50 @@ def export_all(shipped: dict[str, Run], extra: dict[str, Run], zoo: Path, scratc
     return paths, facts
 
 
-def evaluate_all(paths: dict[str, Path], pairs: Path) -> dict[str, dict[str, Any]]:
-    """name -> the protocol's figures (ONNX through the app's Engine and pipeline)."""
+#: The non-uniform-light evaluation set: every normal-light photo of LOL eval15 (never
+#: trained on) darkened and partly over-exposed by the training synthesis's ``--mixed``
+#: recipe, one pair per photo, seed 2 (the training caches use seeds 0 and 1).
+MIXED_EVAL = {"per_image": 1, "seed": 2, "mixed": 1.0}
+
+
+def mixed_light_pairs(pairs: Path, out: Path) -> Path:
+    """``out``, made from ``pairs/high`` with ``MIXED_EVAL`` when it is not there yet."""
+    if not (out / "low").is_dir():
+        from limelight_models.data.synth import SynthParams, pregenerate, source_images
+
+        n = pregenerate(source_images([pairs / "high"]), out, MIXED_EVAL["per_image"],
+                        MIXED_EVAL["seed"], SynthParams(mixed_probability=MIXED_EVAL["mixed"]))
+        log.info("made %d non-uniform-light pairs in %s", n, out)
+    return out
+
+
+def input_figures(pairs: Path) -> dict[str, float]:
+    """Mean PSNR and SSIM of the pairs' inputs against their targets (no enhancement)."""
+    from limelight_models import metrics
+    from limelight_models.data.paired import PairedFolder
+
+    ps = PairedFolder(pairs).pairs
+    return {"input_psnr": sum(metrics.psnr(p.low, p.high) for p in ps) / len(ps),
+            "input_ssim": sum(metrics.ssim(p.low, p.high) for p in ps) / len(ps)}
+
+
+def evaluate_all(paths: dict[str, Path], pairs: Path, mixed: Path | None = None
+                 ) -> dict[str, dict[str, Any]]:
+    """name -> the protocol's figures (ONNX through the app's Engine and pipeline); with
+    ``mixed`` pairs also ``res["mixed"]``: global and area-A figures on them."""
     from limelight_models.data.paired import PairedFolder
     from limelight_models.evaluate import EngineRunner, evaluate_runner
 
     folder = PairedFolder(pairs)
+    mixed_folder = PairedFolder(mixed) if mixed else None
     results = {}
     for name, path in paths.items():
         t = time.perf_counter()
         runner = EngineRunner(path)
         res = evaluate_runner(runner, folder, timing=True)
+        if mixed_folder is not None:
+            m = evaluate_runner(runner, mixed_folder, timing=False)
+            res["mixed"] = {k: m[k] for k in ("global_psnr", "global_ssim", "area_a_psnr")}
         res["name"], res["family"] = name, runner.info.family
         res["knobs"] = ship_knobs.knob_response(runner.engine, runner.name)
         results[name] = res
@@ -192,11 +228,19 @@ def previous_records(docs: Path) -> dict[str, dict[str, Any]]:
 def _carried_over(record: dict[str, Any], previous: dict[str, dict[str, Any]]) -> None:
     """Fills the log-derived figures (``training_eval``, ``lb_share``) of a run whose logs
     are gone (a run restored from ``models/checkpoints`` without them) from the last
-    ``results.json``, only when that row was measured on the same run (same config, same
-    step and wall time)."""
+    ``results.json``, only from a row measured on the same run: the same config with the
+    same step and wall time, or (a config renamed since) the one row with that step and
+    wall time."""
+    def same_run(old: dict[str, Any]) -> bool:
+        t = old.get("training", {})
+        return (t.get("step") == record["training"]["step"]
+                and t.get("wall_time_s") == record["training"]["wall_time_s"])
+
     old = previous.get(record["config"])
-    if not old or old.get("training", {}).get("step") != record["training"]["step"] or (
-            old["training"].get("wall_time_s") != record["training"]["wall_time_s"]):
+    if old is None:
+        matches = [r for r in previous.values() if same_run(r)]
+        old = matches[0] if len(matches) == 1 else None
+    if not old or not same_run(old):
         return
     for key in ("training_eval", "lb_share"):
         if record.get(key) is None and old.get(key) is not None:
@@ -204,10 +248,11 @@ def _carried_over(record: dict[str, Any], previous: dict[str, dict[str, Any]]) -
 
 
 def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, Any],
-               shipped: bool, previous: dict[str, dict[str, Any]] | None = None
-               ) -> dict[str, Any]:
+               shipped: bool, previous: dict[str, dict[str, Any]] | None = None,
+               stage_names: dict[Path, str] | None = None) -> dict[str, Any]:
     """One row of results.json: the figures plus the run's training budget; figures from
-    the run's logs fall back to ``previous`` rows of the same run (see ``_carried_over``)."""
+    the run's logs fall back to ``previous`` rows of the same run (see ``_carried_over``);
+    ``stage_names``: resolved run folder -> its config's current name (``config_names``)."""
     summary = run.summary
     record = {
         **figures,
@@ -229,7 +274,7 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
         },
         "training_eval": _budget_point(run),
         "lb_share": _lb_share(run),
-        "earlier_stages": _earlier_stages(run),
+        "earlier_stages": _earlier_stages(run, stage_names),
     }
     _carried_over(record, previous or {})
     return record
@@ -247,9 +292,16 @@ def _lb_share(run: Run, last: int = 50) -> float | None:
     return sum(shares) / len(shares) if shares else None
 
 
-def _earlier_stages(run: Run) -> list[dict[str, Any]]:
+def config_names(runs: list[Run]) -> dict[Path, str]:
+    """Resolved run folder -> the name of the config that writes it (a renamed config's
+    runs keep the old name in their summary.json)."""
+    return {r.out.resolve(): r.name for r in runs}
+
+
+def _earlier_stages(run: Run, names: dict[Path, str] | None = None) -> list[dict[str, Any]]:
     """The runs a staged config starts from (``init_from``, followed back to stage 1), first
-    stage first: their checkpoints, steps, wall time and synthetic data."""
+    stage first: their config names (``names``, else the name in their summary), checkpoints,
+    steps, wall time and synthetic data."""
     stages: list[dict[str, Any]] = []
     init = run.cfg.get("init_from")
     while init:
@@ -260,7 +312,8 @@ def _earlier_stages(run: Run) -> list[dict[str, Any]]:
         doc = json.loads(summary.read_text(encoding="utf-8"))
         cfg = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
         data = cfg.get("data", {})
-        stages.insert(0, {"name": doc.get("name", out.name), "init_from": init,
+        name = (names or {}).get(out.resolve()) or doc.get("name", out.name)
+        stages.insert(0, {"name": name, "init_from": init,
                           "step": doc["step"], "wall_time_s": doc["wall_time_s"],
                           "synthetic": data.get("synthetic"),
                           "synth_fraction": data.get("synth_fraction")})
@@ -377,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, default=REPO / "docs")
     parser.add_argument("--configs", type=Path, default=REPO / "models" / "configs")
     parser.add_argument("--pairs", type=Path, default=REPO.parent / "shared/data/lol/eval15")
+    parser.add_argument("--mixed-pairs", type=Path, default=REPO.parent / "cache/eval15-mixed",
+                        help="non-uniform-light pairs (made from --pairs when missing)")
     parser.add_argument("--readme", type=lambda s: Path(s) if s else None,
                         default=REPO / "README.md",
                         help="README whose ship_zoo block is rewritten")
@@ -395,13 +450,15 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tmp_name)
         new_zoo = scratch / "zoo"
         paths, facts = export_all(shipped, extra, new_zoo, scratch, args.snapshot)
-        results = evaluate_all(paths, args.pairs)
+        results = evaluate_all(paths, args.pairs,
+                               mixed_light_pairs(args.pairs, args.mixed_pairs))
         for name in drop_below_floor(new_zoo, results, shipped, args.default):
             extra[name] = shipped.pop(name)
         finalize_manifest(new_zoo, results, args.default)
         previous = previous_records(args.docs)
+        names = config_names(runs)
         records = [run_record(n, shipped.get(n) or extra[n], facts[n], results[n], n in shipped,
-                              previous) for n in paths]
+                              previous, names) for n in paths]
         ship_report.write_cards(new_zoo, records, runs_synth=REPO.parent / "cache" / "synth")
         size_mb = sum(p.stat().st_size for p in new_zoo.iterdir()) / 1e6
         if size_mb >= MAX_ZOO_MB:
@@ -417,7 +474,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.bench:
         run_bench(bench_path, args.default, args.zoo / f"{args.default}.onnx")
     doc = {"default": args.default, "zoo_mb": round(size_mb, 2), "snapshot": args.snapshot,
-           "missing": missing, "models": records}
+           "missing": missing, "models": records,
+           "mixed_light": {"pairs": os.path.relpath(args.mixed_pairs, REPO), **MIXED_EVAL,
+                           **input_figures(args.mixed_pairs),
+                           "lol_input_psnr": input_figures(args.pairs)["input_psnr"]}}
     (args.docs / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     if not ship_report.write_docs(args.docs, doc, args.readme):
         log.warning("%s has no ship_zoo markers: its results paragraph was not updated",

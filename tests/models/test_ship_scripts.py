@@ -82,6 +82,16 @@ def test_log_figures_carry_over_only_from_the_same_run() -> None:
     ship_zoo._carried_over(measured, previous)
     assert measured["training_eval"]["step"] == 60  # a run's own log wins
 
+    renamed = {"config": "models/configs/x-old.toml",
+               "training": {"step": 100, "wall_time_s": 60.0},
+               "training_eval": None, "lb_share": None}
+    ship_zoo._carried_over(renamed, previous)  # the same run under a renamed config
+    assert renamed["training_eval"] == old["training_eval"]
+    twin = {**old, "config": "models/configs/y.toml"}  # two rows match: neither is taken
+    renamed["training_eval"] = None
+    ship_zoo._carried_over(renamed, {**previous, twin["config"]: twin})
+    assert renamed["training_eval"] is None
+
 
 def test_the_last_stage_of_each_model_ships_and_earlier_ones_are_evaluated(tmp_path: Path) -> None:
     ship_zoo = _script("ship_zoo")
@@ -108,3 +118,20 @@ def test_the_last_stage_of_each_model_ships_and_earlier_ones_are_evaluated(tmp_p
         "fusion_net-ranlen-short": "fusion_net-ranlen",
         "fusion_net-ranlen-stage2": "fusion_net-ranlen-long",
         "fusion_net-ranlen-nolb": "fusion_net-ranlen-nolb"}
+
+
+def test_earlier_stages_are_named_by_their_current_config(tmp_path: Path) -> None:
+    ship_zoo = _script("ship_zoo")
+    first = tmp_path / "runs" / "m-v2"
+    first.mkdir(parents=True)
+    (first / "summary.json").write_text(json.dumps(
+        {"name": "m-v2", "step": 10, "wall_time_s": 60.0}), encoding="utf-8")
+    (first / "config.json").write_text(json.dumps({"data": {"synthetic": ["s"]}}),
+                                       encoding="utf-8")
+    stage1 = ship_zoo.Run(tmp_path / "m.toml", "m", "m", first, {})
+    stage2 = ship_zoo.Run(tmp_path / "m-long.toml", "m-long", "m", tmp_path / "runs" / "m-long",
+                          {"init_from": str(first / "final.pt")})
+    [old] = ship_zoo._earlier_stages(stage2)
+    assert old["name"] == "m-v2" and old["step"] == 10 and old["synthetic"] == ["s"]
+    [renamed] = ship_zoo._earlier_stages(stage2, ship_zoo.config_names([stage1, stage2]))
+    assert renamed["name"] == "m"
