@@ -54,13 +54,16 @@ def recompose_torch(
         for i in range(curve.shape[1] // 3):
             a = curve[:, 3 * i : 3 * i + 3]
             out = torch.clamp(out + d * a * out * (1.0 - out), 0.0, 1.0)
-    elif family == "fusion":
-        out = _fusion(image, maps, d, gamma1, gamma2, gamma3)
+    elif family == "fusion":  # below degree 1: (1 - d) I + d Y(1), as in limelight.core
+        out = _fusion(image, maps, max(d, 1.0), gamma1, gamma2, gamma3)
     else:  # residual
         out = image + d * maps["residual"]
     if "refine" in maps:
-        out = out + min(d, 1.0) * maps["refine"]
-    return torch.clamp(out, 0.0, 1.0)
+        out = out + (1.0 if family == "fusion" else min(d, 1.0)) * maps["refine"]
+    out = torch.clamp(out, 0.0, 1.0)
+    if family == "fusion" and d < 1.0:
+        out = (1.0 - d) * image + d * out
+    return out
 
 
 def _fusion(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,8 @@ def reference(family: str, img: np.ndarray, maps: dict[str, np.ndarray],
     d = k.degree
     if d == 0:
         return img.copy()
+    if family == "fusion" and d < 1:  # below 1: the blend toward the model's own output
+        return (1 - d) * img + d * reference(family, img, maps, dataclasses.replace(k, degree=1))
     if family == "retinex":
         y = img / np.maximum(maps["illumination"], FLOOR) ** d
     elif family == "curve":
@@ -91,3 +95,20 @@ def test_missing_map_and_wrong_size_are_refused() -> None:
         Recomposer("fusion", img, {"illumination": np.ones((8, 9, 1), np.float32)})
     with pytest.raises(ValueError, match="residual"):
         Recomposer("residual", img, {"residual": np.ones((4, 9, 3), np.float32)})
+
+
+def test_fusion_brightens_monotonically_where_i_o_clips_at_low_degree() -> None:
+    """A Fusion-Net that weights I_O in the dark: on eq. 10's exponent path I_O falls to 0 as
+    soon as the degree leaves 0 (a small Li), so the mean dipped below the input's before it
+    rose; the blend below degree 1 rises from the input to the model's own output."""
+    img = np.full((4, 4, 3), 0.2, np.float32)
+    maps = _maps(4, 4, 1, False)
+    maps["weights"] = np.broadcast_to(np.float32([0.0, 0.5, 0.5]), (4, 4, 3)).copy()
+    maps["illumination"] = np.full((4, 4, 1), 0.2, np.float32)  # I_U(1) = 1
+    maps["illumination_inv"] = np.full((4, 4, 1), 0.1, np.float32)  # I_O = 0 from d ~ 0.05
+    maps["noise"] = np.zeros((4, 4, 3), np.float32)
+    r = Recomposer("fusion", img, maps)
+    means = [float(r(Knobs(degree=d)).mean()) for d in (0.0, 0.1, 0.25, 0.5, 1.0)]
+    assert all(b > a for a, b in zip(means, means[1:])), means
+    assert means[0] == pytest.approx(0.2) and means[-1] == pytest.approx(0.5)
+    assert float(r(Knobs(degree=1.5)).mean()) >= means[-1]  # (saturated: I_U clips at 1)

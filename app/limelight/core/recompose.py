@@ -26,6 +26,13 @@ Families and their maps (all HWC float32 at the working resolution):
 Every family may also export ``refine`` (H,W,3), the residual of RANLEN's extra refinement
 convolution: ``Y <- Y + min(degree, 1) * refine``. Finally ``Y`` is clipped to [0, 1].
 
+``fusion`` below degree 1 (a deviation from eq. 10): ``Y(d) = (1 - d) I + d Y(1)``, the knobs
+applied at degree 1. On eq. 10's exponent path I_O = 1 - (1 - I) / Li ** d falls to 0 in
+dark areas as soon as d leaves 0 (Li is small there), so a Fusion-Net that weights I_O in
+the dark (models trained with over-exposed pairs do) *dims* area A at low degree before it
+brightens it. The blend is monotone in d wherever Y(1) >= I, returns the input at 0 and the
+model's own output at 1; above 1 the exponent path continues from Y(1).
+
 Knob semantics: ``degree`` in [0, 2]; 0 returns the input exactly, 1 is the model's own
 output, larger is brighter. gamma1 (lift shadows), gamma2 (tame highlights) and gamma3
 (denoise) are in [0, 1], default 1 (the model's own output), and act on ``fusion`` only.
@@ -231,12 +238,15 @@ class Recomposer:
                 cv2.scaleAdd(tmp, d, out, dst=out)
                 _clip01(out)
         elif self.family == "fusion":
-            self._fusion(knobs, out, tmp)
+            self._fusion(replace(knobs, degree=max(d, 1.0)), out, tmp)
         else:  # residual: I + d E
             cv2.scaleAdd(c["residual"], d, self._img, dst=out)
         if "refine" in c:
-            cv2.scaleAdd(c["refine"], min(d, 1.0), out, dst=out)
+            k = 1.0 if self.family == "fusion" else min(d, 1.0)  # fusion: blended below
+            cv2.scaleAdd(c["refine"], k, out, dst=out)
         _clip01(out)
+        if self.family == "fusion" and d < 1.0:  # (1 - d) I + d Y(1): see the module doc
+            cv2.addWeighted(out, d, self._img, 1.0 - d, 0.0, dst=out)
         return out.reshape(self.img.shape)
 
     def _fusion(self, knobs: Knobs, out: np.ndarray, tmp: np.ndarray) -> None:
