@@ -109,6 +109,6 @@ def test_fusion_brightens_monotonically_where_i_o_clips_at_low_degree() -> None:
     maps["noise"] = np.zeros((4, 4, 3), np.float32)
     r = Recomposer("fusion", img, maps)
     means = [float(r(Knobs(degree=d)).mean()) for d in (0.0, 0.1, 0.25, 0.5, 1.0)]
-    assert all(b > a for a, b in zip(means, means[1:])), means
+    assert all(b > a for a, b in zip(means, means[1:], strict=False)), means
     assert means[0] == pytest.approx(0.2) and means[-1] == pytest.approx(0.5)
     assert float(r(Knobs(degree=1.5)).mean()) >= means[-1]  # (saturated: I_U clips at 1)
