@@ -38,7 +38,8 @@ LIMITS = [
     "not the hundreds of GPU epochs of the papers: the figures are those of an early stop.",
     "Loss: region-aware L1/SSIM-style terms of RANLEN eq. 5 with the backbone's own loss; "
     "no VGG perceptual loss (no pretrained network here), no GAN loss.",
-    "Evaluated on LOL eval15 only (15 indoor photos, 600x400); LOL's dark images are very "
+    "Evaluated on LOL eval15 (15 indoor photos, 600x400) and on the same photos under "
+    "synthetic non-uniform light, no real back-lit photos; LOL's dark images are very "
     "noisy and 7 % of their pixels are 0, so a photo's shadows may look flat or noisy at "
     "high degree.",
     "Full-resolution photos are enhanced at a working resolution of 1024 px and upsampled by "
@@ -105,6 +106,26 @@ def main_table(doc: dict[str, Any]) -> str:
             else:
                 lines.append(f"| {b}-{c} | not trained/finished |" + " |" * 9)
     return "\n".join(lines)
+
+
+def _input_psnr(doc: dict[str, Any]) -> float | None:
+    """PSNR of the non-uniform-light inputs themselves (None when not measured)."""
+    return (doc.get("mixed_light") or {}).get("input_psnr")
+
+
+def variants(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Shipped models that are not a backbone x conversion row (ship_zoo.ALSO_SHIPPED)."""
+    return [r for r in doc["models"] if r["shipped"]
+            and r["name"] != f"{r['backbone']}-{r['conversion']}"]
+
+
+def variants_table(doc: dict[str, Any]) -> str:
+    """The shipped variants in the main table's columns ('' when there are none)."""
+    rows = variants(doc)
+    if not rows:
+        return ""
+    return ("\nAlso shipped, beside the table's rows (its training and knobs are below):\n\n"
+            + "\n".join([HEADER, *(_row(r) for r in rows)]) + "\n")
 
 
 def peer_table(doc: dict[str, Any]) -> str:
@@ -265,20 +286,22 @@ def _default_reason(doc: dict[str, Any]) -> str:
             f"{d['params']:,} parameters): {d['global_psnr']:.2f} dB / {d['global_ssim']:.3f} "
             f"globally (rank {rank} of {len(rows)} shipped), {d['area_a_psnr']:.2f} dB in "
             f"area A, {d['ms_1mp']:.0f} ms per 1 MP preview ({faster} shipped models are "
-            f"faster){_mixed_rank(d, rows)}. Its family is the only one with all four knobs "
+            f"faster){_mixed_rank(d, rows, _input_psnr(doc))}. Its family is the only one with all four knobs "
             f"(degree, γ1 shadows, γ2 "
             f"highlights, γ3 denoise){_knob_note(d, lead=': ')}, and ranlen is the "
             f"region-aware conversion the editor is built around.")
 
 
-def _mixed_rank(d: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    """'; on non-uniform light X dB (rank k of n shipped)' when that set was measured."""
+def _mixed_rank(d: dict[str, Any], rows: list[dict[str, Any]],
+                input_psnr: float | None = None) -> str:
+    """'; on non-uniform light X dB (the input: Y), rank k of n shipped' when measured."""
     if not d.get("mixed"):
         return ""
     mixed = [r for r in rows if r.get("mixed")]
     rank = 1 + sum(r["mixed"]["global_psnr"] > d["mixed"]["global_psnr"] for r in mixed)
+    ref = f" (the input itself: {input_psnr:.2f})" if input_psnr is not None else ""
     return (f"; on non-uniform light (dark and over-exposed parts in one photo) "
-            f"{d['mixed']['global_psnr']:.2f} dB, rank {rank} of {len(mixed)} shipped")
+            f"{d['mixed']['global_psnr']:.2f} dB{ref}, rank {rank} of {len(mixed)} shipped")
 
 
 def _knob_note(r: dict[str, Any], lead: str = " (fusion family: degree, γ1, γ2, γ3; ") -> str:
@@ -318,7 +341,8 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
     for t, m, ok in targets(doc):
         parts.append(f"| {t} | {m} | {'yes' if ok else '**no**'} |")
     note = _stages_note(doc)
-    parts += ["", "## Backbone × conversion\n", PROTOCOL + note, main_table(doc), "",
+    parts += ["", "## Backbone × conversion\n", PROTOCOL + note, main_table(doc),
+              variants_table(doc),
               "## Beside the published figures (global setting)\n", peer_table(doc), "",
               "## Ablation of RANLEN's Fig. 6: the transition loss L_B\n",
               "fusion_net · ranlen trained twice with the same config, seed and time budget, "
@@ -444,14 +468,9 @@ def _knob_limits(doc: dict[str, Any]) -> str:
     """The 'Knobs' item of the limits, with the figures of the fusion_net runs measured."""
     rows = _by_name(doc)
 
-    def fig(name: str, what: str) -> str:
+    def fig(name: str) -> str:
         r = rows.get(name)
-        k = (r or {}).get("knobs") or {}
-        if what == "refine" and k.get("refine_mean") is not None:
-            return f" ({k['refine_mean']:.0f} code values on average)"
-        if what == "psnr" and r:
-            return f" ({r['global_psnr']:.2f} dB on eval15)"
-        return ""
+        return f" ({r['global_psnr']:.2f} dB on eval15)" if r else ""
 
     return (
         "* **Knobs.** γ1–γ3 act only through the fusion maps of eq. 10, and each does "
@@ -459,18 +478,18 @@ def _knob_limits(doc: dict[str, Any]) -> str:
         "(it has no over-exposure): trained on LOL and the plain synthetic pairs, the "
         "Fusion-Net gives I_O no weight and its softmax saturates, after which no gradient "
         "revives it (`fusion_net-ranlen-nomix`, the default until 2026-11-29"
-        f"{fig('fusion_net-ranlen-nomix-long', 'psnr')}; continuing such weights on mixed "
+        f"{fig('fusion_net-ranlen-nomix-long')}; continuing such weights on mixed "
         "pairs, with the fusion logits rescaled, failed). The fusion_net rows therefore train "
         "from the first step with mixed-exposure pairs (`limelight_models.data.synth "
-        "--mixed`). With those alone (`fusion_net-ranlen-mix`) the refine residual does the "
-        f"brightening{fig('fusion_net-ranlen-mix', 'refine')}, which no knob scales, and "
-        "area A darkens before it brightens as the degree rises; the default adds a penalty "
-        "on the refine residual (`loss.refine_l1 = 0.2`, not in the paper), which moves the "
-        "brightening into the maps the knobs act on, at a cost on LOL (compare the rows). "
-        "γ3 needs the noise map N to carry the photo's noise, while the loss supervises only "
-        "the recomposed output: a direct loss on N from synthetic noisy/clean pairs is the "
-        "next lever. The editor names a knob that measurably does nothing on the chosen "
-        "model.\n"
+        "--mixed`), and γ2 acts. A penalty on RANLEN's refine residual, which no knob scales, "
+        "was tried to move all the brightening into the knobs' maps (`fusion_net-ranlen-refpen`, "
+        f"`loss.refine_l1 = 0.2`{fig('fusion_net-ranlen-refpen-long')}): the knobs "
+        "then act more strongly, but the single-channel Retinex gains cannot correct colour "
+        "and the editor's sample photo came out with a red cast and hue shifts, so it is "
+        "evaluated, not shipped. γ3 needs the noise map N to carry the photo's noise, while "
+        "the loss supervises only the recomposed output: a direct loss on N from synthetic "
+        "noisy/clean pairs is the next lever. The editor names a knob that measurably does "
+        "nothing on the chosen model.\n"
     )
 
 
@@ -534,7 +553,10 @@ def card_text(r: dict[str, Any], synth: dict[str, int], arch: str) -> str:
         f"{t['threads']} CPU thread(s) (time budget {t['time_budget_min']} min, stopped by "
         f"{t['stopped_by']}), Adam with a cosine learning rate over the time budget.",
         f"* Loss: RANLEN's region loss (area A backbone loss, L_B transition smoothness "
-        f"{'on' if t['use_lb'] else 'off'}, area C identity) with the backbone's own terms.",
+        f"{'on' if t['use_lb'] else 'off'}, area C identity) with the backbone's own terms"
+        + (f", plus {t['refine_l1']:g} × mean |refine| (a penalty on RANLEN's refine residual, "
+           "not in the paper: it moves the brightening into the maps the knobs act on)"
+           if t.get("refine_l1") else "") + ".",
     ]
     stages = r.get("earlier_stages") or []
     if stages:
@@ -603,11 +625,17 @@ def readme_block(doc: dict[str, Any], bench: str | None) -> str:
     dropped = [r["name"] for r in table if not r["shipped"]]
     unshipped = (f" ({len(dropped)} more, {', '.join(dropped)}, are evaluated but not shipped: "
                  f"they fell under the 15 dB floor)" if dropped else "")
+    also = "".join(f", plus {r['name']} ({r['global_psnr']:.2f} dB on LOL eval15"
+                   + (f", {r['mixed']['global_psnr']:.2f} on non-uniform light"
+                      if r.get("mixed") else "") + f"{_knob_note(r, '; ')})"
+                   for r in variants(doc))
     lines = [
         f"The editor ships {len(shipped)} trained models ({doc['zoo_mb']:.1f} MB, "
         f"`resources/zoo/`, each with a model card) of the five backbones × {{global, concat, "
-        f"ranlen}} trained here on two CPU cores{unshipped}. The default is **{d['name']}**"
-        f"{_knob_note(d)}. On LOL eval15 through the app's pipeline it scores {d['global_psnr']:.2f} dB "
+        f"ranlen}} trained here on two CPU cores{unshipped}{also}. The default is "
+        f"**{d['name']}**{_knob_note(d)}{_mixed_rank(d, shipped, _input_psnr(doc))}. On LOL "
+        f"eval15 through the "
+        f"app's pipeline it scores {d['global_psnr']:.2f} dB "
         f"/ {d['global_ssim']:.3f} SSIM globally and {d['area_a_psnr']:.2f} dB in a local "
         f"spotlight with area C bit-identical (C max {d['area_c_max']}); the best shipped "
         f"model, {best['name']}, {best['global_psnr']:.2f} dB / {best['global_ssim']:.3f} "

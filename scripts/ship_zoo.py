@@ -99,34 +99,39 @@ def shipping_plan(runs: list[Run], snapshot: bool) -> tuple[dict[str, Run], dict
         r for r in runs if r.finished]
     shipped: dict[str, Run] = {}
     extra: dict[str, Run] = {}
-    for r in usable:
-        if r.name == r.model_name:
-            shipped.setdefault(r.name, r)
-    staged = sorted(((s, r) for r in usable if (s := stage_of(r)) is not None and s > 1),
-                    key=lambda sr: (sr[0], sr[1].name))
-    for _stage, r in staged:  # later stages replace earlier ones
-        earlier = shipped.get(r.model_name)
+    keyed = sorted(((key, r) for r in usable if (key := ship_key(r)) is not None),
+                   key=lambda kr: (kr[0][1], kr[1].name))
+    for (name, _stage), r in keyed:  # later stages replace earlier ones
+        earlier = shipped.get(name)
         if earlier is not None:
             extra[_superseded_name(earlier)] = earlier
-        shipped[r.model_name] = r
+        shipped[name] = r
     for r in usable:
-        if r.name != r.model_name and stage_of(r) is None:
+        if ship_key(r) is None:
             extra[r.name] = r
     return shipped, extra
 
 
-def stage_of(run: Run) -> int | None:
-    """1 for ``<model>``, 2 for ``<model>-long``, k for ``<model>-long<k>``, else None."""
+def ship_key(run: Run) -> tuple[str, int] | None:
+    """(shipped name, stage) of a run: stage 1 for ``<model>``, 2 for ``<model>-long``, k for
+    ``<model>-long<k>``, where ``<model>`` is ``<backbone>-<conversion>``; None for a run
+    that does not ship (an ablation, a comparison)."""
     if run.name == run.model_name:
-        return 1
+        return run.model_name, 1
     m = re.fullmatch(re.escape(run.model_name) + r"-long(\d*)", run.name)
-    return (int(m.group(1)) if m.group(1) else 2) if m else None
+    return (run.model_name, int(m.group(1)) if m.group(1) else 2) if m else None
+
+
+def stage_of(run: Run) -> int | None:
+    """The run's stage (``ship_key``), None for a run that does not ship."""
+    key = ship_key(run)
+    return key[1] if key else None
 
 
 def _superseded_name(run: Run) -> str:
     """Row name of a superseded stage: ``<model>-short`` (stage 1), ``<model>-stage<k>``."""
-    stage = stage_of(run)
-    return f"{run.model_name}-short" if stage == 1 else f"{run.model_name}-stage{stage}"
+    name, stage = ship_key(run) or (run.name, 1)
+    return f"{name}-short" if stage == 1 else f"{name}-stage{stage}"
 
 
 def _checkpoint(run: Run, snapshot: bool, scratch: Path) -> Path:
@@ -266,6 +271,7 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
             "threads": run.cfg.get("threads"),
             "time_budget_min": run.cfg.get("time_budget_min"),
             "use_lb": run.cfg.get("loss", {}).get("use_lb"),
+            "refine_l1": run.cfg.get("loss", {}).get("refine_l1"),
             "batch_size": run.cfg.get("data", {}).get("batch_size"),
             "crops": [run.cfg.get("data", {}).get("crop_min"),
                       run.cfg.get("data", {}).get("crop_max")],

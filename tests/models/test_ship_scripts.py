@@ -104,7 +104,9 @@ def test_the_last_stage_of_each_model_ships_and_earlier_ones_are_evaluated(tmp_p
         ("dln-concat", "dln-concat"), ("dln-concat-long", "dln-concat"),
         ("fusion_net-ranlen", "fusion_net-ranlen"), ("fusion_net-ranlen-long", "fusion_net-ranlen"),
         ("fusion_net-ranlen-long3", "fusion_net-ranlen"), ("fusion_net-ranlen-nolb", "fusion_net-ranlen"),
-        ("star_dce-global", "star_dce-global"))]
+        ("star_dce-global", "star_dce-global"), ("fusion_net-ranlen-nomix", "fusion_net-ranlen"),
+        ("fusion_net-ranlen-nomix-long", "fusion_net-ranlen"),
+        ("fusion_net-ranlen-mix", "fusion_net-ranlen"))]
     for r in runs:
         r.out.mkdir()
         (r.out / "summary.json").write_text("{}", encoding="utf-8")
@@ -117,7 +119,10 @@ def test_the_last_stage_of_each_model_ships_and_earlier_ones_are_evaluated(tmp_p
         "dln-ranlen-short": "dln-ranlen", "dln-concat-short": "dln-concat",
         "fusion_net-ranlen-short": "fusion_net-ranlen",
         "fusion_net-ranlen-stage2": "fusion_net-ranlen-long",
-        "fusion_net-ranlen-nolb": "fusion_net-ranlen-nolb"}
+        "fusion_net-ranlen-nolb": "fusion_net-ranlen-nolb",
+        "fusion_net-ranlen-nomix": "fusion_net-ranlen-nomix",
+        "fusion_net-ranlen-nomix-long": "fusion_net-ranlen-nomix-long",
+        "fusion_net-ranlen-mix": "fusion_net-ranlen-mix"}
 
 
 def test_earlier_stages_are_named_by_their_current_config(tmp_path: Path) -> None:
@@ -135,3 +140,25 @@ def test_earlier_stages_are_named_by_their_current_config(tmp_path: Path) -> Non
     assert old["name"] == "m-v2" and old["step"] == 10 and old["synthetic"] == ["s"]
     [renamed] = ship_zoo._earlier_stages(stage2, ship_zoo.config_names([stage1, stage2]))
     assert renamed["name"] == "m"
+
+
+def test_non_uniform_light_table_lists_shipped_models_then_other_fusion_runs() -> None:
+    report = _script("ship_report")
+
+    def row(name: str, backbone: str, shipped: bool, psnr: float) -> dict:
+        return {"name": name, "backbone": backbone, "shipped": shipped, "global_psnr": 18.0,
+                "mixed": {"global_psnr": psnr, "global_ssim": 0.7, "area_a_psnr": psnr + 1}}
+
+    doc = {"models": [row("fusion_net-ranlen-nomix", "fusion_net", False, 11.1),
+                      row("dln-ranlen", "dln", True, 13.0),
+                      row("dln-concat-short", "dln", False, 12.0),
+                      row("fusion_net-ranlen", "fusion_net", True, 15.3)],
+           "mixed_light": {"pairs": "../cache/eval15-mixed", "per_image": 1, "seed": 2,
+                           "mixed": 1.0, "input_psnr": 9.5, "input_ssim": 0.4,
+                           "lol_input_psnr": 7.8}}
+    text = "\n".join(report.mixed_light_section(doc))
+    names = [line.split(" | ")[0][2:] for line in text.splitlines() if line.startswith("| ")]
+    assert names[2:] == ["the input itself", "fusion_net-ranlen", "dln-ranlen",
+                         "fusion_net-ranlen-nomix (not shipped)"]
+    assert "--seed 2 --mixed 1.0" in text and "| 15.30 | 0.700 | 16.30 |" in text
+    assert report.mixed_light_section({"models": doc["models"]}) == []  # not measured
