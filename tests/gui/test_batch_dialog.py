@@ -20,6 +20,23 @@ def _photos(folder: Path, n: int) -> list[Path]:
     return [dark_photo(folder / f"p{i}.png", seed=i) for i in range(n)]
 
 
+def _recipe_dialog(qtbot, window, factory, tmp_path: Path, photos: int):  # noqa: ANN001, ANN202
+    """A batch dialog on ``photos`` new photos with an ellipse recipe file, output set."""
+    from limelight.core.masks import Ellipse, MaskSpec
+    from limelight.core.recipe import Recipe
+    from limelight.gui.batch_dialog import BatchDialog
+
+    dialog = BatchDialog(window, engine_factory=factory)
+    qtbot.addWidget(dialog)
+    recipe = save_recipe(Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.3, 0.3),))),
+                         tmp_path / "look.json")
+    dialog.recipe_source.setCurrentIndex(1)
+    dialog.recipe_path.setText(str(recipe))
+    dialog.add_paths(_photos(tmp_path / "shoot", photos))
+    dialog.out_dir.setText(str(tmp_path / "out"))
+    return dialog
+
+
 def test_runs_reports_progress_and_summarises(qtbot, window, photo: Path,  # noqa: ANN001
                                               tmp_path: Path) -> None:
     from limelight.gui.batch_dialog import BatchDialog, open_batch_dialog
@@ -56,21 +73,10 @@ def test_runs_reports_progress_and_summarises(qtbot, window, photo: Path,  # noq
 
 def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, slow_engine,  # noqa: ANN001
                                                      photo: Path, tmp_path: Path) -> None:
-    from limelight.core.masks import Ellipse, MaskSpec
-    from limelight.core.recipe import Recipe
-    from limelight.gui.batch_dialog import BatchDialog
-
     open_and_wait(qtbot, window, photo)
     slow_engine.delay = 0.4
-    dialog = BatchDialog(window, engine_factory=lambda jobs: slow_engine)
-    qtbot.addWidget(dialog)
+    dialog = _recipe_dialog(qtbot, window, lambda jobs: slow_engine, tmp_path, 8)
     dialog.show()
-    recipe = save_recipe(Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.3, 0.3),))),
-                         tmp_path / "look.json")
-    dialog.recipe_source.setCurrentIndex(1)
-    dialog.recipe_path.setText(str(recipe))
-    dialog.add_paths(_photos(tmp_path / "shoot", 8))
-    dialog.out_dir.setText(str(tmp_path / "out"))
     dialog.jobs.setValue(1)
     with qtbot.waitSignal(dialog.progressed, timeout=20000,
                           check_params_cb=lambda ev: ev.file.status == "done"):
@@ -98,19 +104,8 @@ def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, slow_engine,
 def test_a_single_photo_gets_an_engine_for_one_job(qtbot, window, engine,  # noqa: ANN001
                                                   tmp_path: Path) -> None:
     """The spin box says 2, but one photo runs as 1 job with every core's ORT threads."""
-    from limelight.core.masks import Ellipse, MaskSpec
-    from limelight.core.recipe import Recipe
-    from limelight.gui.batch_dialog import BatchDialog
-
     asked: list[int] = []
-    dialog = BatchDialog(window, engine_factory=lambda jobs: asked.append(jobs) or engine)
-    qtbot.addWidget(dialog)
-    recipe = save_recipe(Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.3, 0.3),))),
-                         tmp_path / "look.json")
-    dialog.recipe_source.setCurrentIndex(1)
-    dialog.recipe_path.setText(str(recipe))
-    dialog.add_paths(_photos(tmp_path / "one", 1))
-    dialog.out_dir.setText(str(tmp_path / "out"))
+    dialog = _recipe_dialog(qtbot, window, lambda jobs: asked.append(jobs) or engine, tmp_path, 1)
     dialog.jobs.setValue(2)
     with qtbot.waitSignal(dialog.batch_finished, timeout=60000) as blocker:
         assert dialog.start()
