@@ -108,26 +108,6 @@ def main_table(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _input_psnr(doc: dict[str, Any]) -> float | None:
-    """PSNR of the non-uniform-light inputs themselves (None when not measured)."""
-    return (doc.get("mixed_light") or {}).get("input_psnr")
-
-
-def variants(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Shipped models that are not a backbone x conversion row (ship_zoo.ALSO_SHIPPED)."""
-    return [r for r in doc["models"] if r["shipped"]
-            and r["name"] != f"{r['backbone']}-{r['conversion']}"]
-
-
-def variants_table(doc: dict[str, Any]) -> str:
-    """The shipped variants in the main table's columns ('' when there are none)."""
-    rows = variants(doc)
-    if not rows:
-        return ""
-    return ("\nAlso shipped, beside the table's rows (its training and knobs are below):\n\n"
-            + "\n".join([HEADER, *(_row(r) for r in rows)]) + "\n")
-
-
 def peer_table(doc: dict[str, Any]) -> str:
     rows = [r for r in doc["models"] if r["shipped"]]
     best = max(rows, key=lambda r: r["global_psnr"]) if rows else None
@@ -286,20 +266,22 @@ def _default_reason(doc: dict[str, Any]) -> str:
             f"{d['params']:,} parameters): {d['global_psnr']:.2f} dB / {d['global_ssim']:.3f} "
             f"globally (rank {rank} of {len(rows)} shipped), {d['area_a_psnr']:.2f} dB in "
             f"area A, {d['ms_1mp']:.0f} ms per 1 MP preview ({faster} shipped models are "
-            f"faster){_mixed_rank(d, rows, _input_psnr(doc))}. Its family is the only one with all four knobs "
+            f"faster){_mixed_rank(doc)}. Its family is the only one with all four knobs "
             f"(degree, γ1 shadows, γ2 "
             f"highlights, γ3 denoise){_knob_note(d, lead=': ')}, and ranlen is the "
             f"region-aware conversion the editor is built around.")
 
 
-def _mixed_rank(d: dict[str, Any], rows: list[dict[str, Any]],
-                input_psnr: float | None = None) -> str:
-    """'; on non-uniform light X dB (the input: Y), rank k of n shipped' when measured."""
+def _mixed_rank(doc: dict[str, Any]) -> str:
+    """'; on non-uniform light X dB (the input itself: Y), rank k of n shipped' for the
+    default model, when that set was measured ('' otherwise)."""
+    d = _by_name(doc).get(doc["default"]) or {}
     if not d.get("mixed"):
         return ""
-    mixed = [r for r in rows if r.get("mixed")]
+    mixed = [r for r in doc["models"] if r["shipped"] and r.get("mixed")]
     rank = 1 + sum(r["mixed"]["global_psnr"] > d["mixed"]["global_psnr"] for r in mixed)
-    ref = f" (the input itself: {input_psnr:.2f})" if input_psnr is not None else ""
+    inp = (doc.get("mixed_light") or {}).get("input_psnr")
+    ref = f" (the input itself: {inp:.2f})" if inp is not None else ""
     return (f"; on non-uniform light (dark and over-exposed parts in one photo) "
             f"{d['mixed']['global_psnr']:.2f} dB{ref}, rank {rank} of {len(mixed)} shipped")
 
@@ -341,8 +323,7 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
     for t, m, ok in targets(doc):
         parts.append(f"| {t} | {m} | {'yes' if ok else '**no**'} |")
     note = _stages_note(doc)
-    parts += ["", "## Backbone × conversion\n", PROTOCOL + note, main_table(doc),
-              variants_table(doc),
+    parts += ["", "## Backbone × conversion\n", PROTOCOL + note, main_table(doc), "",
               "## Beside the published figures (global setting)\n", peer_table(doc), "",
               "## Ablation of RANLEN's Fig. 6: the transition loss L_B\n",
               "fusion_net · ranlen trained twice with the same config, seed and time budget, "
@@ -625,15 +606,11 @@ def readme_block(doc: dict[str, Any], bench: str | None) -> str:
     dropped = [r["name"] for r in table if not r["shipped"]]
     unshipped = (f" ({len(dropped)} more, {', '.join(dropped)}, are evaluated but not shipped: "
                  f"they fell under the 15 dB floor)" if dropped else "")
-    also = "".join(f", plus {r['name']} ({r['global_psnr']:.2f} dB on LOL eval15"
-                   + (f", {r['mixed']['global_psnr']:.2f} on non-uniform light"
-                      if r.get("mixed") else "") + f"{_knob_note(r, '; ')})"
-                   for r in variants(doc))
     lines = [
         f"The editor ships {len(shipped)} trained models ({doc['zoo_mb']:.1f} MB, "
         f"`resources/zoo/`, each with a model card) of the five backbones × {{global, concat, "
-        f"ranlen}} trained here on two CPU cores{unshipped}{also}. The default is "
-        f"**{d['name']}**{_knob_note(d)}{_mixed_rank(d, shipped, _input_psnr(doc))}. On LOL "
+        f"ranlen}} trained here on two CPU cores{unshipped}. The default is "
+        f"**{d['name']}**{_knob_note(d)}{_mixed_rank(doc)}. On LOL "
         f"eval15 through the "
         f"app's pipeline it scores {d['global_psnr']:.2f} dB "
         f"/ {d['global_ssim']:.3f} SSIM globally and {d['area_a_psnr']:.2f} dB in a local "

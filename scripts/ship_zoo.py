@@ -122,15 +122,11 @@ def ship_key(run: Run) -> tuple[str, int] | None:
     return (run.model_name, int(m.group(1)) if m.group(1) else 2) if m else None
 
 
-def stage_of(run: Run) -> int | None:
-    """The run's stage (``ship_key``), None for a run that does not ship."""
-    key = ship_key(run)
-    return key[1] if key else None
-
-
 def _superseded_name(run: Run) -> str:
     """Row name of a superseded stage: ``<model>-short`` (stage 1), ``<model>-stage<k>``."""
-    name, stage = ship_key(run) or (run.name, 1)
+    key = ship_key(run)
+    assert key is not None, run.name  # only shipped stages are superseded
+    name, stage = key
     return f"{name}-short" if stage == 1 else f"{name}-stage{stage}"
 
 
@@ -185,25 +181,22 @@ def mixed_light_pairs(pairs: Path, out: Path) -> Path:
     return out
 
 
-def input_figures(pairs: Path) -> dict[str, float]:
-    """Mean PSNR and SSIM of the pairs' inputs against their targets (no enhancement)."""
+def input_figures(pairs: Any) -> dict[str, float]:
+    """Mean PSNR and SSIM of a PairedFolder's inputs against their targets (no enhancement)."""
     from limelight_models import metrics
-    from limelight_models.data.paired import PairedFolder
 
-    ps = PairedFolder(pairs).pairs
+    ps = pairs.pairs
     return {"input_psnr": sum(metrics.psnr(p.low, p.high) for p in ps) / len(ps),
             "input_ssim": sum(metrics.ssim(p.low, p.high) for p in ps) / len(ps)}
 
 
-def evaluate_all(paths: dict[str, Path], pairs: Path, mixed: Path | None = None
+def evaluate_all(paths: dict[str, Path], folder: Any, mixed_folder: Any = None
                  ) -> dict[str, dict[str, Any]]:
-    """name -> the protocol's figures (ONNX through the app's Engine and pipeline); with
-    ``mixed`` pairs also ``res["mixed"]``: global and area-A figures on them."""
-    from limelight_models.data.paired import PairedFolder
+    """name -> the protocol's figures (ONNX through the app's Engine and pipeline) on the
+    PairedFolder ``folder``; with ``mixed_folder`` also ``res["mixed"]``: global and area-A
+    figures on those pairs."""
     from limelight_models.evaluate import EngineRunner, evaluate_runner
 
-    folder = PairedFolder(pairs)
-    mixed_folder = PairedFolder(mixed) if mixed else None
     results = {}
     for name, path in paths.items():
         t = time.perf_counter()
@@ -456,8 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tmp_name)
         new_zoo = scratch / "zoo"
         paths, facts = export_all(shipped, extra, new_zoo, scratch, args.snapshot)
-        results = evaluate_all(paths, args.pairs,
-                               mixed_light_pairs(args.pairs, args.mixed_pairs))
+        from limelight_models.data.paired import PairedFolder
+
+        lol = PairedFolder(args.pairs)
+        mixed = PairedFolder(mixed_light_pairs(args.pairs, args.mixed_pairs))
+        results = evaluate_all(paths, lol, mixed)
         for name in drop_below_floor(new_zoo, results, shipped, args.default):
             extra[name] = shipped.pop(name)
         finalize_manifest(new_zoo, results, args.default)
@@ -482,8 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"default": args.default, "zoo_mb": round(size_mb, 2), "snapshot": args.snapshot,
            "missing": missing, "models": records,
            "mixed_light": {"pairs": os.path.relpath(args.mixed_pairs, REPO), **MIXED_EVAL,
-                           **input_figures(args.mixed_pairs),
-                           "lol_input_psnr": input_figures(args.pairs)["input_psnr"]}}
+                           **input_figures(mixed),
+                           "lol_input_psnr": input_figures(lol)["input_psnr"]}}
     (args.docs / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     if not ship_report.write_docs(args.docs, doc, args.readme):
         log.warning("%s has no ship_zoo markers: its results paragraph was not updated",

@@ -46,6 +46,9 @@ def recompose_torch(
     d = float(degree)
     if d == 0.0:
         return image.clone()
+    if family == "fusion" and d < 1.0:  # (1 - d) I + d Y(1), as in limelight.core.recompose
+        full = recompose_torch(family, image, maps, 1.0, gamma1, gamma2, gamma3)
+        return (1.0 - d) * image + d * full
     if family == "retinex":
         out = image * torch.exp(-d * torch.log(maps["illumination"].clamp(min=FLOOR)))
     elif family == "curve":
@@ -54,16 +57,13 @@ def recompose_torch(
         for i in range(curve.shape[1] // 3):
             a = curve[:, 3 * i : 3 * i + 3]
             out = torch.clamp(out + d * a * out * (1.0 - out), 0.0, 1.0)
-    elif family == "fusion":  # below degree 1: (1 - d) I + d Y(1), as in limelight.core
-        out = _fusion(image, maps, max(d, 1.0), gamma1, gamma2, gamma3)
+    elif family == "fusion":
+        out = _fusion(image, maps, d, gamma1, gamma2, gamma3)
     else:  # residual
         out = image + d * maps["residual"]
     if "refine" in maps:
-        out = out + (1.0 if family == "fusion" else min(d, 1.0)) * maps["refine"]
-    out = torch.clamp(out, 0.0, 1.0)
-    if family == "fusion" and d < 1.0:
-        out = (1.0 - d) * image + d * out
-    return out
+        out = out + min(d, 1.0) * maps["refine"]
+    return torch.clamp(out, 0.0, 1.0)
 
 
 def _fusion(

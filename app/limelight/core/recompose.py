@@ -223,6 +223,8 @@ class Recomposer:
         d = knobs.degree
         if d == 0.0:
             return self.img.copy()
+        if self.family == "fusion" and d < 1.0:  # (1 - d) I + d Y(1): see the module doc
+            return cv2.addWeighted(self(replace(knobs, degree=1.0)), d, self.img, 1.0 - d, 0.0)
         out = np.empty_like(self._img)
         tmp = np.empty_like(self._img)
         c = self._c
@@ -238,15 +240,12 @@ class Recomposer:
                 cv2.scaleAdd(tmp, d, out, dst=out)
                 _clip01(out)
         elif self.family == "fusion":
-            self._fusion(replace(knobs, degree=max(d, 1.0)), out, tmp)
+            self._fusion(knobs, out, tmp)
         else:  # residual: I + d E
             cv2.scaleAdd(c["residual"], d, self._img, dst=out)
         if "refine" in c:
-            k = 1.0 if self.family == "fusion" else min(d, 1.0)  # fusion: blended below
-            cv2.scaleAdd(c["refine"], k, out, dst=out)
+            cv2.scaleAdd(c["refine"], min(d, 1.0), out, dst=out)
         _clip01(out)
-        if self.family == "fusion" and d < 1.0:  # (1 - d) I + d Y(1): see the module doc
-            cv2.addWeighted(out, d, self._img, 1.0 - d, 0.0, dst=out)
         return out.reshape(self.img.shape)
 
     def _fusion(self, knobs: Knobs, out: np.ndarray, tmp: np.ndarray) -> None:
