@@ -194,13 +194,14 @@ def _mean(values: list[float]) -> float:
 
 def evaluate_runner(runner: Runner, pairs: PairedFolder, timing: bool = True) -> dict[str, Any]:
     """The protocol's figures of one model over all pairs (means; C max is the max)."""
-    acc: dict[str, list[float]] = {k: [] for k in ("psnr", "ssim", "a_psnr", "a_ssim", "b_rough")}
+    acc: dict[str, list[float]] = {k: [] for k in ("psnr", "ssim", "de", "a_psnr", "a_ssim", "b_rough")}
     c_max = 0
     for pair in pairs.pairs:
         h, w = pair.low.shape[:2]
         out_g = runner.enhance(pair.low, local=False)
         acc["psnr"].append(metrics.psnr(out_g, pair.high))
         acc["ssim"].append(metrics.ssim(out_g, pair.high))
+        acc["de"].append(metrics.delta_e(out_g, pair.high))
         out_l = runner.enhance(pair.low, local=True)
         mask = local_mask(h, w)
         acc["a_psnr"].append(metrics.area_psnr(out_l, pair.high, mask[0]))
@@ -211,6 +212,7 @@ def evaluate_runner(runner: Runner, pairs: PairedFolder, timing: bool = True) ->
         "name": runner.name, "backbone": runner.backbone, "conversion": runner.conversion,
         "params": runner.params, "pairs": len(pairs),
         "global_psnr": _mean(acc["psnr"]), "global_ssim": _mean(acc["ssim"]),
+        "global_delta_e": _mean(acc["de"]),
         "area_a_psnr": _mean(acc["a_psnr"]), "area_a_ssim": _mean(acc["a_ssim"]),
         "area_c_max": c_max, "b_roughness": _mean(acc["b_rough"]),
     }

@@ -5,6 +5,9 @@
   over the three channels: the standard (Wang et al. 2004) definition.
 * ``area_psnr``, ``area_ssim``: area A only. The squared error and the SSIM map are averaged
   with the area weight w_A = mask channel 0 (the paper's masked PSNR normalised by coverage).
+* ``delta_e``: mean CIEDE2000 colour difference (skimage, sRGB D65 -> CIELAB) over the whole
+  image: the colour error PSNR mixes into one number with brightness and noise. About 2.3 is
+  a just-noticeable difference.
 * ``area_c_max``: max |out - in| (code values) over area C (mask channel 1 == 0). Must be 0.
 * ``b_roughness``: transition roughness inside B. With Y the Rec. 601 luminance in [0, 1]
   and r = log((Y_out + 1/255) / (Y_in + 1/255)) the log-gain the enhancement applied, the
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import structural_similarity
 
 ROUGHNESS_SIGMA = 2.0
@@ -52,6 +56,12 @@ def ssim_map(out: np.ndarray, ref: np.ndarray) -> tuple[float, np.ndarray]:
 def ssim(out: np.ndarray, ref: np.ndarray) -> float:
     """Mean SSIM (skimage, gaussian 11x11, sigma 1.5) of two uint8 RGB images."""
     return ssim_map(out, ref)[0]
+
+
+def delta_e(out: np.ndarray, ref: np.ndarray) -> float:
+    """Mean CIEDE2000 difference of two (H, W, 3) uint8 sRGB images; 0 when equal."""
+    _check(out, ref)
+    return float(np.mean(deltaE_ciede2000(rgb2lab(out), rgb2lab(ref))))
 
 
 def area_psnr(out: np.ndarray, ref: np.ndarray, weight: np.ndarray) -> float:

@@ -44,6 +44,19 @@ def test_ssim_matches_skimage_and_identity() -> None:
     assert metrics.ssim(a, b) == pytest.approx(ref)
 
 
+def test_delta_e_is_zero_for_equal_images_and_sees_a_colour_cast_more_than_noise() -> None:
+    grey = np.full((16, 16, 3), 128, np.uint8)
+    assert metrics.delta_e(grey, grey) == 0.0
+    red = grey.copy()
+    red[..., 0] = 160  # a red cast of 32 code values
+    shade = np.random.default_rng(0).normal(0, 22, (16, 16, 1))  # grey noise: lightness only
+    noisy = np.clip(grey + shade, 0, 255).astype(np.uint8)
+    assert metrics.psnr(red, grey) > metrics.psnr(noisy, grey)  # PSNR calls the cast better
+    assert metrics.delta_e(red, grey) > metrics.delta_e(noisy, grey)
+    with pytest.raises(ValueError):
+        metrics.delta_e(grey, grey[:8])
+
+
 def test_area_metrics_see_only_area_a() -> None:
     ref = _img(2, 64, 64)
     out = ref.copy()
@@ -99,7 +112,8 @@ def test_torch_runner_protocol(tmp_path: Path) -> None:
     model = build_model("fusion_net", "ranlen").eval()
     res = evaluate_runner(TorchRunner(model), _pairs(tmp_path), timing=False)
     assert res["area_c_max"] == 0 and res["pairs"] == 2 and res["params"] > 1000
-    for key in ("global_psnr", "global_ssim", "area_a_psnr", "area_a_ssim", "b_roughness"):
+    for key in ("global_psnr", "global_ssim", "global_delta_e", "area_a_psnr", "area_a_ssim",
+                "b_roughness"):
         assert np.isfinite(res[key])
     assert "| fusion_net-ranlen |" in markdown_table([res])
 
