@@ -24,6 +24,7 @@ def recompose_torch(
     gamma1: float = 1.0,
     gamma2: float = 1.0,
     gamma3: float = 1.0,
+    straight_through: bool = False,
 ) -> Tensor:
     """Applies the knobs to a model's maps.
 
@@ -33,6 +34,10 @@ def recompose_torch(
         maps: name -> [N,C,H,W] (see core/recompose.py for each family's maps; ``refine``
             optional).
         degree, gamma1, gamma2, gamma3: the knobs (Python floats).
+        straight_through: the final clip to [0, 1] passes gradients as if it were the
+            identity (values unchanged). Training only: a pixel the hard clip holds at 0 or 1
+            gets no gradient, so a model whose output starts below 0 almost everywhere never
+            leaves it (gladnet-ranlen did, 2026-11-29: 67 % of pixels clipped at 0).
     Returns:
         [N,3,H,W] in [0,1].
     Raises:
@@ -63,7 +68,8 @@ def recompose_torch(
         out = image + d * maps["residual"]
     if "refine" in maps:
         out = out + min(d, 1.0) * maps["refine"]
-    return torch.clamp(out, 0.0, 1.0)
+    clipped = torch.clamp(out, 0.0, 1.0)
+    return out + (clipped - out).detach() if straight_through else clipped
 
 
 def _fusion(

@@ -67,3 +67,35 @@ def test_retinex_brightness_rises_with_degree() -> None:
     means = [float(recompose_torch("retinex", image, maps, d).mean()) for d in (0.0, 0.5, 1, 2)]
     assert means == sorted(means) and means[0] == pytest.approx(0.1)
     assert means[2] == pytest.approx(0.4)
+
+
+def test_straight_through_clip_keeps_values_and_passes_gradients_where_clipped() -> None:
+    image = torch.full((1, 3, 4, 4), 0.1)
+    residual = torch.linspace(-0.5, 1.2, 48).reshape(1, 3, 4, 4).requires_grad_(True)
+    hard = recompose_torch("residual", image, {"residual": residual})
+    soft = recompose_torch("residual", image, {"residual": residual}, straight_through=True)
+    assert torch.equal(hard, soft)
+    clipped = (image + residual < 0) | (image + residual > 1)
+    assert clipped.any() and (~clipped).any()
+    (grad_hard,) = torch.autograd.grad(hard.sum(), residual)
+    (grad_soft,) = torch.autograd.grad(soft.sum(), residual)
+    assert torch.all(grad_hard[clipped] == 0) and torch.all(grad_soft == 1)
+
+
+def test_straight_through_clip_option_acts_in_training_only() -> None:
+    torch.manual_seed(0)
+    model = build_model("gladnet", "ranlen", straight_through_clip=True)
+    with torch.no_grad():
+        model.net.detail[-1].bias.fill_(-1.0)  # every output pixel below 0: clipped
+    image, mask = torch.rand(2, 3, 24, 24) * 0.2, torch.ones(2, 2, 24, 24)
+    model.train()
+    model(image, mask)["output"].sum().backward()
+    assert model.net.detail[-1].bias.grad.abs().sum() > 0  # the clip let the gradient through
+    plain = build_model("gladnet", "ranlen")
+    plain.load_state_dict(model.state_dict())
+    plain.train()
+    plain(image, mask)["output"].sum().backward()
+    assert plain.net.detail[-1].bias.grad.abs().sum() == 0  # the hard clip: stuck
+    model.eval(), plain.eval()
+    with torch.no_grad():
+        assert torch.equal(model(image, mask)["output"], plain(image, mask)["output"])

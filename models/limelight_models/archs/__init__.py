@@ -75,6 +75,9 @@ class LocalModel(nn.Module):
         self.options = dict(options)
         self.net = net
         self.refine = refine
+        #: Training only: the output's clip passes gradients (recompose_torch's
+        #: ``straight_through``); evaluation and export are unchanged.
+        self.straight_through_clip = bool(options.get("straight_through_clip", False))
         self.map_names: tuple[str, ...] = tuple(net.map_names) + (
             ("refine",) if refine is not None else ()
         )
@@ -93,7 +96,9 @@ class LocalModel(nn.Module):
             base = recompose_torch(self.family, image, maps)
             maps["refine"] = self.refine(base, image, mask)
         out = dict(maps)
-        out["output"] = recompose_torch(self.family, image, maps)
+        out["output"] = recompose_torch(
+            self.family, image, maps, straight_through=self.training and self.straight_through_clip
+        )
         if self.family in ("retinex", "fusion"):
             out["smooth_target"] = maps["illumination"]
         else:
@@ -125,13 +130,17 @@ def build_model(backbone: str, conversion: str, **options: Any) -> LocalModel:
     Options: the backbone's constructor keywords, plus ``refine`` (bool; default True for
     ``ranlen`` — the paper's extra refinement conv — and False otherwise, so that ``global``
     and ``concat`` are as published; set it True to give them the same tail) and
-    ``refine_width`` (int, default 0: the paper's single conv; see :class:`Refine`). Unknown options raise TypeError.
+    ``refine_width`` (int, default 0: the paper's single conv; see :class:`Refine`), and
+    ``straight_through_clip`` (bool, default False: in training the output's clip to [0, 1]
+    passes gradients; no effect in eval mode or on the export). Unknown options raise
+    TypeError.
     """
     check_conversion(conversion)
     cls = _backbone_class(backbone)
     opts = dict(options)
     use_refine = bool(opts.pop("refine", conversion == "ranlen"))
     refine_width = int(opts.pop("refine_width", 0))
+    opts.pop("straight_through_clip", None)
     net = cls(conversion, **opts)
     refine = Refine(refine_width, use_mask=conversion != "global") if use_refine else None
     return LocalModel(backbone, conversion, net, refine, options)
