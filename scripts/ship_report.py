@@ -13,7 +13,7 @@ from typing import Any
 
 import ship_knobs
 
-METRIC_KEYS = ("global_psnr", "global_ssim", "area_a_psnr", "area_a_ssim", "area_c_max",
+METRIC_KEYS = ("global_psnr", "global_ssim", "global_delta_e", "area_a_psnr", "area_a_ssim", "area_c_max",
                "b_roughness", "ms_1mp", "params", "pairs")
 BACKBONES = ("deepupe", "star_dce", "fusion_net", "dln", "gladnet")
 CONVERSIONS = ("global", "concat", "ranlen")
@@ -83,15 +83,15 @@ def _row(r: dict[str, Any]) -> str:
     stages = len(r.get("earlier_stages") or []) + 1
     cells = [
         name, f"{r['params']:,}", _f(r["global_psnr"]), _f(r["global_ssim"], 3),
-        _f(r["area_a_psnr"]), _f(r["area_a_ssim"], 3), str(r["area_c_max"]),
+        _f(r.get("global_delta_e"), 1), _f(r["area_a_psnr"]), _f(r["area_a_ssim"], 3), str(r["area_c_max"]),
         _f(r["b_roughness"], 4), _f(r["ms_1mp"], 0), f"{steps:,}",
         f"{wall / 60:.1f}" + (f" ({stages} stages)" if stages > 1 else ""),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
-HEADER = ("| model | params | PSNR | SSIM | A PSNR | A SSIM | C max | B rough. | ms @1 MP "
-          "| steps | train min |\n|" + " --- |" * 11)
+HEADER = ("| model | params | PSNR | SSIM | ΔE | A PSNR | A SSIM | C max | B rough. | ms @1 MP "
+          "| steps | train min |\n|" + " --- |" * 12)
 
 
 def main_table(doc: dict[str, Any]) -> str:
@@ -421,15 +421,16 @@ def mixed_light_section(doc: dict[str, Any]) -> list[str]:
                                                         for c in CONVERSIONS)}
     rows = [r for r in rows if r["shipped"] or r["backbone"] == "fusion_net"]
     rows.sort(key=lambda r: (not r["shipped"], order.get(r["name"], 99), r["name"]))
-    lines = ["| model | LOL eval15 PSNR | non-uniform PSNR | SSIM | A PSNR |",
-             "| --- | --- | --- | --- | --- |",
+    lines = ["| model | LOL eval15 PSNR | non-uniform PSNR | SSIM | ΔE | A PSNR |",
+             "| --- | --- | --- | --- | --- | --- |",
              f"| the input itself | {ml['lol_input_psnr']:.2f} | {ml['input_psnr']:.2f} | "
-             f"{ml['input_ssim']:.3f} | – |"]
+             f"{ml['input_ssim']:.3f} | {_f(ml.get('input_delta_e'), 1)} | – |"]
     for r in rows:
         m = r["mixed"]
         name = r["name"] if r["shipped"] else f"{r['name']} (not shipped)"
         lines.append(f"| {name} | {r['global_psnr']:.2f} | {m['global_psnr']:.2f} | "
-                     f"{m['global_ssim']:.3f} | {m['area_a_psnr']:.2f} |")
+                     f"{m['global_ssim']:.3f} | {_f(m.get('global_delta_e'), 1)} | "
+                     f"{m['area_a_psnr']:.2f} |")
     return [
         "## Non-uniform light: dark and over-exposed parts in one photo\n",
         "LOL has no over-exposed pixels, so eval15 cannot show what the fusion models' "
@@ -468,9 +469,15 @@ def _knob_limits(doc: dict[str, Any]) -> str:
         "then act more strongly, but the single-channel Retinex gains cannot correct colour "
         "and the editor's sample photo came out with a red cast and hue shifts, so it is "
         "evaluated, not shipped. γ3 needs the noise map N to carry the photo's noise, while "
-        "the loss supervises only the recomposed output: a direct loss on N from synthetic "
-        "noisy/clean pairs is the next lever. The editor names a knob that measurably does "
-        "nothing on the chosen model.\n"
+        "the loss supervises only the recomposed output, and in ranlen the refine conv, whose "
+        "input includes N, learned to cancel it (its centre weight on each colour's own "
+        "channel is negative). Short fine-tunes of the default that fed the refine the output "
+        "without N, restricted N to high frequencies, or trained N alone with the rest frozen "
+        "(the paper's second stage), and a loss tying N to noise added to the input, all left "
+        "γ3 without effect on a noisy flat patch: on this data the loss rewards brightness and "
+        "colour, not pixel-scale noise removal. A denoising target from synthetic pairs that "
+        "keep their clean dark image is the lever left. The editor names a knob that "
+        "measurably does nothing on the chosen model.\n"
     )
 
 
@@ -537,7 +544,10 @@ def card_text(r: dict[str, Any], synth: dict[str, int], arch: str) -> str:
         f"{'on' if t['use_lb'] else 'off'}, area C identity) with the backbone's own terms"
         + (f", plus {t['refine_l1']:g} × mean |refine| (a penalty on RANLEN's refine residual, "
            "not in the paper: it moves the brightening into the maps the knobs act on)"
-           if t.get("refine_l1") else "") + ".",
+           if t.get("refine_l1") else "")
+        + ("; in training the output's clip to [0, 1] passes gradients (straight-through; "
+           "with the hard clip, gladnet-ranlen's first training got stuck with most pixels "
+           "clipped at 0)" if t.get("straight_through_clip") else "") + ".",
     ]
     stages = r.get("earlier_stages") or []
     if stages:

@@ -182,12 +182,14 @@ def mixed_light_pairs(pairs: Path, out: Path) -> Path:
 
 
 def input_figures(pairs: Any) -> dict[str, float]:
-    """Mean PSNR and SSIM of a PairedFolder's inputs against their targets (no enhancement)."""
+    """Mean PSNR, SSIM and CIEDE2000 of a PairedFolder's inputs against their targets (no
+    enhancement)."""
     from limelight_models import metrics
 
     ps = pairs.pairs
     return {"input_psnr": sum(metrics.psnr(p.low, p.high) for p in ps) / len(ps),
-            "input_ssim": sum(metrics.ssim(p.low, p.high) for p in ps) / len(ps)}
+            "input_ssim": sum(metrics.ssim(p.low, p.high) for p in ps) / len(ps),
+            "input_delta_e": sum(metrics.delta_e(p.low, p.high) for p in ps) / len(ps)}
 
 
 def evaluate_all(paths: dict[str, Path], folder: Any, mixed_folder: Any = None
@@ -204,7 +206,8 @@ def evaluate_all(paths: dict[str, Path], folder: Any, mixed_folder: Any = None
         res = evaluate_runner(runner, folder, timing=True)
         if mixed_folder is not None:
             m = evaluate_runner(runner, mixed_folder, timing=False)
-            res["mixed"] = {k: m[k] for k in ("global_psnr", "global_ssim", "area_a_psnr")}
+            res["mixed"] = {k: m[k] for k in ("global_psnr", "global_ssim", "global_delta_e",
+                                              "area_a_psnr")}
         res["name"], res["family"] = name, runner.info.family
         res["knobs"] = ship_knobs.knob_response(runner.engine, runner.name)
         results[name] = res
@@ -265,6 +268,7 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
             "time_budget_min": run.cfg.get("time_budget_min"),
             "use_lb": run.cfg.get("loss", {}).get("use_lb"),
             "refine_l1": run.cfg.get("loss", {}).get("refine_l1"),
+            "straight_through_clip": bool(run.cfg.get("model", {}).get("straight_through_clip")),
             "batch_size": run.cfg.get("data", {}).get("batch_size"),
             "crops": [run.cfg.get("data", {}).get("crop_min"),
                       run.cfg.get("data", {}).get("crop_max")],

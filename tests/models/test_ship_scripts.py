@@ -147,7 +147,8 @@ def test_non_uniform_light_table_lists_shipped_models_then_other_fusion_runs() -
 
     def row(name: str, backbone: str, shipped: bool, psnr: float) -> dict:
         return {"name": name, "backbone": backbone, "shipped": shipped, "global_psnr": 18.0,
-                "mixed": {"global_psnr": psnr, "global_ssim": 0.7, "area_a_psnr": psnr + 1}}
+                "mixed": {"global_psnr": psnr, "global_ssim": 0.7, "global_delta_e": 30 - psnr,
+                          "area_a_psnr": psnr + 1}}
 
     doc = {"models": [row("fusion_net-ranlen-nomix", "fusion_net", False, 11.1),
                       row("dln-ranlen", "dln", True, 13.0),
@@ -155,10 +156,11 @@ def test_non_uniform_light_table_lists_shipped_models_then_other_fusion_runs() -
                       row("fusion_net-ranlen", "fusion_net", True, 15.3)],
            "mixed_light": {"pairs": "../cache/eval15-mixed", "per_image": 1, "seed": 2,
                            "mixed": 1.0, "input_psnr": 9.5, "input_ssim": 0.4,
-                           "lol_input_psnr": 7.8}}
+                           "input_delta_e": 25.04, "lol_input_psnr": 7.8}}
     text = "\n".join(report.mixed_light_section(doc))
     names = [line.split(" | ")[0][2:] for line in text.splitlines() if line.startswith("| ")]
     assert names[2:] == ["the input itself", "fusion_net-ranlen", "dln-ranlen",
                          "fusion_net-ranlen-nomix (not shipped)"]
-    assert "--seed 2 --mixed 1.0" in text and "| 15.30 | 0.700 | 16.30 |" in text
+    assert "--seed 2 --mixed 1.0" in text and "| 15.30 | 0.700 | 14.7 | 16.30 |" in text
+    assert "| 9.50 | 0.400 | 25.0 | – |" in text  # the input's own colour error
     assert report.mixed_light_section({"models": doc["models"]}) == []  # not measured
