@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from limelight_models.archs import LocalModel, build_model, save_checkpoint
+from limelight_models.archs import GRAPH_OPTIONS, LocalModel, build_model, save_checkpoint
 from limelight_models.config import ConfigError, TrainConfig, load_config
 from limelight_models.data.batches import BatchStream
 from limelight_models.data.masks import MaskSampler
@@ -142,8 +142,11 @@ def _evaluate(model: LocalModel, cfg: TrainConfig, out: Path, step: int) -> dict
 def _init_from(model: LocalModel, cfg: TrainConfig) -> None:
     """Loads the weights of an earlier stage's checkpoint (``cfg.init_from``) into ``model``."""
     doc = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
-    theirs = (doc.get("backbone"), doc.get("conversion"), doc.get("options"))
-    ours = (model.backbone, model.conversion, model.options)
+    def same(opts: dict[str, Any] | None) -> dict[str, Any]:  # GRAPH_OPTIONS may differ
+        return {k: v for k, v in (opts or {}).items() if k not in GRAPH_OPTIONS}
+
+    theirs = (doc.get("backbone"), doc.get("conversion"), same(doc.get("options")))
+    ours = (model.backbone, model.conversion, same(model.options))
     if theirs != ours:
         raise ConfigError(f"init_from {cfg.init_from}: checkpoint is {theirs}, config builds {ours}")
     model.load_state_dict(doc["state_dict"])

@@ -159,3 +159,31 @@ def test_upsample_to_is_bilinear_interpolation(src: tuple[int, int], dst: tuple[
     ref = torch.zeros(1, 1, *dst)
     want = torch.nn.functional.interpolate(x, size=dst, mode="bilinear", align_corners=False)
     torch.testing.assert_close(upsample_to(x, ref), want, atol=1e-5, rtol=0)
+
+
+def test_noise_smoothing_makes_n_a_weighted_smoothing_of_the_output() -> None:
+    import torch.nn.functional as F
+
+    from limelight_models.archs import NOISE_ALPHA_OFFSET
+    from limelight_models.recompose import recompose_torch
+
+    torch.manual_seed(0)
+    model = build_model("fusion_net", "ranlen", noise_smoothing=2).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    g = torch.Generator().manual_seed(1)
+    image = (0.15 + 0.03 * torch.randn(1, 3, 32, 40, generator=g)).clamp(0, 1)  # flat, noisy
+    mask = torch.ones(1, 2, 32, 40)
+    with torch.no_grad():
+        out = model(image, mask)
+        raw = model.net(image, mask)["noise"]
+        rest = recompose_torch("fusion", image, {**out, "noise": torch.zeros_like(raw)})
+    alpha = torch.sigmoid(raw - NOISE_ALPHA_OFFSET)
+    blurred = F.avg_pool2d(F.pad(rest, (2,) * 4, mode="replicate"), 5, stride=1)
+    assert torch.allclose(out["noise"], alpha * (blurred - rest), atol=1e-6)
+    inside = (out["output"] > 0) & (out["output"] < 1)
+    assert torch.allclose(out["output"][inside], (rest + out["noise"])[inside], atol=1e-5)
+    assert out["output"].std() < rest.std()  # adding N removes noise, whatever the weights
+    with pytest.raises(ValueError, match="fusion"):
+        build_model("dln", "ranlen", noise_smoothing=2)

@@ -24,15 +24,19 @@ def _session(path: Path) -> ort.InferenceSession:
 
 
 COMBOS = [
-    pytest.param(b, c, marks=() if (b, c) == ("fusion_net", "ranlen") else pytest.mark.slow)
+    pytest.param(b, c, {}, marks=() if (b, c) == ("fusion_net", "ranlen") else pytest.mark.slow)
     for b, c in list_models()
-]  # ~2 s each on a loaded 2-core machine: only the default model is in the fast subset
+] + [pytest.param("fusion_net", c, {"noise_smoothing": 2}, id=f"fusion_net-{c}-smoothing",
+                  marks=() if c == "ranlen" else pytest.mark.slow)
+     for c in ("global", "concat", "ranlen")]
+# ~2 s each on a loaded 2-core machine: only the default model's graph is in the fast subset
 
 
-@pytest.mark.parametrize(("backbone", "conversion"), COMBOS)
-def test_onnx_matches_torch_at_two_sizes(tmp_path: Path, backbone: str, conversion: str) -> None:
+@pytest.mark.parametrize(("backbone", "conversion", "options"), COMBOS)
+def test_onnx_matches_torch_at_two_sizes(tmp_path: Path, backbone: str, conversion: str,
+                                         options: dict) -> None:
     torch.manual_seed(0)
-    model = build_model(backbone, conversion).eval()
+    model = build_model(backbone, conversion, **options).eval()
     with torch.no_grad():  # random non-zero weights everywhere, so parity is not trivial
         for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))

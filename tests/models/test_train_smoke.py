@@ -128,6 +128,10 @@ init_from = "{(tmp_path / 's1.pt').as_posix()}"
         assert torch.equal(value, stage2.state_dict()[key]), key
     with pytest.raises(ConfigError, match="init_from"):
         _init_from(build_model("fusion_net", "concat"), cfg)
+    with pytest.raises(ConfigError, match="init_from"):  # another parameter shape
+        _init_from(build_model("fusion_net", "ranlen", width=4), cfg)
+    # an option that changes only the computation may be switched on by a later stage
+    _init_from(build_model("fusion_net", "ranlen", noise_smoothing=2), cfg)
 
 
 def test_init_scale_rescales_the_named_module_only(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ Families and their maps (all HWC float32 at the working resolution):
 
   ``Phi`` keeps the DCT coefficients of N whose normalised frequency radius is at least
   ``1 - gamma3`` (gamma3 = 1 keeps N whole: the model's own output; 0 removes no noise).
+  Models trained with ``noise_smoothing`` export N = alpha (box(rest) - rest), a weighted
+  smoothing of the output without N (docs/architecture.md); the formula here is the same.
 * ``residual`` (dln, gladnet): ``residual`` E (H,W,3). ``Y = I + degree * E``
 
 Every family may also export ``refine`` (H,W,3), the residual of RANLEN's extra refinement

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from limelight_models.archs.common import count_params
@@ -39,6 +40,8 @@ __all__ = [
     "BACKBONES",
     "CONVERSIONS",
     "FAMILY_OF",
+    "GRAPH_OPTIONS",
+    "NOISE_ALPHA_OFFSET",
     "LocalModel",
     "build_model",
     "list_models",
@@ -78,6 +81,12 @@ class LocalModel(nn.Module):
         #: Training only: the output's clip passes gradients (recompose_torch's
         #: ``straight_through``); evaluation and export are unchanged.
         self.straight_through_clip = bool(options.get("straight_through_clip", False))
+        #: fusion only: N = alpha * (box blur of the rest - the rest), see build_model.
+        self.noise_smoothing = int(options.get("noise_smoothing", 0))
+        if self.noise_smoothing and self.family != "fusion":
+            raise ValueError(f"noise_smoothing needs the fusion family, not {self.family!r}")
+        if self.noise_smoothing < 0:
+            raise ValueError(f"noise_smoothing must be >= 0, got {self.noise_smoothing}")
         self.map_names: tuple[str, ...] = tuple(net.map_names) + (
             ("refine",) if refine is not None else ()
         )
@@ -92,9 +101,14 @@ class LocalModel(nn.Module):
     def forward(self, image: Tensor, mask: Tensor) -> dict[str, Tensor]:
         _check_inputs(image, mask)
         maps = dict(self.net(image, mask))
+        if self.noise_smoothing:  # the refine sees the output without N (N is made from it)
+            maps["noise"], raw = torch.zeros_like(maps["noise"]), maps["noise"]
         if self.refine is not None:
             base = recompose_torch(self.family, image, maps)
             maps["refine"] = self.refine(base, image, mask)
+        if self.noise_smoothing:
+            rest = recompose_torch(self.family, image, maps)
+            maps["noise"] = smoothing_noise_map(raw, rest, self.noise_smoothing)
         out = dict(maps)
         out["output"] = recompose_torch(
             self.family, image, maps, straight_through=self.training and self.straight_through_clip
@@ -104,6 +118,24 @@ class LocalModel(nn.Module):
         else:
             out["smooth_target"] = out["output"]
         return out
+
+
+#: Options that change the computation, not the parameters: a later training stage may set
+#: them on weights trained without.
+GRAPH_OPTIONS = frozenset({"straight_through_clip", "noise_smoothing"})
+
+#: alpha = sigmoid(raw - offset): with the restoration net's raw output near 0 (its last convs
+#: start at zero; earlier checkpoints' N is ~0.01), alpha starts near 0.018, almost no
+#: smoothing, so a fine-tune starts from the model's own output.
+NOISE_ALPHA_OFFSET = 4.0
+
+
+def smoothing_noise_map(raw: Tensor, rest: Tensor, radius: int) -> Tensor:
+    """``sigmoid(raw - NOISE_ALPHA_OFFSET) * (box(rest) - rest)``; all [N,3,H,W]. The box is
+    (2 radius + 1)^2, replicate-padded; the result is the negative of the weighted noise."""
+    k = 2 * radius + 1
+    blurred = F.avg_pool2d(F.pad(rest, (radius,) * 4, mode="replicate"), k, stride=1)
+    return torch.sigmoid(raw - NOISE_ALPHA_OFFSET) * (blurred - rest)
 
 
 def _check_inputs(image: Tensor, mask: Tensor) -> None:
@@ -132,8 +164,16 @@ def build_model(backbone: str, conversion: str, **options: Any) -> LocalModel:
     and ``concat`` are as published; set it True to give them the same tail) and
     ``refine_width`` (int, default 0: the paper's single conv; see :class:`Refine`), and
     ``straight_through_clip`` (bool, default False: in training the output's clip to [0, 1]
-    passes gradients; no effect in eval mode or on the export). Unknown options raise
-    TypeError.
+    passes gradients; no effect in eval mode or on the export), and ``noise_smoothing``
+    (int radius, default 0: the paper's N, the restoration net's output as it is; fusion
+    family only). With a radius r > 0 the noise map is made a denoiser by construction:
+    ``N = alpha * (box_r(rest) - rest)``, where ``rest`` is the output without N (refine
+    included) and ``alpha = sigmoid(restoration output - NOISE_ALPHA_OFFSET)`` in (0, 1) per
+    pixel and channel, so ``rest + N`` is the rest smoothed where the network chooses (flat
+    noisy areas) and kept where smoothing would cost detail. The paper's N, trained only
+    through the output, never learned to carry the noise here (gamma3 was inert on every
+    model); this one cannot do anything but remove it, and gamma3 sets how much.
+    Unknown options raise TypeError.
     """
     check_conversion(conversion)
     cls = _backbone_class(backbone)
@@ -141,6 +181,7 @@ def build_model(backbone: str, conversion: str, **options: Any) -> LocalModel:
     use_refine = bool(opts.pop("refine", conversion == "ranlen"))
     refine_width = int(opts.pop("refine_width", 0))
     opts.pop("straight_through_clip", None)
+    opts.pop("noise_smoothing", None)
     net = cls(conversion, **opts)
     refine = Refine(refine_width, use_mask=conversion != "global") if use_refine else None
     return LocalModel(backbone, conversion, net, refine, options)
