@@ -103,11 +103,16 @@ class LocalModel(nn.Module):
         maps = dict(self.net(image, mask))
         if self.noise_smoothing:  # the refine sees the output without N (N is made from it)
             maps["noise"], raw = torch.zeros_like(maps["noise"]), maps["noise"]
+        base = None
         if self.refine is not None:
             base = recompose_torch(self.family, image, maps)
             maps["refine"] = self.refine(base, image, mask)
         if self.noise_smoothing:
-            rest = recompose_torch(self.family, image, maps)
+            # The fusion of clipped exposures with convex weights lies in [0, 1], so ``base``
+            # is the unclipped sum and the rest is one addition away (no second recompose).
+            if base is None:
+                base = recompose_torch(self.family, image, maps)
+            rest = base if self.refine is None else torch.clamp(base + maps["refine"], 0.0, 1.0)
             maps["noise"] = smoothing_noise_map(raw, rest, self.noise_smoothing)
         out = dict(maps)
         out["output"] = recompose_torch(

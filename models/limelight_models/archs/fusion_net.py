@@ -17,6 +17,9 @@ interactive model with gamma1, gamma2, gamma3). Three sub-networks:
   space-to-depth, so H and W must be even: ``pad_multiple`` 2): a branch on the packed pixels
   and a quarter-resolution branch fed from its features (the skip between branches), summed
   and unpacked into the negative noise map N (3 channels). Its last convs start at zero.
+  With the model option ``noise_smoothing`` (``build_model``; the shipped fusion rows since
+  2026-11-30) this output is instead the weight alpha = sigmoid(x - 4) of a smoothing,
+  N = alpha * (box5(rest) - rest), so that N can only remove noise (docs/architecture.md).
 
 RANLEN sites (encoder only): after the first two convs of the Illumination-Net and of the
 Fusion-Net's encoder. The published network has no normalisation layers; they are inserted
