@@ -468,17 +468,54 @@ def _knob_limits(doc: dict[str, Any]) -> str:
         f"`loss.refine_l1 = 0.2`{fig('fusion_net-ranlen-refpen-long')}): the knobs "
         "then act more strongly, but the single-channel Retinex gains cannot correct colour "
         "and the editor's sample photo came out with a red cast and hue shifts, so it is "
-        "evaluated, not shipped. γ3 needs the noise map N to carry the photo's noise, while "
-        "the loss supervises only the recomposed output, and in ranlen the refine conv, whose "
-        "input includes N, learned to cancel it (its centre weight on each colour's own "
-        "channel is negative). Short fine-tunes of the default that fed the refine the output "
-        "without N, restricted N to high frequencies, or trained N alone with the rest frozen "
-        "(the paper's second stage), and a loss tying N to noise added to the input, all left "
-        "γ3 without effect on a noisy flat patch: on this data the loss rewards brightness and "
-        "colour, not pixel-scale noise removal. A denoising target from synthetic pairs that "
-        "keep their clean dark image is the lever left. The editor names a knob that "
-        "measurably does nothing on the chosen model.\n"
+        "evaluated, not shipped. " + _gamma2_misses(rows) + _gamma3_limits(rows)
+        + "The editor names a knob "
+        "that measurably does nothing on the chosen model.\n"
     )
+
+
+def _gamma2_misses(rows: dict[str, dict[str, Any]]) -> str:
+    """A sentence naming the shipped fusion models on which γ2 measurably does nothing."""
+    inert = sorted(r["name"] for r in rows.values() if r["shipped"]
+                   and r["backbone"] == "fusion_net" and r.get("knobs")
+                   and not ship_knobs.knob_moves(r["knobs"], "γ2"))
+    if not inert:
+        return ""
+    return (f"Mixed pairs do not guarantee it: on {', '.join(inert)} the I_O weight still "
+            "saturated at 0 and γ2 does nothing. ")
+
+
+def _gamma3_limits(rows: dict[str, dict[str, Any]]) -> str:
+    """What the γ3 part of the knob limits can say from the measured rows."""
+
+    def patch(r: dict[str, Any]) -> str:
+        lo, hi = (r.get("knobs") or {}).get("gamma3_std", (None, None))
+        return f"{lo:.1f} to {hi:.1f}" if lo is not None else "?"
+
+    paper = [r for r in rows.values()
+             if r["backbone"] == "fusion_net" and not r["training"].get("noise_smoothing")]
+    smoothing = [r for r in rows.values() if r["training"].get("noise_smoothing")]
+    text = ("γ3 needs the noise map N to carry the photo's noise. The paper's N, the "
+            "Restoration-Net's output, is trained only through the recomposed output, and in "
+            "ranlen the refine conv, whose input holds N, learned to cancel it; short "
+            "fine-tunes that fed the refine the output without N, kept only N's high "
+            "frequencies, trained N alone with the rest frozen (the paper's second stage) or "
+            "tied N to noise added to the input all left γ3 inert")
+    if paper:
+        text += (". On the rows trained with the paper's N, γ3 from 0 to 1 takes a noisy flat "
+                 "patch's std (code values) from "
+                 + ", ".join(f"{patch(r)} ({r['name']})"
+                             for r in sorted(paper, key=lambda r: r["name"])))
+    if smoothing:
+        text += (". The fusion_net rows trained with `noise_smoothing` export instead "
+                 "N = α (box5(rest) − rest), a weighted smoothing of the output without N "
+                 "(docs/architecture.md): N can only remove noise, the network learns where "
+                 "(α in (0, 1)), and γ3 sets how much: from "
+                 + ", ".join(f"{patch(r)} ({r['name']})"
+                             for r in sorted(smoothing, key=lambda r: r["name"]))
+                 + ". Φ keeps N's DCT coefficients at normalised radius ≥ 1 − γ3, so γ3 = 0.5 "
+                 "keeps only the upper half of the frequency range, where pixel noise lies")
+    return text + ". "
 
 
 def _stages_note(doc: dict[str, Any]) -> str:
@@ -547,7 +584,10 @@ def card_text(r: dict[str, Any], synth: dict[str, int], arch: str) -> str:
            if t.get("refine_l1") else "")
         + ("; in training the output's clip to [0, 1] passes gradients (straight-through; "
            "with the hard clip, gladnet-ranlen's first training got stuck with most pixels "
-           "clipped at 0)" if t.get("straight_through_clip") else "") + ".",
+           "clipped at 0)" if t.get("straight_through_clip") else "")
+        + ("; the noise map N is a learned weighted smoothing of the output, α (box5(rest) − "
+           "rest) (`noise_smoothing`, docs/architecture.md), so γ3 removes noise"
+           if t.get("noise_smoothing") else "") + ".",
     ]
     stages = r.get("earlier_stages") or []
     if stages:

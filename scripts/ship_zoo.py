@@ -250,10 +250,10 @@ def _carried_over(record: dict[str, Any], previous: dict[str, dict[str, Any]]) -
 
 def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, Any],
                shipped: bool, previous: dict[str, dict[str, Any]] | None = None,
-               stage_names: dict[Path, str] | None = None) -> dict[str, Any]:
+               stage_runs: dict[Path, Run] | None = None) -> dict[str, Any]:
     """One row of results.json: the figures plus the run's training budget; figures from
     the run's logs fall back to ``previous`` rows of the same run (see ``_carried_over``);
-    ``stage_names``: resolved run folder -> its config's current name (``config_names``)."""
+    ``stage_runs``: resolved run folder -> its current config's run (``config_runs``)."""
     summary = run.summary
     record = {
         **figures,
@@ -269,6 +269,7 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
             "use_lb": run.cfg.get("loss", {}).get("use_lb"),
             "refine_l1": run.cfg.get("loss", {}).get("refine_l1"),
             "straight_through_clip": bool(run.cfg.get("model", {}).get("straight_through_clip")),
+            "noise_smoothing": run.cfg.get("model", {}).get("noise_smoothing", 0),
             "batch_size": run.cfg.get("data", {}).get("batch_size"),
             "crops": [run.cfg.get("data", {}).get("crop_min"),
                       run.cfg.get("data", {}).get("crop_max")],
@@ -277,7 +278,7 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
         },
         "training_eval": _budget_point(run),
         "lb_share": _lb_share(run),
-        "earlier_stages": _earlier_stages(run, stage_names),
+        "earlier_stages": _earlier_stages(run, stage_runs),
     }
     _carried_over(record, previous or {})
     return record
@@ -295,16 +296,17 @@ def _lb_share(run: Run, last: int = 50) -> float | None:
     return sum(shares) / len(shares) if shares else None
 
 
-def config_names(runs: list[Run]) -> dict[Path, str]:
-    """Resolved run folder -> the name of the config that writes it (a renamed config's
-    runs keep the old name in their summary.json)."""
-    return {r.out.resolve(): r.name for r in runs}
+def config_runs(runs: list[Run]) -> dict[Path, Run]:
+    """Resolved run folder -> the current config's run that writes it (a renamed config's
+    runs keep the old name, and the old ``init_from``, in their stored files)."""
+    return {r.out.resolve(): r for r in runs}
 
 
-def _earlier_stages(run: Run, names: dict[Path, str] | None = None) -> list[dict[str, Any]]:
+def _earlier_stages(run: Run, current: dict[Path, Run] | None = None) -> list[dict[str, Any]]:
     """The runs a staged config starts from (``init_from``, followed back to stage 1), first
-    stage first: their config names (``names``, else the name in their summary), checkpoints,
-    steps, wall time and synthetic data."""
+    stage first: their config names, checkpoints, steps, wall time and synthetic data. A
+    stage that a current config writes (``current``) is named, and followed further, by that
+    config; otherwise by the name in its summary and the ``init_from`` of its stored config."""
     stages: list[dict[str, Any]] = []
     init = run.cfg.get("init_from")
     while init:
@@ -314,9 +316,12 @@ def _earlier_stages(run: Run, names: dict[Path, str] | None = None) -> list[dict
             break
         doc = json.loads(summary.read_text(encoding="utf-8"))
         cfg = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+        now = (current or {}).get(out.resolve())
+        if now is not None:
+            cfg = {**cfg, "init_from": now.cfg.get("init_from")}
         data = cfg.get("data", {})
-        name = (names or {}).get(out.resolve()) or doc.get("name", out.name)
-        stages.insert(0, {"name": name, "init_from": init,
+        stages.insert(0, {"name": now.name if now else doc.get("name", out.name),
+                          "init_from": init,
                           "step": doc["step"], "wall_time_s": doc["wall_time_s"],
                           "synthetic": data.get("synthetic"),
                           "synth_fraction": data.get("synth_fraction")})
@@ -462,9 +467,9 @@ def main(argv: list[str] | None = None) -> int:
             extra[name] = shipped.pop(name)
         finalize_manifest(new_zoo, results, args.default)
         previous = previous_records(args.docs)
-        names = config_names(runs)
+        stage_runs = config_runs(runs)
         records = [run_record(n, shipped.get(n) or extra[n], facts[n], results[n], n in shipped,
-                              previous, names) for n in paths]
+                              previous, stage_runs) for n in paths]
         ship_report.write_cards(new_zoo, records, runs_synth=REPO.parent / "cache" / "synth")
         size_mb = sum(p.stat().st_size for p in new_zoo.iterdir()) / 1e6
         if size_mb >= MAX_ZOO_MB:

@@ -138,8 +138,21 @@ def test_earlier_stages_are_named_by_their_current_config(tmp_path: Path) -> Non
                           {"init_from": str(first / "final.pt")})
     [old] = ship_zoo._earlier_stages(stage2)
     assert old["name"] == "m-v2" and old["step"] == 10 and old["synthetic"] == ["s"]
-    [renamed] = ship_zoo._earlier_stages(stage2, ship_zoo.config_names([stage1, stage2]))
+    [renamed] = ship_zoo._earlier_stages(stage2, ship_zoo.config_runs([stage1, stage2]))
     assert renamed["name"] == "m"
+    # a renamed stage's stored config still points at its old parent; the current config wins
+    base = tmp_path / "runs" / "m0"
+    base.mkdir()
+    (base / "summary.json").write_text(json.dumps(
+        {"name": "m0", "step": 5, "wall_time_s": 30.0}), encoding="utf-8")
+    (first / "config.json").write_text(json.dumps(
+        {"init_from": str(tmp_path / "runs" / "m0-old-name" / "final.pt")}), encoding="utf-8")
+    stage0 = ship_zoo.Run(tmp_path / "m0.toml", "m0", "m", base, {})
+    stage1 = ship_zoo.Run(tmp_path / "m.toml", "m", "m", first,
+                          {"init_from": str(base / "final.pt")})
+    assert [st["name"] for st in ship_zoo._earlier_stages(stage2)] == ["m-v2"]  # chain broken
+    chain = ship_zoo._earlier_stages(stage2, ship_zoo.config_runs([stage0, stage1, stage2]))
+    assert [st["name"] for st in chain] == ["m0", "m"]
 
 
 def test_non_uniform_light_table_lists_shipped_models_then_other_fusion_runs() -> None:
@@ -164,3 +177,19 @@ def test_non_uniform_light_table_lists_shipped_models_then_other_fusion_runs() -
     assert "--seed 2 --mixed 1.0" in text and "| 15.30 | 0.700 | 14.7 | 16.30 |" in text
     assert "| 9.50 | 0.400 | 25.0 | – |" in text  # the input's own colour error
     assert report.mixed_light_section({"models": doc["models"]}) == []  # not measured
+
+
+def test_gamma3_limits_report_each_kind_of_noise_map_with_its_measured_patch_std() -> None:
+    report = _script("ship_report")
+
+    def row(name: str, smoothing: int, stds: tuple[float, float]) -> dict:
+        return {"name": name, "backbone": "fusion_net", "training": {"noise_smoothing": smoothing},
+                "knobs": {"gamma3_std": list(stds)}}
+
+    rows = {r["name"]: r for r in (row("fusion_net-ranlen", 2, (9.0, 7.79)),
+                                   row("fusion_net-ranlen-nolb", 0, (5.0, 5.01)))}
+    text = report._gamma3_limits(rows)
+    assert "5.0 to 5.0 (fusion_net-ranlen-nolb)" in text and "9.0 to 7.8 (fusion_net-ranlen)" in text
+    assert text.index("nolb") < text.index("noise_smoothing")  # paper's N first, then ours
+    only_paper = report._gamma3_limits({"fusion_net-ranlen-nolb": rows["fusion_net-ranlen-nolb"]})
+    assert "noise_smoothing" not in only_paper
