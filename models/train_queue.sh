@@ -16,7 +16,7 @@ RETRY_WAIT=${RETRY_WAIT:-300}
 
 # Staged configs (<name>-long, <name>-long3) start from the previous stage's final.pt, so
 # they follow it in the same worker.
-WORKER_A=(fusion_net-ranlen fusion_net-ranlen-long
+WORKER_A=(fusion_net-ranlen fusion_net-ranlen-long fusion_net-ranlen-long3
           star_dce-ranlen star_dce-ranlen-long deepupe-ranlen deepupe-ranlen-long
           dln-ranlen dln-ranlen-long gladnet-ranlen gladnet-ranlen-long
           fusion_net-global star_dce-global star_dce-global-long

@@ -187,3 +187,18 @@ def test_refine_penalty_adds_mean_abs_refine_to_the_loss() -> None:
     assert plain["l_refine"] == 0.0 and penalised["l_refine"] > 0
     assert penalised["total"] == pytest.approx(plain["total"] + 0.5 * penalised["l_refine"],
                                                rel=1e-5)
+
+
+def test_the_training_queue_runs_every_config_once_and_each_stage_after_its_parent() -> None:
+    import re
+
+    text = (CONFIGS.parent / "train_queue.sh").read_text(encoding="utf-8")
+    workers = [m.group(1).split() for m in re.finditer(r"WORKER_[AB]=\(([^)]*)\)", text)]
+    queued = [name for w in workers for name in w]
+    assert sorted(queued) == sorted(p.stem for p in CONFIGS.glob("*.toml"))
+    for names in workers:  # a stage's init_from run is queued earlier in the same worker
+        for i, name in enumerate(names):
+            init = load_config(CONFIGS / f"{name}.toml").init_from
+            if init:
+                parent = Path(init).parent.name
+                assert parent in names[:i], f"{name} starts from {parent}, not queued before it"
