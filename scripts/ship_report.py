@@ -198,7 +198,11 @@ def ablation(doc: dict[str, Any]) -> str:
         return "The ablation runs have not both finished.\n"
     lines = ["| run | L_B | B roughness | PSNR | SSIM | A PSNR | steps | train min |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r, lb in ((with_lb, "yes"), (no_lb, "no")):
+    heavier = sorted((r for n, r in rows.items() if n.startswith("fusion_net-ranlen-beta")),
+                     key=lambda r: r["training"].get("beta") or 0.0)
+    runs = [(with_lb, f"yes, β {with_lb['training'].get('beta') or 1e-4:g}"), (no_lb, "no"),
+            *((r, f"yes, β {r['training'].get('beta'):g}") for r in heavier)]
+    for r, lb in runs:
         t = r["training"]
         lines.append(f"| {r['config']} | {lb} | {r['b_roughness']:.4f} | {r['global_psnr']:.2f} "
                      f"| {r['global_ssim']:.3f} | {r['area_a_psnr']:.2f} | {t['step']:,} | "
@@ -372,7 +376,9 @@ ABLATION_NOTE = (
     "without L_B is trained to return the input outside A (the paper's ablation splits the "
     "image into A and its complement), so its B pixels are lifted only through the weight "
     "and score as smoother. L_B's weight (β = 1e-4 on a sum, as in eq. 5) is also small "
-    "next to the backbone loss in these short runs{share}.\n"
+    "next to the backbone loss in these short runs{share}; the rows with a larger β "
+    "(`models/configs/fusion_net-ranlen-beta*.toml`, otherwise the same run) show what "
+    "weighting it up does.\n"
 )
 BUDGET_NOTE = (
     "Each run trained on one thread (two runs at a time on the 2-core machine), batch 4, "

@@ -267,6 +267,7 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
             "threads": run.cfg.get("threads"),
             "time_budget_min": run.cfg.get("time_budget_min"),
             "use_lb": run.cfg.get("loss", {}).get("use_lb"),
+            "beta": run.cfg.get("loss", {}).get("beta"),
             "refine_l1": run.cfg.get("loss", {}).get("refine_l1"),
             "straight_through_clip": bool(run.cfg.get("model", {}).get("straight_through_clip")),
             "noise_smoothing": run.cfg.get("model", {}).get("noise_smoothing", 0),

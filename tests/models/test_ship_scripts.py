@@ -193,3 +193,20 @@ def test_gamma3_limits_report_each_kind_of_noise_map_with_its_measured_patch_std
     assert text.index("nolb") < text.index("noise_smoothing")  # paper's N first, then ours
     only_paper = report._gamma3_limits({"fusion_net-ranlen-nolb": rows["fusion_net-ranlen-nolb"]})
     assert "noise_smoothing" not in only_paper
+
+
+def test_ablation_table_adds_the_heavier_l_b_runs_in_beta_order() -> None:
+    report = _script("ship_report")
+
+    def row(name: str, rough: float, beta: float | None) -> dict:
+        return {"name": name, "config": f"models/configs/{name}.toml", "b_roughness": rough,
+                "global_psnr": 18.0, "global_ssim": 0.7, "area_a_psnr": 18.5,
+                "training": {"step": 100, "wall_time_s": 1500.0, "beta": beta}}
+
+    doc = {"models": [row("fusion_net-ranlen-beta1e-2", 0.0101, 1e-2), row("fusion_net-ranlen", 0.0146, 1e-4),
+                      row("fusion_net-ranlen-nolb", 0.0133, None),
+                      row("fusion_net-ranlen-beta1e-3", 0.0120, 1e-3)]}
+    lines = [ln for ln in report.ablation(doc).splitlines() if ln.startswith("| models/")]
+    assert [ln.split(" | ")[1] for ln in lines] == ["yes, β 0.0001", "no", "yes, β 0.001",
+                                                   "yes, β 0.01"]
+    assert "0.0101" in lines[-1]
