@@ -129,8 +129,9 @@ def _evaluate(model: LocalModel, cfg: TrainConfig, out: Path, step: int) -> dict
 
     model.eval()
     try:
+        # no colour error here: it would cost ~3 s of every time-budgeted run's evaluations
         result = evaluate_runner(TorchRunner(model, name=cfg.name), PairedFolder(cfg.data.eval_pairs),
-                                 timing=False)
+                                 timing=False, colour=False)
     finally:
         model.train()
     record = {"step": step, **result}

@@ -101,19 +101,17 @@ class LocalModel(nn.Module):
     def forward(self, image: Tensor, mask: Tensor) -> dict[str, Tensor]:
         _check_inputs(image, mask)
         maps = dict(self.net(image, mask))
-        if self.noise_smoothing:  # the refine sees the output without N (N is made from it)
-            maps["noise"], raw = torch.zeros_like(maps["noise"]), maps["noise"]
-        base = None
+        base = None  # the output before refine (and, with noise_smoothing, without N)
+        if self.refine is not None or self.noise_smoothing:
+            base = recompose_torch(self.family, image, maps,
+                                   gamma3=0.0 if self.noise_smoothing else 1.0)
         if self.refine is not None:
-            base = recompose_torch(self.family, image, maps)
             maps["refine"] = self.refine(base, image, mask)
         if self.noise_smoothing:
             # The fusion of clipped exposures with convex weights lies in [0, 1], so ``base``
             # is the unclipped sum and the rest is one addition away (no second recompose).
-            if base is None:
-                base = recompose_torch(self.family, image, maps)
             rest = base if self.refine is None else torch.clamp(base + maps["refine"], 0.0, 1.0)
-            maps["noise"] = smoothing_noise_map(raw, rest, self.noise_smoothing)
+            maps["noise"] = smoothing_noise_map(maps["noise"], rest, self.noise_smoothing)
         out = dict(maps)
         out["output"] = recompose_torch(
             self.family, image, maps, straight_through=self.training and self.straight_through_clip
