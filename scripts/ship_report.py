@@ -588,6 +588,9 @@ def card_text(r: dict[str, Any], synth: dict[str, int], arch: str) -> str:
         + (f", plus {t['refine_l1']:g} × mean |refine| (a penalty on RANLEN's refine residual, "
            "not in the paper: it moves the brightening into the maps the knobs act on)"
            if t.get("refine_l1") else "")
+        + (f", plus {t['mse_a']:g} × the squared error over area A (`loss.mse_a`, not in the "
+           "paper: LOL is scored by PSNR, and the paper's Huber + SSIM left the photos too "
+           "dark)" if t.get("mse_a") else "")
         + ("; in training the output's clip to [0, 1] passes gradients (straight-through; "
            "with the hard clip, gladnet-ranlen's first training got stuck with most pixels "
            "clipped at 0)" if t.get("straight_through_clip") else "")

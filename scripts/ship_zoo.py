@@ -269,6 +269,7 @@ def run_record(name: str, run: Run, facts: dict[str, Any], figures: dict[str, An
             "use_lb": run.cfg.get("loss", {}).get("use_lb"),
             "beta": run.cfg.get("loss", {}).get("beta"),
             "refine_l1": run.cfg.get("loss", {}).get("refine_l1"),
+            "mse_a": run.cfg.get("loss", {}).get("mse_a"),
             "straight_through_clip": bool(run.cfg.get("model", {}).get("straight_through_clip")),
             "noise_smoothing": run.cfg.get("model", {}).get("noise_smoothing", 0),
             "batch_size": run.cfg.get("data", {}).get("batch_size"),

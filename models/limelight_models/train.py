@@ -90,6 +90,8 @@ def train_step(
     """One optimisation step; returns the loss terms."""
     maps = model(batch.low, batch.mask)
     la_map = backbone_loss_map(model.backbone, maps, batch.high, batch.low)
+    if weights.mse_a:
+        la_map = la_map + weights.mse_a * ((maps["output"] - batch.high) ** 2).mean(1, keepdim=True)
     terms = region_loss(la_map, maps["output"], lb_target(model.family, maps["smooth_target"]),
                         batch.low, batch.mask, weights)
     total = terms.total

@@ -189,6 +189,35 @@ def test_refine_penalty_adds_mean_abs_refine_to_the_loss() -> None:
                                                rel=1e-5)
 
 
+def test_mse_a_adds_the_area_a_squared_error_to_the_loss() -> None:
+    from limelight_models.archs import build_model
+    from limelight_models.data.batches import BatchStream
+    from limelight_models.data.masks import MaskSampler
+    from limelight_models.data.paired import Pair
+    from limelight_models.losses.region import RegionWeights
+    from limelight_models.train import train_step
+
+    rng = np.random.default_rng(0)
+    pairs = [Pair(f"p{i}", rng.integers(0, 60, (48, 64, 3), dtype=np.uint8),
+                  rng.integers(60, 255, (48, 64, 3), dtype=np.uint8)) for i in range(2)]
+    stream = BatchStream(pairs, [], 0.0, MaskSampler({"global": 1.0}), 2, 32, 32)
+    batch = stream.next(np.random.default_rng(1))
+
+    def step(mse_a: float) -> dict[str, float]:
+        torch.manual_seed(0)
+        model = build_model("fusion_net", "ranlen")
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)
+        return train_step(model, batch, opt, RegionWeights(mse_a=mse_a), 0.0)
+
+    torch.manual_seed(0)
+    with torch.no_grad():  # global masks: area A is every pixel, so L_A's extra is the MSE
+        mse = float(((build_model("fusion_net", "ranlen")(batch.low, batch.mask)["output"]
+                      - batch.high) ** 2).mean())
+    plain, weighted = step(0.0), step(10.0)
+    assert mse > 0.01
+    assert weighted["l_a"] == pytest.approx(plain["l_a"] + 10.0 * mse, rel=1e-4)
+
+
 def test_the_training_queue_runs_every_config_once_and_each_stage_after_its_parent() -> None:
     import re
 

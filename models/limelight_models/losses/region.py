@@ -46,6 +46,11 @@ class RegionWeights:
     #: whatever it carries no knob can change; a penalty moves the work back into the maps
     #: the knobs act on. 0 = off (the paper's loss).
     refine_l1: float = 0.0
+    #: Weight of a mean squared error over area A added to the backbone's own loss map. Not in
+    #: the papers: LOL is scored by PSNR (a squared error), while the fusion_net loss's Huber
+    #: term is 0.5 d^2 beside 1 - SSIM, which hardly sees a global brightness error; trained
+    #: on it, the default leaves its LOL training photos about 1.25x too dark. 0 = off.
+    mse_a: float = 0.0
 
 
 @dataclass(frozen=True)
