@@ -23,14 +23,16 @@ WORKER_A=(fusion_net-ranlen fusion_net-ranlen-long fusion_net-ranlen-long3
           deepupe-global deepupe-global-long
           deepupe-ranlen-long3 deepupe-global-long3 star_dce-ranlen-long3 star_dce-global-long3
           dln-ranlen-long3 gladnet-ranlen-long3
-          fusion_net-ranlen-nomix fusion_net-ranlen-nomix-long fusion_net-ranlen-beta1e-3)
+          fusion_net-ranlen-nomix fusion_net-ranlen-nomix-long fusion_net-ranlen-beta1e-3
+          fusion_net-ranlen-w24 fusion_net-ranlen-mse)
 WORKER_B=(fusion_net-ranlen-nolb fusion_net-concat star_dce-concat star_dce-concat-long
           deepupe-concat deepupe-concat-long dln-concat dln-concat-long
           gladnet-concat gladnet-concat-long dln-global dln-global-long
           gladnet-global gladnet-global-long
           deepupe-concat-long3 star_dce-concat-long3 dln-concat-long3 dln-global-long3
           gladnet-concat-long3 gladnet-global-long3
-          fusion_net-ranlen-refpen fusion_net-ranlen-refpen-long fusion_net-ranlen-beta1e-2)
+          fusion_net-ranlen-refpen fusion_net-ranlen-refpen-long fusion_net-ranlen-beta1e-2
+          fusion_net-ranlen-w24-crop384)
 
 run_one() {  # name -> 0 if done
   local name=$1 out="$RUNS/$1"

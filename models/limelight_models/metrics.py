@@ -8,6 +8,10 @@
 * ``delta_e``: mean CIEDE2000 colour difference (skimage, sRGB D65 -> CIELAB) over the whole
   image: the colour error PSNR mixes into one number with brightness and noise. About 2.3 is
   a just-noticeable difference.
+* ``exposure_fit_psnr``: PSNR after the output is scaled by the one gain that fits the
+  reference best (least squares, clipped to [0, 255]): a diagnostic, not a score. Its gap to
+  ``psnr`` is the part of the error that is the photo's overall exposure (LOL's references
+  differ in brightness from photo to photo) rather than local light, colour or noise.
 * ``area_c_max``: max |out - in| (code values) over area C (mask channel 1 == 0). Must be 0.
 * ``b_roughness``: transition roughness inside B. With Y the Rec. 601 luminance in [0, 1]
   and r = log((Y_out + 1/255) / (Y_in + 1/255)) the log-gain the enhancement applied, the
@@ -62,6 +66,17 @@ def delta_e(out: np.ndarray, ref: np.ndarray) -> float:
     """Mean CIEDE2000 difference of two (H, W, 3) uint8 sRGB images; 0 when equal."""
     _check(out, ref)
     return float(np.mean(deltaE_ciede2000(rgb2lab(out), rgb2lab(ref))))
+
+
+def exposure_fit_psnr(out: np.ndarray, ref: np.ndarray) -> float:
+    """PSNR in dB of ``out`` scaled by its least-squares gain onto ``ref`` (both (H, W, 3)
+    uint8), clipped to [0, 255]; equal to ``psnr`` when the best gain is 1."""
+    _check(out, ref)
+    o, r = out.astype(np.float64), ref.astype(np.float64)
+    energy = float(np.sum(o * o))
+    gain = float(np.sum(o * r)) / energy if energy > 0 else 1.0
+    mse = float(np.mean((np.clip(o * gain, 0.0, 255.0) - r) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
 def area_psnr(out: np.ndarray, ref: np.ndarray, weight: np.ndarray) -> float:

@@ -57,6 +57,17 @@ def test_delta_e_is_zero_for_equal_images_and_sees_a_colour_cast_more_than_noise
         metrics.delta_e(grey, grey[:8])
 
 
+def test_exposure_fit_psnr_removes_an_overall_exposure_error_but_not_noise() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.integers(40, 200, (32, 48, 3), dtype=np.uint8)
+    dark = np.round(ref * 0.6).astype(np.uint8)  # the right photo, under-exposed
+    noisy = np.clip(ref + rng.normal(0, 12, ref.shape), 0, 255).astype(np.uint8)
+    assert metrics.psnr(dark, ref) < 15.0
+    assert metrics.exposure_fit_psnr(dark, ref) > 40.0  # only rounding is left
+    fit = metrics.exposure_fit_psnr(noisy, ref)
+    assert fit >= metrics.psnr(noisy, ref) - 1e-9 and fit < 30.0
+
+
 def test_area_metrics_see_only_area_a() -> None:
     ref = _img(2, 64, 64)
     out = ref.copy()
@@ -112,7 +123,7 @@ def test_torch_runner_protocol(tmp_path: Path) -> None:
     model = build_model("fusion_net", "ranlen").eval()
     res = evaluate_runner(TorchRunner(model), _pairs(tmp_path), timing=False)
     assert res["area_c_max"] == 0 and res["pairs"] == 2 and res["params"] > 1000
-    for key in ("global_psnr", "global_ssim", "global_delta_e", "area_a_psnr", "area_a_ssim",
+    for key in ("global_psnr", "global_ssim", "global_delta_e", "exposure_fit_psnr", "area_a_psnr", "area_a_ssim",
                 "b_roughness"):
         assert np.isfinite(res[key])
     assert "| fusion_net-ranlen |" in markdown_table([res])
