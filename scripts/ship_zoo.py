@@ -181,15 +181,17 @@ def mixed_light_pairs(pairs: Path, out: Path) -> Path:
     return out
 
 
-def input_figures(pairs: Any) -> dict[str, float]:
-    """Mean PSNR, SSIM and CIEDE2000 of a PairedFolder's inputs against their targets (no
-    enhancement)."""
+def input_figures(pairs: Any, psnr_only: bool = False) -> dict[str, float]:
+    """Mean PSNR, SSIM and CIEDE2000 (PSNR alone with ``psnr_only``) of a PairedFolder's
+    inputs against their targets (no enhancement)."""
     from limelight_models import metrics
 
     ps = pairs.pairs
-    return {"input_psnr": sum(metrics.psnr(p.low, p.high) for p in ps) / len(ps),
-            "input_ssim": sum(metrics.ssim(p.low, p.high) for p in ps) / len(ps),
-            "input_delta_e": sum(metrics.delta_e(p.low, p.high) for p in ps) / len(ps)}
+    out = {"input_psnr": sum(metrics.psnr(p.low, p.high) for p in ps) / len(ps)}
+    if not psnr_only:
+        out["input_ssim"] = sum(metrics.ssim(p.low, p.high) for p in ps) / len(ps)
+        out["input_delta_e"] = sum(metrics.delta_e(p.low, p.high) for p in ps) / len(ps)
+    return out
 
 
 def evaluate_all(paths: dict[str, Path], folder: Any, mixed_folder: Any = None
@@ -490,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
            "missing": missing, "models": records,
            "mixed_light": {"pairs": os.path.relpath(args.mixed_pairs, REPO), **MIXED_EVAL,
                            **input_figures(mixed),
-                           "lol_input_psnr": input_figures(lol)["input_psnr"]}}
+                           "lol_input_psnr": input_figures(lol, psnr_only=True)["input_psnr"]}}
     (args.docs / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     if not ship_report.write_docs(args.docs, doc, args.readme):
         log.warning("%s has no ship_zoo markers: its results paragraph was not updated",

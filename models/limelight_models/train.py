@@ -15,6 +15,7 @@ Options: ``--resume`` (continue from ``<out>/last.pt``), ``--steps N`` and ``--o
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -124,6 +125,12 @@ def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
         fh.write(json.dumps(record) + "\n")
 
 
+@functools.lru_cache(maxsize=2)
+def _eval_pairs(folder: str) -> PairedFolder:
+    """The evaluation pairs, decoded once per run rather than at every evaluation."""
+    return PairedFolder(folder)
+
+
 def _evaluate(model: LocalModel, cfg: TrainConfig, out: Path, step: int) -> dict[str, Any] | None:
     if not cfg.data.eval_pairs:
         return None
@@ -132,7 +139,8 @@ def _evaluate(model: LocalModel, cfg: TrainConfig, out: Path, step: int) -> dict
     model.eval()
     try:
         # no colour error here: it would cost ~3 s of every time-budgeted run's evaluations
-        result = evaluate_runner(TorchRunner(model, name=cfg.name), PairedFolder(cfg.data.eval_pairs),
+        pairs = _eval_pairs(str(cfg.data.eval_pairs))
+        result = evaluate_runner(TorchRunner(model, name=cfg.name), pairs,
                                  timing=False, colour=False)
     finally:
         model.train()
