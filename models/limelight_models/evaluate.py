@@ -11,8 +11,8 @@
 * Checkpoints (``*.pt``) run through torch (quick looks during training): the model's own
   output at default knobs, composited with mask channel 1 and rounded to uint8 as the app does.
 
-Settings: global (area A = the whole image) -> PSNR/SSIM (and the exposure-fit PSNR, a diagnostic:
-metrics.exposure_fit_psnr); local (centred circle of
+Settings: global (area A = the whole image) -> PSNR/SSIM (and, as a diagnostic, the exposure-fit
+PSNR and the best exposure gains' mean, min and max: metrics.exposure_fit_psnr); local (centred circle of
 ``limelight.core.masks.protocol_mask``) -> Area-A PSNR/SSIM, Area-C max difference and
 B roughness (``metrics.py``). Plus parameters and CPU milliseconds at 1 megapixel (network +
 recomposition at default knobs, median of 7 after a warm-up; ONNX models with the Engine's
@@ -198,7 +198,7 @@ def evaluate_runner(runner: Runner, pairs: PairedFolder, timing: bool = True,
     """The protocol's figures of one model over all pairs (means; C max is the max);
     ``colour`` adds the mean CIEDE2000 (``global_delta_e``, ~0.2 s per 600x400 pair)."""
     acc: dict[str, list[float]] = {
-        k: [] for k in ("psnr", "ssim", "de", "fit", "a_psnr", "a_ssim", "b_rough")}
+        k: [] for k in ("psnr", "ssim", "de", "fit", "gain", "a_psnr", "a_ssim", "b_rough")}
     c_max = 0
     for pair in pairs.pairs:
         h, w = pair.low.shape[:2]
@@ -206,6 +206,7 @@ def evaluate_runner(runner: Runner, pairs: PairedFolder, timing: bool = True,
         acc["psnr"].append(metrics.psnr(out_g, pair.high))
         acc["ssim"].append(metrics.ssim(out_g, pair.high))
         acc["fit"].append(metrics.exposure_fit_psnr(out_g, pair.high))
+        acc["gain"].append(metrics.exposure_gain(out_g, pair.high))
         if colour:
             acc["de"].append(metrics.delta_e(out_g, pair.high))
         out_l = runner.enhance(pair.low, local=True)
@@ -219,6 +220,8 @@ def evaluate_runner(runner: Runner, pairs: PairedFolder, timing: bool = True,
         "params": runner.params, "pairs": len(pairs),
         "global_psnr": _mean(acc["psnr"]), "global_ssim": _mean(acc["ssim"]),
         "exposure_fit_psnr": _mean(acc["fit"]),
+        "exposure_gain": [_mean(acc["gain"]), round(min(acc["gain"]), 3),
+                          round(max(acc["gain"]), 3)],
         "area_a_psnr": _mean(acc["a_psnr"]), "area_a_ssim": _mean(acc["a_ssim"]),
         "area_c_max": c_max, "b_roughness": _mean(acc["b_rough"]),
     }

@@ -11,7 +11,8 @@
 * ``exposure_fit_psnr``: PSNR after the output is scaled by the one gain that fits the
   reference best (least squares, clipped to [0, 255]): a diagnostic, not a score. Its gap to
   ``psnr`` is the part of the error that is the photo's overall exposure (LOL's references
-  differ in brightness from photo to photo) rather than local light, colour or noise.
+  differ in brightness from photo to photo) rather than local light, colour or noise;
+  ``exposure_gain`` is that gain (above 1: the output is darker than the reference).
 * ``area_c_max``: max |out - in| (code values) over area C (mask channel 1 == 0). Must be 0.
 * ``b_roughness``: transition roughness inside B. With Y the Rec. 601 luminance in [0, 1]
   and r = log((Y_out + 1/255) / (Y_in + 1/255)) the log-gain the enhancement applied, the
@@ -68,13 +69,20 @@ def delta_e(out: np.ndarray, ref: np.ndarray) -> float:
     return float(np.mean(deltaE_ciede2000(rgb2lab(out), rgb2lab(ref))))
 
 
-def exposure_fit_psnr(out: np.ndarray, ref: np.ndarray) -> float:
-    """PSNR in dB of ``out`` scaled by its least-squares gain onto ``ref`` (both (H, W, 3)
-    uint8), clipped to [0, 255]; equal to ``psnr`` when the best gain is 1."""
+def exposure_gain(out: np.ndarray, ref: np.ndarray) -> float:
+    """The least-squares gain g minimising |g out - ref|^2 over two (H, W, 3) uint8 images
+    (1.0 for an all-black ``out``); above 1 the output is too dark for the reference."""
     _check(out, ref)
     o, r = out.astype(np.float64), ref.astype(np.float64)
     energy = float(np.sum(o * o))
-    gain = float(np.sum(o * r)) / energy if energy > 0 else 1.0
+    return float(np.sum(o * r)) / energy if energy > 0 else 1.0
+
+
+def exposure_fit_psnr(out: np.ndarray, ref: np.ndarray) -> float:
+    """PSNR in dB of ``out`` scaled by its least-squares gain onto ``ref`` (both (H, W, 3)
+    uint8), clipped to [0, 255]; equal to ``psnr`` when the best gain is 1."""
+    gain = exposure_gain(out, ref)
+    o, r = out.astype(np.float64), ref.astype(np.float64)
     mse = float(np.mean((np.clip(o * gain, 0.0, 255.0) - r) ** 2))
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 

@@ -64,6 +64,8 @@ def test_exposure_fit_psnr_removes_an_overall_exposure_error_but_not_noise() -> 
     noisy = np.clip(ref + rng.normal(0, 12, ref.shape), 0, 255).astype(np.uint8)
     assert metrics.psnr(dark, ref) < 15.0
     assert metrics.exposure_fit_psnr(dark, ref) > 40.0  # only rounding is left
+    assert metrics.exposure_gain(dark, ref) == pytest.approx(1 / 0.6, rel=0.01)
+    assert metrics.exposure_gain(ref, ref) == 1.0
     fit = metrics.exposure_fit_psnr(noisy, ref)
     assert fit >= metrics.psnr(noisy, ref) - 1e-9 and fit < 30.0
 

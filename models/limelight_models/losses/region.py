@@ -49,7 +49,8 @@ class RegionWeights:
     #: Weight of a mean squared error over area A added to the backbone's own loss map. Not in
     #: the papers: LOL is scored by PSNR (a squared error), while the fusion_net loss's Huber
     #: term is 0.5 d^2 beside 1 - SSIM, which hardly sees a global brightness error; trained
-    #: on it, the default leaves its LOL training photos about 1.25x too dark. 0 = off.
+    #: on it, the default's outputs are darker than LOL's references on average (its mean
+    #: best gain, ``exposure_gain`` in docs/results.json, is above 1). 0 = off.
     mse_a: float = 0.0
 
 
