@@ -440,8 +440,8 @@ def _exposure_limit(doc: dict[str, Any]) -> str:
         "each photo's overall brightness, which LOL's references set differently from photo "
         "to photo" + (f" (the default's best gains on eval15 range from {gain[1]:.2f} to "
                       f"{gain[2]:.2f}, mean {gain[0]:.2f})" if gain else "")
-        + ", not the local light, colour or noise. Three ways to learn it better were measured "
-        "against the default (each config says what it changes)"
+        + ", not the local light, colour or noise. Runs that tried to learn it better, each "
+        "measured against the default (its config says what it changes)"
         + (f": {tried_text}" if tried_text else "") + ". " + _lifted(r, tried)
         + _best_fit_note(r, tried) + "\n"
     )
@@ -467,9 +467,9 @@ EVAL_NOISE_DB = 0.3
 
 def _lifted(default: dict[str, Any], tried: list[tuple[str, dict[str, Any]]]) -> str:
     """Whether any tried run beat the default by more than the checkpoint-to-checkpoint swing."""
-    better = [n for n, x in tried if x["global_psnr"] > default["global_psnr"] + EVAL_NOISE_DB]
     if not tried:
         return ""
+    better = [n for n, x in tried if x["global_psnr"] > default["global_psnr"] + EVAL_NOISE_DB]
     if not better:
         return (f"None lifted eval15 by more than the ±{EVAL_NOISE_DB} dB that the default's "
                 "training-time evaluations swing between checkpoints.")

@@ -11,9 +11,9 @@
 * Checkpoints (``*.pt``) run through torch (quick looks during training): the model's own
   output at default knobs, composited with mask channel 1 and rounded to uint8 as the app does.
 
-Settings: global (area A = the whole image) -> PSNR/SSIM (and, as a diagnostic, the exposure-fit
-PSNR and the best exposure gains' mean, min and max: metrics.exposure_fit_psnr); local (centred circle of
-``limelight.core.masks.protocol_mask``) -> Area-A PSNR/SSIM, Area-C max difference and
+Settings: global (area A = the whole image) -> PSNR/SSIM, and as a diagnostic the exposure-fit
+PSNR with the best gains' mean, min and max (``metrics.exposure_fit_psnr``); local (centred
+circle of ``limelight.core.masks.protocol_mask``) -> Area-A PSNR/SSIM, Area-C max difference and
 B roughness (``metrics.py``). Plus parameters and CPU milliseconds at 1 megapixel (network +
 recomposition at default knobs, median of 7 after a warm-up; ONNX models with the Engine's
 threads, i.e. ONNX Runtime's default as in the app, unless ``--ort-threads`` is given).
@@ -205,8 +205,8 @@ def evaluate_runner(runner: Runner, pairs: PairedFolder, timing: bool = True,
         out_g = runner.enhance(pair.low, local=False)
         acc["psnr"].append(metrics.psnr(out_g, pair.high))
         acc["ssim"].append(metrics.ssim(out_g, pair.high))
-        acc["fit"].append(metrics.exposure_fit_psnr(out_g, pair.high))
         acc["gain"].append(metrics.exposure_gain(out_g, pair.high))
+        acc["fit"].append(metrics.exposure_fit_psnr(out_g, pair.high, acc["gain"][-1]))
         if colour:
             acc["de"].append(metrics.delta_e(out_g, pair.high))
         out_l = runner.enhance(pair.low, local=True)

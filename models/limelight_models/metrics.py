@@ -41,11 +41,15 @@ def _check(out: np.ndarray, ref: np.ndarray) -> None:
         raise ValueError(f"expected uint8 images, got {out.dtype} and {ref.dtype}")
 
 
+def _psnr_of(mse: float) -> float:
+    """PSNR in dB of a mean squared error in code values (data range 255); inf for 0."""
+    return float("inf") if mse == 0 else float(10.0 * np.log10(255.0**2 / mse))
+
+
 def psnr(out: np.ndarray, ref: np.ndarray) -> float:
     """PSNR in dB of two (H, W, 3) uint8 images (data range 255); inf when equal."""
     _check(out, ref)
-    mse = float(np.mean((out.astype(np.float64) - ref.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+    return _psnr_of(float(np.mean((out.astype(np.float64) - ref.astype(np.float64)) ** 2)))
 
 
 def ssim_map(out: np.ndarray, ref: np.ndarray) -> tuple[float, np.ndarray]:
@@ -78,13 +82,16 @@ def exposure_gain(out: np.ndarray, ref: np.ndarray) -> float:
     return float(np.sum(o * r)) / energy if energy > 0 else 1.0
 
 
-def exposure_fit_psnr(out: np.ndarray, ref: np.ndarray) -> float:
+def exposure_fit_psnr(out: np.ndarray, ref: np.ndarray, gain: float | None = None) -> float:
     """PSNR in dB of ``out`` scaled by its least-squares gain onto ``ref`` (both (H, W, 3)
-    uint8), clipped to [0, 255]; equal to ``psnr`` when the best gain is 1."""
-    gain = exposure_gain(out, ref)
-    o, r = out.astype(np.float64), ref.astype(np.float64)
-    mse = float(np.mean((np.clip(o * gain, 0.0, 255.0) - r) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+    uint8), clipped to [0, 255]; equal to ``psnr`` when the best gain is 1. ``gain``: that
+    gain if the caller has it already (``exposure_gain``)."""
+    if gain is None:
+        gain = exposure_gain(out, ref)
+    else:
+        _check(out, ref)
+    scaled = np.clip(out.astype(np.float64) * gain, 0.0, 255.0)
+    return _psnr_of(float(np.mean((scaled - ref.astype(np.float64)) ** 2)))
 
 
 def area_psnr(out: np.ndarray, ref: np.ndarray, weight: np.ndarray) -> float:
