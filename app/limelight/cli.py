@@ -192,14 +192,18 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
     if args.output is None and args.save_recipe is None:
         raise UsageError("the output file is missing: add -o OUTPUT")
     recipe = recipe_from_args(args)
+    src = args.input if args.input is not None else sample_photo_path()
+    inputs = [src, *_recipe_inputs(args, recipe)]
+    _check_writes([("the output", args.output), ("the recipe", args.save_recipe)], inputs)
     if args.save_recipe is not None:
-        save_recipe(recipe, args.save_recipe)
+        save_recipe(recipe, args.save_recipe, protect=inputs)
         _say(f"recipe saved to {args.save_recipe}")
         if args.output is None:
             return EXIT_OK
-    src = args.input if args.input is not None else sample_photo_path()
-    if _same_file(src, args.output):
-        raise UsageError(f"{args.output}: the output would overwrite the input photo")
+    problem = _unreadable(src)
+    if problem:
+        _error(problem)
+        return EXIT_FAILED
     engine = _engine(args, recipe)
     try:
         out = process_file(src, args.output, recipe, engine, fmt=args.format,
@@ -211,13 +215,60 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _same_file(a: Path, b: Path | None) -> bool:
-    if b is None:
-        return False
+def _recipe_inputs(args: argparse.Namespace, recipe) -> list[Path]:  # noqa: ANN001
+    """The files an edit reads besides the photos: the recipe file and its raster masks."""
+    from limelight.core.masks import RasterMask
+
+    files = [args.recipe] if getattr(args, "recipe", None) is not None else []
+    return files + [s.path for s in recipe.mask.shapes if isinstance(s, RasterMask)]
+
+
+def _check_writes(writes: list[tuple[str, Path | None]], inputs: list[Path]) -> None:
+    """UsageError unless every path to write is a usable file name that is none of the
+    ``inputs`` (by the core's one same-file test) and none of the other paths to write."""
+    from limelight.core.imageio_encode import Protected, refuse_protected, same_file
+
+    guard = Protected.of(inputs)
+    done: list[tuple[str, Path]] = []
+    for what, path in writes:
+        if path is None:
+            continue
+        try:
+            refuse_protected(path, guard, what)
+        except LimelightError as err:
+            raise UsageError(str(err)) from None
+        _check_file_name(path, what)
+        for other, earlier in done:
+            if same_file(earlier, path):
+                raise UsageError(f"{path}: {what} and {other} would be the same file; "
+                                 "give them different names")
+        done.append((what, path))
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why the input photo ``path`` cannot be opened (one sentence naming it), or None."""
     try:
-        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
-    except OSError:
-        return False
+        os.stat(path)
+    except FileNotFoundError:
+        return f"{path}: no such file"
+    except OSError as err:
+        return f"{path}: cannot open the photo ({err.strerror or err})"
+    except ValueError as err:
+        return f"{path}: not a usable file name ({err})"
+    return None
+
+
+def _check_file_name(path: Path, what: str) -> None:
+    """UsageError when ``path`` cannot name a file to write: a folder, a symlink loop."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return  # a new file; a missing folder is the writer's to report (exit 1)
+    except OSError as err:
+        raise UsageError(f"{path}: {what} cannot be written there "
+                         f"({err.strerror or err})") from None
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give {what} a file name")
 
 
 # ----------------------------------------------------------------------------- batch
@@ -266,7 +317,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     recipe = recipe_from_args(args)
     job = BatchJob(tuple(args.inputs), args.out, recipe, name=args.name, fmt=args.format,
                    quality=args.quality, bit_depth=args.bit_depth, on_exists=args.on_exists,
-                   jobs=args.jobs, recursive=args.recursive, report=args.report)
+                   jobs=args.jobs, recursive=args.recursive, report=args.report,
+                   protect=tuple(_recipe_inputs(args, recipe)))
     planned, missing = plan_batch(job)  # BatchError (usage) before anything is written
     job = fit_jobs(job, planned)
     engine = _engine(args, recipe, threads=threads_per_job(job.jobs))
@@ -281,7 +333,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     def work() -> None:
         box["result"] = run_batch(job, engine, on_event=on_event, cancel=cancel,
-                                  planned=planned)
+                                  planned=planned, missing=missing)
     thread = threading.Thread(target=work, name="limelight-batch", daemon=True)
     thread.start()
     try:
@@ -296,8 +348,6 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if "result" not in box:
         return EXIT_FAILED
     result = box["result"]
-    for path in missing:
-        _error(f"failed: {path}: no such file or folder")
     c = result.counts
     _say(f"{c['done']} done, {c['skipped']} skipped, {c['failed']} failed"
          + (f", {c['cancelled']} cancelled" if c["cancelled"] else "")
@@ -344,8 +394,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
     if args.output.suffix.lower() != ".png":
         raise UsageError(f"{args.output}: the mask is written as PNG; name it *.png")
-    if _same_file(args.input, args.output):
-        raise UsageError(f"{args.output}: the output would overwrite the input photo")
+    inputs = [p for p in (args.input, args.include, args.exclude) if p is not None]
+    _check_writes([("the mask", args.output)], inputs)
     if args.subject and (args.include or args.exclude):
         raise UsageError("--include/--exclude go with --rect, not --subject")
     try:
@@ -360,7 +410,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         strokes = [load_raster_mask(p, h, w) > 0.5 if p else None
                    for p in (args.include, args.exclude)]
         mask = smart_select(image.img, parse_rect(args.rect, h, w), *strokes)
-    write_mask_png(args.output, mask, protect=(args.input,))
+    write_mask_png(args.output, mask, protect=tuple(inputs))
     _say(f"{args.input} -> {args.output} ({w}x{h}, {100.0 * float(mask.mean()):.1f}% "
          f"selected)")
     return EXIT_OK

@@ -41,13 +41,15 @@ from limelight.core.batch_plan import (
     check_template,
     clean_stale_temps,
     find_inputs,
+    missing_reason,
     plan_outputs,
     previous_outputs,
 )
 from limelight.core.batch_report import REPORT_NAME, ReportWriter
 from limelight.core.engine import Engine
 from limelight.core.errors import ImageWriteError, LimelightError
-from limelight.core.masks import Subject
+from limelight.core.imageio_encode import Protected
+from limelight.core.masks import RasterMask, Subject
 from limelight.core.pipeline import process_file
 from limelight.core.recipe import Recipe
 
@@ -76,7 +78,9 @@ class BatchJob:
     the naming template (``{name}``, ``{stem}``, ``{ext}``, ``{index}``); the suffix comes
     from ``fmt`` (None keeps each input's format, TIFF for RAW/BMP). ``bit_depth`` None keeps
     the source's (16-bit TIFF/PNG from 16-bit and RAW inputs). ``report`` None writes
-    ``out_dir/limelight-batch-report.json``.
+    ``out_dir/limelight-batch-report.json``. ``protect``: other inputs that no output nor
+    the report may replace (the recipe file); the photos and the recipe's raster masks are
+    always protected.
     """
 
     inputs: tuple[Path, ...]
@@ -91,12 +95,14 @@ class BatchJob:
     on_exists: OnExists = "rename"
     jobs: int = 1
     report: Path | None = None
+    protect: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(Path(p) for p in self.inputs))
         object.__setattr__(self, "out_dir", Path(self.out_dir))
         if self.report is not None:
             object.__setattr__(self, "report", Path(self.report))
+        object.__setattr__(self, "protect", tuple(Path(p) for p in self.protect))
         if self.fmt is not None and self.fmt not in SUFFIXES:
             raise BatchError(f"format must be one of {', '.join(SUFFIXES)}, got {self.fmt!r}")
         if self.placement not in PLACEMENTS:
@@ -234,7 +240,26 @@ def plan_batch(job: BatchJob) -> tuple[list[PlannedFile], list[Path]]:
         where = ", ".join(str(p) for p in job.inputs) or "(no inputs)"
         raise BatchError(f"no photos found in {where}"
                          + ("" if job.recursive else " (add subfolders with --recursive)"))
-    return plan_outputs(sources, job.out_dir, job.name, job.fmt, job.on_exists), missing
+    protect = [*job.protect, *(s.path for s in job.recipe.mask.shapes
+                               if isinstance(s, RasterMask))]
+    planned = plan_outputs(sources, job.out_dir, job.name, job.fmt, job.on_exists, protect)
+    _check_report_path(job.report_path, [*(s.path for s in sources), *protect], planned)
+    return planned, missing
+
+
+def _check_report_path(report: Path, inputs: Sequence[Path],
+                       planned: Sequence[PlannedFile]) -> None:
+    """BatchError when the report would replace an input or one of the outputs."""
+    hit = Protected.of(inputs).find(report)
+    if hit is not None:
+        raise BatchError(f"the report would overwrite the input file {hit}; an input is "
+                         "never written, choose another --report path", report)
+    hit = Protected.of(p.output for p in planned).find(report)
+    if hit is not None:
+        raise BatchError(f"the report would overwrite the output {hit}; choose another "
+                         "--report path", report)
+    if report.is_dir():
+        raise BatchError("is a folder; give the report a file name", report)
 
 
 _cv2_lock = threading.Lock()
@@ -274,7 +299,7 @@ class _Run:
         self.results: list[FileResult] = [
             FileResult(p.index, p.input, p.output, "pending") for p in planned]
         self.missing = [FileResult(len(self.results) + k, path, path, "failed",
-                                   f"{path}: no such file or folder")
+                                   missing_reason(path))
                         for k, path in enumerate(missing, start=1)]
         self.results += [replace(r, status="pending", reason="") for r in self.missing]
         self.finished = 0
@@ -306,7 +331,7 @@ class _Run:
         return (now - self.first_work) / self.worked * left
 
 
-def _process(run: _Run, p: PlannedFile, inputs: frozenset[Path]) -> FileResult:
+def _process(run: _Run, p: PlannedFile, inputs: Protected) -> FileResult:
     """Processes one photo (worker thread); never raises."""
     job = run.job
     if run.cancel.cancelled:
@@ -323,7 +348,7 @@ def _process(run: _Run, p: PlannedFile, inputs: frozenset[Path]) -> FileResult:
                           time.perf_counter() - start)
 
     try:
-        if p.output.resolve() in inputs:  # planned against this too; checked again to be sure
+        if inputs.find(p.output) is not None:  # planned against this; checked again to be sure
             raise ImageWriteError("refusing to overwrite an input photo", p.output)
         process_file(p.input, p.output, run.recipe, run.engine, fmt=job.fmt,
                      quality=job.quality, bit_depth=job.bit_depth, progress=progress)
@@ -342,20 +367,22 @@ def _process(run: _Run, p: PlannedFile, inputs: frozenset[Path]) -> FileResult:
 def run_batch(
     job: BatchJob, engine: Engine, *, on_event: Callable[[BatchEvent], None] | None = None,
     cancel: CancelToken | None = None, planned: Sequence[PlannedFile] | None = None,
+    missing: Sequence[Path] | None = None,
 ) -> BatchResult:
     """Runs ``job`` and returns every photo's outcome.
 
     ``on_event`` is called, one call at a time, from the calling or a worker thread, when a
     photo starts and when it finishes. ``planned``: the result of ``plan_batch(job)`` if the
-    caller already has it. Raises BatchError (before anything is written) when the batch
+    caller already has it, and ``missing`` the inputs it found missing or unreadable (each is
+    failed and reported; when ``planned`` is given without it, none are). Raises BatchError (before anything is written) when the batch
     cannot start: bad template, an output that is an input, no photos. An output folder
     that cannot be created fails every photo with the reason. The engine should come from
     ``batch_engine(..., jobs=job.jobs)`` so that jobs x ORT threads ≈ cores.
     """
     cancel = cancel or CancelToken()
-    missing: Sequence[Path] = ()
     if planned is None:
         planned, missing = plan_batch(job)
+    missing = missing or ()
     run = _Run(job, engine, planned, missing, on_event, cancel)
     folders = sorted({p.output.parent for p in planned})
     try:
@@ -366,12 +393,15 @@ def run_batch(
                  f"({err.strerror or err})"
         for p in planned:
             run.update(FileResult(p.index, p.input, p.output, "failed", reason))
+        for r in run.missing:
+            run.update(r)
         return BatchResult(tuple(run.results), None, time.perf_counter() - run.start)
     clean_stale_temps(folders)
     run.report.write(run.results, 0.0, force=True)
     for r in run.missing:
         run.update(r)
-    inputs = frozenset(p.input.resolve() for p in planned)
+    inputs = Protected.of([*(p.input for p in planned), *job.protect,
+                           *(s.path for s in job.recipe.mask.shapes if isinstance(s, RasterMask))])
     todo = []
     for p in planned:
         if p.skip:

@@ -24,7 +24,7 @@ from typing import Literal
 
 from limelight.core.errors import LimelightError
 from limelight.core.imageio_decode import RAW_SUFFIXES
-from limelight.core.imageio_encode import TEMP_PREFIX
+from limelight.core.imageio_encode import TEMP_PREFIX, Protected
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,30 @@ def previous_outputs(report: Path) -> frozenset[Path]:
         return frozenset()
 
 
+def missing_reason(path: Path) -> str:
+    """Why an input cannot be taken, as one sentence naming it (no such file, a symlink
+    loop, permission denied...)."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return f"{path}: no such file or folder"
+    except OSError as err:
+        return f"{path}: cannot be read ({err.strerror or err})"
+    except ValueError as err:
+        return f"{path}: not a usable file name ({err})"
+    if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
+        return f"{path}: cannot be read (permission denied)"
+    return f"{path}: neither a file nor a folder"
+
+
 def _scan(folder: Path, recursive: bool, exclude: Path | None,
-          previous: frozenset[Path]) -> list[Source]:
+          previous: frozenset[Path], unreadable: list[Path]) -> list[Source]:
     found: list[Source] = []
-    for root, dirs, names in os.walk(folder):
+
+    def failed(err: OSError) -> None:  # an unreadable folder is an input that failed
+        unreadable.append(Path(err.filename) if err.filename else folder)
+
+    for root, dirs, names in os.walk(folder, onerror=failed):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if recursive and not d.startswith(".")
                          and not _inside((here / d).resolve(), exclude))
@@ -113,7 +133,9 @@ def find_inputs(inputs: Iterable[Path], *, recursive: bool = False,
     hidden files, anything under ``exclude`` (the output folder) and the ``previous``
     outputs of a batch (listed in its report) left out; files named
     directly are taken whatever their suffix (a bad one fails with its reason). The same
-    file reached twice counts once. Returns (photos, missing paths).
+    file reached twice counts once. Returns (photos, missing paths): inputs that do not
+    exist, cannot be read (permissions, symlink loops) and folders that cannot be listed;
+    ``missing_reason`` says why for each.
     """
     out_root = exclude.resolve() if exclude is not None else None
     seen: set[Path] = set()
@@ -121,13 +143,16 @@ def find_inputs(inputs: Iterable[Path], *, recursive: bool = False,
     missing: list[Path] = []
     for raw in inputs:
         path = Path(raw)
+        if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+            missing.append(path)
+            continue
         if path.is_dir():
             # an output folder inside the scanned one is skipped; when it *is* the scanned
             # one, only the outputs listed in its report are
             root = path.resolve()
             inner = out_root if out_root is not None and root in out_root.parents else None
-            batch = _scan(path, recursive, inner, previous)
-        elif path.exists():
+            batch = _scan(path, recursive, inner, previous, missing)
+        elif path.is_file() and os.access(path, os.R_OK):
             batch = [Source(path)]
         else:
             missing.append(path)
@@ -194,10 +219,10 @@ def _key(path: Path) -> str:
     return os.path.normcase(str(path)).lower()  # case-insensitive file systems exist
 
 
-def _renamed(path: Path, taken: set[str], inputs: set[Path], on_disk: bool) -> Path:
+def _renamed(path: Path, taken: set[str], inputs: Protected | None, on_disk: bool) -> Path:
     """``path`` or the first ``<stem>_<n><suffix>`` not taken (nor existing, if on_disk)."""
     n, cand = 0, path
-    while (_key(cand) in taken or cand.resolve() in inputs
+    while (_key(cand) in taken or (inputs is not None and inputs.find(cand) is not None)
            or (on_disk and (cand.exists() or cand.is_symlink()))):
         n += 1
         cand = path.with_name(f"{path.stem}_{n}{path.suffix}")
@@ -205,8 +230,9 @@ def _renamed(path: Path, taken: set[str], inputs: set[Path], on_disk: bool) -> P
 
 
 def plan_outputs(sources: Sequence[Source], out_dir: Path, template: str, fmt: str | None,
-                 on_exists: OnExists) -> list[PlannedFile]:
-    """Names every output; refuses (BatchError) any output that resolves to an input.
+                 on_exists: OnExists, protect: Iterable[Path] = ()) -> list[PlannedFile]:
+    """Names every output; refuses (BatchError) any output that is an input (a source, or
+    one of ``protect``: the recipe and mask files) by the same-file test of ``Protected``.
 
     Two inputs that would get the same name are told apart with ``_1``, ``_2``... in input
     order (so a resumed batch names them the same way); an existing output is skipped,
@@ -215,15 +241,16 @@ def plan_outputs(sources: Sequence[Source], out_dir: Path, template: str, fmt: s
     check_template(template)
     if on_exists not in ON_EXISTS:
         raise BatchError(f"on_exists must be one of {', '.join(ON_EXISTS)}, got {on_exists!r}")
-    inputs = {s.path.resolve() for s in sources}
+    inputs = Protected.of([*(s.path for s in sources), *protect])
     taken: set[str] = set()
     planned: list[PlannedFile] = []
     total = len(sources)
     for i, src in enumerate(sources, start=1):
         name = render_name(template, src.path, i, total) + output_suffix(src.path, fmt)
-        want = _renamed(out_dir / src.subdir / name, taken, set(), on_disk=False)
-        if want.resolve() in inputs:
-            raise BatchError(f"the output would overwrite the input photo {want.resolve()}; "
+        want = _renamed(out_dir / src.subdir / name, taken, None, on_disk=False)
+        hit = inputs.find(want)
+        if hit is not None:
+            raise BatchError(f"the output would overwrite the input photo {hit}; "
                              "choose another output folder, naming template or format", want)
         skip = False
         if want.exists() or want.is_symlink():
