@@ -437,7 +437,7 @@ def test_write_errors_for_bad_destinations(tmp_path: Path, rgb8, monkeypatch) ->
         write_image(tmp_path / "nowhere" / "o.png", rgb8)
     with pytest.raises(ImageWriteError, match="suffix '.xyz'"):
         write_image(tmp_path / "o.xyz", rgb8)
-    with pytest.raises(ImageWriteError, match="folder, not a file"):
+    with pytest.raises(ImageWriteError, match="is a folder"):
         write_image(tmp_path, rgb8, fmt="png")
     with pytest.raises(ImageWriteError, match="shape"):
         write_image(tmp_path / "o.png", rgb8[..., 0])
@@ -470,3 +470,22 @@ def test_written_files_get_normal_permissions(tmp_path: Path, rgb8) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_same_file_sees_symlinks_hard_links_dots_and_loops(tmp_path: Path) -> None:
+    """The core's one same-file test: every path Limelight writes goes through it."""
+    from limelight.core.imageio_encode import Protected, same_file
+
+    a = tmp_path / "a.jpg"
+    a.write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sym.jpg").symlink_to(a)
+    os.link(a, tmp_path / "hard.jpg")
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)
+    for other in ("a.jpg", "sub/../a.jpg", "sym.jpg", "hard.jpg"):
+        assert same_file(a, tmp_path / other), other
+    assert not same_file(a, tmp_path / "b.jpg")
+    assert not same_file(a, loop) and same_file(loop, loop)  # no RuntimeError from a loop
+    guard = Protected.of([tmp_path / "b.jpg", a])
+    assert guard.find(tmp_path / "hard.jpg") == a and guard.find(tmp_path / "c.jpg") is None

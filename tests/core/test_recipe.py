@@ -236,3 +236,21 @@ def test_recipe_constructor_validates():
         Recipe(model="  ")
     with pytest.raises(RecipeError, match="mask must be a MaskSpec"):
         Recipe(mask={"shapes": []})
+
+
+def test_save_recipe_never_replaces_a_photo_or_a_protected_path(tmp_path: Path) -> None:
+    """Whoever calls it (CLI, the editor's sidecar), a recipe never replaces a photo."""
+    from limelight.core.errors import ImageWriteError
+    from limelight.core.recipe import Recipe, save_recipe
+
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not json")
+    with pytest.raises(ImageWriteError, match="not a recipe"):
+        save_recipe(Recipe(), photo)
+    link = tmp_path / "r.json"
+    link.symlink_to(photo)
+    with pytest.raises(ImageWriteError, match="overwrite the input"):
+        save_recipe(Recipe(), link, protect=[photo])
+    assert photo.read_bytes() == b"\xff\xd8\xff\xe0 not json"
+    ok = save_recipe(Recipe(), tmp_path / "ok.json")
+    assert save_recipe(Recipe(), ok) == ok  # an existing recipe is replaced as before

@@ -286,6 +286,8 @@ def write_image(
     path in ``protect`` or ``meta.source``.
     """
     dest = Path(path)
+    if dest.is_dir():  # said first: a folder has no suffix, and that is not the problem
+        raise ImageWriteError("is a folder; give a file name for the output", dest)
     kind = _resolve_format(dest, fmt)
     guarded = [Path(p) for p in protect]
     if meta is not None and meta.source is not None:

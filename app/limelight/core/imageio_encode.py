@@ -13,7 +13,8 @@ import errno
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -74,23 +75,84 @@ def encode_png(
     fh.write(png_insert_metadata(buf.tobytes(), icc=icc, exif=exif))
 
 
-def check_destination(dest: Path, protect: list[Path]) -> None:
-    """Refuse protected paths (the inputs) and missing or non-folder parents."""
-    resolved = dest.resolve()
-    for p in protect:
-        same = resolved == p.resolve()
-        if not same and dest.exists() and p.exists():
-            with contextlib.suppress(OSError):
-                same = os.path.samefile(dest, p)
-        if same:
-            raise ImageWriteError(f"refusing to overwrite the input file {p}; choose another output path", dest)
-    parent = resolved.parent
+def _identity(path: str | Path) -> tuple[str, tuple[int, int] | None]:
+    """(the path with symlinks and ``..`` resolved, (device, inode) if it exists). Never
+    raises: a symlink loop or an unreadable path resolves as far as it can."""
+    try:
+        real = os.path.normcase(os.path.realpath(path))
+    except (OSError, ValueError):
+        real = os.path.normcase(os.path.abspath(path))
+    try:
+        st = os.stat(path)
+        inode: tuple[int, int] | None = (st.st_dev, st.st_ino)
+    except (OSError, ValueError):
+        inode = None
+    return real, inode
+
+
+@dataclass(frozen=True)
+class Protected:
+    """Paths that must never be written (a run's inputs): the one same-file test of the core.
+
+    A destination is one of them when it names the same file after symlinks and ``..`` are
+    resolved, or is the same file on disk under another name (a hard link, a case-insensitive
+    file system). Built once per run, so checking thousands of outputs stays cheap.
+    """
+
+    paths: tuple[Path, ...]
+    _reals: dict[str, Path] = field(init=False, repr=False, compare=False)
+    _inodes: dict[tuple[int, int], Path] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        reals: dict[str, Path] = {}
+        inodes: dict[tuple[int, int], Path] = {}
+        for p in self.paths:
+            real, inode = _identity(p)
+            reals.setdefault(real, p)
+            if inode is not None:
+                inodes.setdefault(inode, p)
+        object.__setattr__(self, "_reals", reals)
+        object.__setattr__(self, "_inodes", inodes)
+
+    @classmethod
+    def of(cls, paths: Iterable[str | Path]) -> Protected:
+        return cls(tuple(Path(p) for p in paths))
+
+    def find(self, dest: str | Path) -> Path | None:
+        """The protected path that writing ``dest`` would replace, or None."""
+        real, inode = _identity(dest)
+        hit = self._reals.get(real)
+        if hit is None and inode is not None:
+            hit = self._inodes.get(inode)
+        return hit
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether writing ``b`` would replace ``a`` (see ``Protected``)."""
+    return Protected.of([a]).find(b) is not None
+
+
+def refuse_protected(dest: str | Path, protect: Protected | Iterable[str | Path],
+                     what: str = "the output") -> None:
+    """ImageWriteError naming ``dest`` when it is one of ``protect`` (the inputs)."""
+    guard = protect if isinstance(protect, Protected) else Protected.of(protect)
+    hit = guard.find(dest)
+    if hit is not None:
+        shown = "" if os.path.abspath(hit) == os.path.abspath(dest) else f" {hit}"
+        raise ImageWriteError(f"{what} would overwrite the input file{shown}; an input is "
+                              "never written, choose another path", dest)
+
+
+def check_destination(dest: Path, protect: Protected | Iterable[str | Path]) -> None:
+    """Refuse protected paths (the inputs), folders, and missing or non-folder parents."""
+    refuse_protected(dest, protect)
+    parent = Path(os.path.realpath(dest)).parent
     if not parent.exists():
         raise ImageWriteError(f"the output folder {parent} does not exist", dest)
     if not parent.is_dir():
         raise ImageWriteError(f"{parent} is not a folder", dest)
     if dest.is_dir():
-        raise ImageWriteError("the output path is a folder, not a file name", dest)
+        raise ImageWriteError("is a folder; give a file name for the output", dest)
 
 
 def atomic_write(dest: Path, fmt: str, encode: Callable[[BinaryIO], None]) -> None:

@@ -30,12 +30,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from limelight.core.errors import MaskError, RecipeError
+from limelight.core.errors import ImageWriteError, MaskError, RecipeError
+from limelight.core.imageio_encode import refuse_protected
 from limelight.core.masks import Ellipse, MaskSpec, RasterMask, Shape, Stroke, Subject
 from limelight.core.recompose import Knobs
 
@@ -281,10 +282,33 @@ def _pretty(value: Any, level: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def save_recipe(recipe: Recipe, path: str | Path) -> Path:
+def _refuse_non_recipe(path: Path) -> None:
+    """ImageWriteError when ``path`` is a folder or an existing file that is not JSON text."""
+    if path.is_dir():
+        raise ImageWriteError("is a folder; give the recipe a file name", path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # unreadable: the write below says why it cannot replace it
+    if head and not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        raise ImageWriteError("exists and is not a recipe (JSON); it was not replaced, "
+                              "choose another name", path)
+
+
+def save_recipe(recipe: Recipe, path: str | Path, *,
+                protect: Iterable[str | Path] = ()) -> Path:
     """Writes ``recipe`` to ``path`` atomically (temporary file in the same folder, then
-    ``os.replace``); returns the path. Raises RecipeError if the folder is not writable."""
+    ``os.replace``); returns the path.
+
+    Refuses (ImageWriteError) a path in ``protect`` (the inputs: photo, recipe, masks) and an
+    existing file that is not JSON text (a photo is never replaced by a recipe, whoever
+    calls). Raises RecipeError if the folder is not writable."""
     path = Path(path)
+    refuse_protected(path, protect, "the recipe")
+    _refuse_non_recipe(path)
     text = dumps_recipe(recipe, base_dir=path.absolute().parent)
     try:
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644

@@ -340,15 +340,10 @@ def write_mask_png(path: str | Path, mask: np.ndarray, *,
     from PIL import Image as PILImage
 
     from limelight.core.errors import ImageWriteError
+    from limelight.core.imageio_encode import refuse_protected
 
     path = Path(path)
-    for p in protect:
-        try:
-            if path.resolve() == Path(p).resolve():
-                raise ImageWriteError("the mask would overwrite an input; choose another name",
-                                      path)
-        except OSError:
-            pass
+    refuse_protected(path, protect, "the mask")
     m = np.asarray(mask, dtype=np.float32)
     if m.ndim != 2:
         raise MaskError(f"a mask must be (H, W), got shape {m.shape}")
