@@ -148,7 +148,9 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
     except (ValueError, LimelightError) as err:
         raise UsageError(str(err)) from None
     _check_subject_model(mask)
-    return replace(recipe, model=args.model or recipe.model, knobs=knobs, mask=mask)
+    result = replace(recipe, model=args.model or recipe.model, knobs=knobs, mask=mask)
+    _check_raster_masks(result)
+    return result
 
 
 def _check_subject_model(mask) -> None:  # noqa: ANN001 - a masks.MaskSpec
@@ -159,6 +161,53 @@ def _check_subject_model(mask) -> None:  # noqa: ANN001 - a masks.MaskSpec
     if any(isinstance(s, Subject) for s in mask.shapes) and not is_installed():
         raise UsageError(f"the mask selects the subject, but the subject model is not "
                          f"installed at {model_path()} ({install_hint()})")
+
+
+def _check_raster_masks(recipe) -> None:  # noqa: ANN001 - a recipe.Recipe
+    """UsageError up front when a mask file of the recipe cannot be read as an image."""
+    from PIL import Image as PILImage
+
+    from limelight.core.masks import RasterMask, load_raster_mask
+
+    for shape in recipe.mask.shapes:
+        if not isinstance(shape, RasterMask):
+            continue
+        try:
+            with PILImage.open(shape.path) as im:
+                width, height = im.size
+        except Exception as err:  # noqa: BLE001 - any reason: the file is not a usable mask
+            raise UsageError(f"{shape.path}: the mask file cannot be used: not a readable "
+                             f"image ({type(err).__name__})") from None
+        try:
+            load_raster_mask(shape.path, height, width)
+        except LimelightError as err:
+            raise UsageError(f"{shape.path}: the mask file cannot be used: "
+                             f"{getattr(err, 'problem', err)}") from None
+
+
+def _check_output_options(args: argparse.Namespace) -> None:
+    """UsageError for output options that cannot be honoured; a warning for one that
+    changes nothing (16 bits asked of an 8-bit-only format)."""
+    from limelight.core.imageio_encode import FORMATS, MAX_DEPTH
+
+    if not 1 <= args.quality <= 100:
+        raise UsageError(f"--quality must be between 1 and 100, got {args.quality}")
+    output: Path | None = getattr(args, "output", None)
+    kind = FORMATS.get(args.format) if args.format else None
+    if output is not None:
+        suffix = output.suffix.lstrip(".").lower()
+        named = FORMATS.get(suffix)
+        if kind is None and named is None and not output.is_dir():
+            what = f"suffix {output.suffix!r}" if output.suffix else "no suffix"
+            raise UsageError(f"{output}: cannot write {what}; name it .jpg, .png, .tif, "
+                             ".webp or .bmp, or give --format")
+        if kind is not None and named is not None and kind != named:
+            raise UsageError(f"{output}: the name says {named} but --format asks for {kind}; "
+                             "make them agree (the bytes would not match the name)")
+        kind = kind or named
+    if args.bit_depth == 16 and kind is not None and MAX_DEPTH[kind] < 16:
+        log.warning("warning: %s holds 8 bits per channel; --bit-depth 16 is written as 8 "
+                    "(use --format png or tiff for 16 bits)", kind)
 
 
 def _engine(args: argparse.Namespace, recipe, threads: int | None = None):  # noqa: ANN001, ANN202
@@ -192,6 +241,8 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
     if args.output is None and args.save_recipe is None:
         raise UsageError("the output file is missing: add -o OUTPUT")
     recipe = recipe_from_args(args)
+    if args.output is not None:
+        _check_output_options(args)
     src = args.input if args.input is not None else sample_photo_path()
     inputs = [src, *_recipe_inputs(args, recipe)]
     _check_writes([("the output", args.output), ("the recipe", args.save_recipe)], inputs)
@@ -314,6 +365,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         args.jobs = default_jobs()
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    _check_output_options(args)
     recipe = recipe_from_args(args)
     job = BatchJob(tuple(args.inputs), args.out, recipe, name=args.name, fmt=args.format,
                    quality=args.quality, bit_depth=args.bit_depth, on_exists=args.on_exists,
