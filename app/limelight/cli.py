@@ -25,7 +25,7 @@ from limelight.core.errors import LimelightError
 
 log = logging.getLogger("limelight")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(Exception):
@@ -406,7 +406,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
          + f" in {result.seconds:.1f} s on {engine.device}"
          + (f"; report: {result.report}" if result.report else ""))
     if result.cancelled:
-        return 130
+        return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -605,7 +605,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         _error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        _error("not enough memory for this photo; close other programs or use a smaller one")
+        return EXIT_FAILED
+    except Exception as err:  # a bug: still one line (the README's promise); -v has the rest
+        log.info("unexpected error", exc_info=True)
+        _error(f"unexpected error: {type(err).__name__}: {err} (run with -v for details and "
+               "please report it)")
+        return EXIT_FAILED
 
 
 def gui_main() -> int:

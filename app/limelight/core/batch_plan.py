@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import string
 import time
 from collections.abc import Iterable, Sequence
@@ -38,6 +39,8 @@ KEEP_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff",
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"}
                            | RAW_SUFFIXES)
 TEMPLATE_FIELDS = ("name", "stem", "ext", "index")
+#: The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes or units).
+MAX_NAME_BYTES = 255
 #: A temporary file whose writer's pid is alive is still left alone unless it is this old.
 STALE_AGE_S = 3600.0
 
@@ -184,6 +187,9 @@ def check_template(template: str) -> str:
         if conv:
             raise BatchError(f"naming template {template!r}: conversions such as !{conv} "
                              "are not supported")
+        if spec and any(int(d) > MAX_NAME_BYTES for d in re.findall(r"\d+", spec)):
+            raise BatchError(f"naming template {template!r}: a width in {{{field}:{spec}}} "
+                             f"is larger than a file name may be ({MAX_NAME_BYTES} bytes)")
         if spec and field != "index":
             raise BatchError(f"naming template {template!r}: only {{index}} takes a format "
                              f"(e.g. {{index:04d}}), not {{{field}:{spec}}}")
@@ -247,6 +253,11 @@ def plan_outputs(sources: Sequence[Source], out_dir: Path, template: str, fmt: s
     total = len(sources)
     for i, src in enumerate(sources, start=1):
         name = render_name(template, src.path, i, total) + output_suffix(src.path, fmt)
+        if len(os.fsencode(name)) > MAX_NAME_BYTES - 16:  # room for _1, _2... and the temp
+            raise BatchError(f"the output name {name[:40]!r}... for {src.path.name} is "
+                             f"{len(os.fsencode(name))} bytes long, more than a file name "
+                             f"may be ({MAX_NAME_BYTES - 16} here); use a shorter --name",
+                             src.path)
         want = _renamed(out_dir / src.subdir / name, taken, None, on_disk=False)
         hit = inputs.find(want)
         if hit is not None:

@@ -81,7 +81,8 @@ class ReportWriter:
         tmp: Path | None = None
         try:
             fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-",
-                                        suffix=f".{self.path.name}.tmp", dir=self.path.parent)
+                                        suffix=f".{self.path.name[-40:]}.tmp",
+                                        dir=self.path.parent)
             tmp = Path(name)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)

@@ -9,6 +9,7 @@ both give the same pixels. Points are in pixel coordinates of the array painted:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -19,6 +20,26 @@ Mode = Literal["add", "erase"]
 MODES = ("add", "erase")
 #: (y0, y1, x0, x1): the rows and columns a stamp touched (half-open).
 BBox = tuple[int, int, int, int]
+#: Positions (ellipse centres, stroke points, as fractions of the image) lie within this many
+#: image sizes of it: far enough for any shape that can still touch the image, near enough
+#: that pixel arithmetic cannot overflow (a centre of 1e308 overflowed when rasterised).
+COORD_LIMIT = 100.0
+#: A stroke holds at most this many points (a minute of painting in the editor holds a few
+#: thousand), and its segments' boxes cover at most this many image areas in all:
+#: rasterising costs per segment and per pixel of its box (1e5 points took minutes).
+MAX_STROKE_POINTS = 10_000
+MAX_STROKE_COVERAGE = 1_000.0
+
+
+def stroke_coverage(points: Sequence[tuple[float, float]], radius: float) -> float:
+    """An upper bound of the image areas that the boxes of a stroke's segments cover (relative
+    points, radius a fraction of the short side; each box counts at most one image): what
+    rasterising the stroke costs, at any resolution."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(pts) < 2:
+        return 1.0
+    span = np.abs(np.diff(pts, axis=0)) + 2.0 * radius + 1e-3
+    return float(np.sum(np.minimum(span[:, 0], 1.0) * np.minimum(span[:, 1], 1.0)))
 
 
 def _check_mode(mode: object) -> None:
@@ -56,10 +77,14 @@ def _segment_patch(
     segment lies off the image."""
     h, w = shape
     reach = radius_px + 1.0
-    x0 = max(int(math.floor(min(p0[0], p1[0]) - reach)), 0)
-    x1 = min(int(math.ceil(max(p0[0], p1[0]) + reach)), w)
-    y0 = max(int(math.floor(min(p0[1], p1[1]) - reach)), 0)
-    y1 = min(int(math.ceil(max(p0[1], p1[1]) + reach)), h)
+
+    def clipped(v: float, hi: int) -> float:  # before int(): far-off points never overflow
+        return min(max(v, 0.0), float(hi))
+
+    x0 = int(math.floor(clipped(min(p0[0], p1[0]) - reach, w)))
+    x1 = int(math.ceil(clipped(max(p0[0], p1[0]) + reach, w)))
+    y0 = int(math.floor(clipped(min(p0[1], p1[1]) - reach, h)))
+    y1 = int(math.ceil(clipped(max(p0[1], p1[1]) + reach, h)))
     if x0 >= x1 or y0 >= y1:
         return None
     px = np.arange(x0, x1, dtype=np.float32)[None, :] + np.float32(0.5 - p0[0])

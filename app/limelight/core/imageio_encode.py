@@ -164,7 +164,7 @@ def atomic_write(dest: Path, fmt: str, encode: Callable[[BinaryIO], None]) -> No
     """
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-",
-                                        suffix=f".{dest.name}.tmp", dir=dest.parent)
+                                        suffix=f".{dest.name[-40:]}.tmp", dir=dest.parent)
     except OSError as exc:
         raise ImageWriteError(f"cannot write in the folder {dest.parent} ({_reason(exc)})", dest) from exc
     os.close(fd)  # reopened by name: tifffile needs a file object with a real name

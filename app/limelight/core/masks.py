@@ -25,6 +25,9 @@ import numpy as np
 from PIL import Image as PILImage
 
 from limelight.core.brush import (
+    COORD_LIMIT,
+    MAX_STROKE_COVERAGE,
+    MAX_STROKE_POINTS,
     MODES,
     BBox,
     Mode,
@@ -32,6 +35,7 @@ from limelight.core.brush import (
     _check_mode,
     _smoothstep,
     stamp_stroke_segment,
+    stroke_coverage,
 )
 from limelight.core.errors import MaskError
 
@@ -57,9 +61,14 @@ def _field_error(name: str, rule: str, value: object) -> MaskError:
 def _number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _field_error(name, "a number", value)
-    if not math.isfinite(value):
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond a float's range (its repr may not even be printable)
+        raise MaskError(f"{name} must be a number of ordinary size, got an integer of "
+                        f"{value.bit_length():,} bits") from None
+    if not math.isfinite(v):
         raise _field_error(name, "finite", value)
-    return float(value)
+    return v
 
 
 def _in_range(name: str, value: object, lo: float, hi: float, lo_open: bool = False) -> float:
@@ -82,8 +91,10 @@ class Ellipse:
     mode: Mode = "add"
 
     def __post_init__(self) -> None:
-        for name in ("cx", "cy", "angle"):
-            object.__setattr__(self, name, _number(name, getattr(self, name)))
+        for name in ("cx", "cy"):
+            object.__setattr__(self, name, _in_range(name, getattr(self, name), -COORD_LIMIT,
+                                                      COORD_LIMIT))
+        object.__setattr__(self, "angle", _in_range("angle", self.angle, -36000, 36000))
         for name in ("rx", "ry"):
             object.__setattr__(self, name, _in_range(name, getattr(self, name), 0, 10, True))
         _check_mode(self.mode)
@@ -103,17 +114,27 @@ class Stroke:
         pts = self.points
         if isinstance(pts, str | bytes) or not isinstance(pts, Iterable):
             raise _field_error("points", "a list of [x, y] pairs", pts)
+        if hasattr(pts, "__len__") and len(pts) > MAX_STROKE_POINTS:
+            raise MaskError(f"points must hold at most {MAX_STROKE_POINTS:,} [x, y] pairs, got "
+                            f"{len(pts):,}; split the stroke or simplify it")
         clean = []
         for k, p in enumerate(pts):
+            if k >= MAX_STROKE_POINTS:
+                raise MaskError(f"points must hold at most {MAX_STROKE_POINTS:,} [x, y] pairs")
             pair = tuple(p) if isinstance(p, list | tuple) else ()
             if len(pair) != 2:
                 raise _field_error(f"points[{k}]", "an [x, y] pair", p)
-            clean.append((_number(f"points[{k}][0]", pair[0]),
-                          _number(f"points[{k}][1]", pair[1])))
+            clean.append((_in_range(f"points[{k}][0]", pair[0], -COORD_LIMIT, COORD_LIMIT),
+                          _in_range(f"points[{k}][1]", pair[1], -COORD_LIMIT, COORD_LIMIT)))
         if not clean:
             raise _field_error("points", "a non-empty list of [x, y] pairs", list(pts))
         object.__setattr__(self, "points", tuple(clean))
         object.__setattr__(self, "radius", _in_range("radius", self.radius, 0, 1, True))
+        cover = stroke_coverage(self.points, self.radius)
+        if cover > MAX_STROKE_COVERAGE:
+            raise MaskError(f"points: the stroke is too heavy to paint (its {len(clean):,} "
+                            f"segments at radius {self.radius:g} cover the image {cover:,.0f} "
+                            f"times, at most {MAX_STROKE_COVERAGE:,.0f}); split or simplify it")
         object.__setattr__(self, "hardness", _in_range("hardness", self.hardness, 0, 1))
         _check_mode(self.mode)
 
@@ -184,8 +205,11 @@ def _ellipse_bbox(e: Ellipse, height: int, width: int) -> BBox | None:
     hw = math.hypot(a * math.cos(th), b * math.sin(th)) + 1.0
     hh = math.hypot(a * math.sin(th), b * math.cos(th)) + 1.0
     cx, cy = e.cx * width, e.cy * height
-    x0, x1 = max(int(math.floor(cx - hw)), 0), min(int(math.ceil(cx + hw)), width)
-    y0, y1 = max(int(math.floor(cy - hh)), 0), min(int(math.ceil(cy + hh)), height)
+    # clipped to the image before int(): far-off values stay finite floats, never overflow
+    x0 = int(math.floor(min(max(cx - hw, 0.0), width)))
+    x1 = int(math.ceil(min(max(cx + hw, 0.0), width)))
+    y0 = int(math.floor(min(max(cy - hh, 0.0), height)))
+    y1 = int(math.ceil(min(max(cy + hh, 0.0), height)))
     return (y0, y1, x0, x1) if x0 < x1 and y0 < y1 else None
 
 

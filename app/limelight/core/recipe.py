@@ -45,6 +45,11 @@ RECIPE_VERSION = 1
 VERSION_KEY = "limelight_recipe"
 SIDECAR_SUFFIX = ".limelight.json"
 
+#: What one recipe may hold: rasterising costs per shape and per stroke point, and a
+#: recipe is a file anyone can send (a stroke of 1e6 points ran for minutes).
+MAX_SHAPES = 1_000
+MAX_POINTS = 100_000
+MAX_RECIPE_BYTES = 64 << 20
 _TOP_KEYS = (VERSION_KEY, "model", "knobs", "mask")
 _MASK_KEYS = ("transition", "invert", "band", "shapes")
 #: type -> (required keys, optional keys) besides "type".
@@ -88,6 +93,15 @@ def sidecar_path(photo: str | Path) -> Path:
 # ----------------------------------------------------------------------------- reading
 
 
+def _shown(value: object) -> str:
+    """``repr(value)`` cut to 40 characters (a 4301-digit integer cannot even be printed)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return "a number too long to show"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _type_name(value: object) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false",
             type(None): "null"}.get(type(value), "a number")
@@ -118,10 +132,11 @@ def _check_version(doc: Mapping[str, Any]) -> int:
         raise RecipeError(f"not a Limelight recipe: the {VERSION_KEY!r} version key is missing")
     version = doc[VERSION_KEY]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise RecipeError(f"{VERSION_KEY} must be a schema version (1, 2...), got {version!r}")
+        raise RecipeError(f"{VERSION_KEY} must be a schema version (1, 2...), got "
+                          f"{_shown(version)}")
     if version > RECIPE_VERSION:
         raise RecipeError(
-            f"this recipe was written by a newer Limelight (schema {version}; this version "
+            f"this recipe was written by a newer Limelight (schema {_shown(version)}; this version "
             f"reads up to {RECIPE_VERSION}); update Limelight to use it"
         )
     return version
@@ -164,6 +179,14 @@ def _parse_mask(doc: object, base_dir: Path | None) -> MaskSpec:
     shapes = doc.get("shapes", [])
     if not isinstance(shapes, list):
         raise RecipeError(f"mask.shapes must be a list, got {_type_name(shapes)}")
+    if len(shapes) > MAX_SHAPES:
+        raise RecipeError(f"mask.shapes must hold at most {MAX_SHAPES:,} shapes, got "
+                          f"{len(shapes):,}")
+    points = sum(len(s["points"]) for s in shapes
+                 if isinstance(s, dict) and isinstance(s.get("points"), list))
+    if points > MAX_POINTS:
+        raise RecipeError(f"mask.shapes: the strokes must hold at most {MAX_POINTS:,} points in "
+                          f"all, got {points:,}; simplify the strokes")
     parsed = tuple(
         _parse_shape(s, f"mask.shapes[{k}]", base_dir) for k, s in enumerate(shapes)
     )
@@ -177,6 +200,13 @@ def _parse_mask(doc: object, base_dir: Path | None) -> MaskSpec:
 def _parse_knobs(doc: object) -> Knobs:
     doc = _object(doc, "knobs")
     _check_keys(doc, ("degree", "gamma1", "gamma2", "gamma3"), "knobs")
+    for key, value in doc.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                float(value)
+            except OverflowError:
+                raise RecipeError(f"knobs.{key} must be a number of ordinary size, got an "
+                                  f"integer of {value.bit_length():,} bits") from None
     try:
         return Knobs(**doc)
     except ValueError as err:
@@ -211,6 +241,9 @@ def load_recipe(path: str | Path) -> Recipe:
     """
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_RECIPE_BYTES:
+            raise RecipeError(f"not a recipe: the file is larger than "
+                              f"{MAX_RECIPE_BYTES >> 20} MB", path)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RecipeError("no such recipe file", path) from None
@@ -218,12 +251,18 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError("not a recipe: the file is not UTF-8 text", path) from None
     except OSError as err:
         raise RecipeError(f"cannot read the recipe ({err.strerror or err})", path) from None
+    except ValueError as err:  # a NUL in the name
+        raise RecipeError(f"not a usable file name ({err})", path) from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
         raise RecipeError(
             f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", path
         ) from None
+    except RecursionError:
+        raise RecipeError("not a recipe: the JSON is nested too deeply", path) from None
+    except ValueError as err:  # e.g. an integer of more than 4300 digits
+        raise RecipeError(f"not a recipe: {err}", path) from None
     try:
         return recipe_from_dict(doc, base_dir=path.absolute().parent)
     except RecipeError as err:
@@ -312,7 +351,7 @@ def save_recipe(recipe: Recipe, path: str | Path, *,
     text = dumps_recipe(recipe, base_dir=path.absolute().parent)
     try:
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name[-40:]}.", suffix=".tmp", dir=path.parent)
     except OSError as err:
         raise RecipeError(f"cannot write the recipe ({err.strerror or err})", path) from None
     tmp = Path(tmp_name)

@@ -350,7 +350,7 @@ def write_mask_png(path: str | Path, mask: np.ndarray, *,
     data = np.clip(m * 255.0 + 0.5, 0, 255).astype(np.uint8)
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[-40:]}.", suffix=".part")
         with os.fdopen(fd, "wb") as f:
             PILImage.fromarray(data, "L").save(f, format="PNG")
         os.replace(tmp, path)
