@@ -383,20 +383,42 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         if ev.file.status == "failed":
             bar.write(f"limelight: failed: {ev.file.reason}", file=sys.stderr)
 
+    finished = threading.Event()
+
     def work() -> None:
-        box["result"] = run_batch(job, engine, on_event=on_event, cancel=cancel,
-                                  planned=planned, missing=missing)
+        try:
+            box["result"] = run_batch(job, engine, on_event=on_event, cancel=cancel,
+                                      planned=planned, missing=missing)
+        except BaseException as err:  # noqa: BLE001 - re-raised in the main thread
+            box["error"] = err
+        finally:
+            finished.set()
+
     thread = threading.Thread(target=work, name="limelight-batch", daemon=True)
     thread.start()
+    # Wait on an Event, not thread.join(): on Python 3.11 a join() interrupted by Ctrl-C
+    # leaves the thread looking finished, so a second join returned at once, main() returned
+    # and the interpreter shut down under the workers (good photos failed with "cannot
+    # schedule new futures after interpreter shutdown", the report stayed "running").
+    interrupted = False
     try:
-        while thread.is_alive():
-            thread.join(0.2)
-    except KeyboardInterrupt:  # finish cleanly: no half-written file, a final report
-        cancel.cancel()
-        _error("interrupted: stopping after the photos in progress")
-        thread.join()
+        while not finished.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        interrupted = True
+        cancel.cancel("interrupted")
+        bar.write("limelight: interrupted: finishing or discarding the photos in progress "
+                  "(nothing half-written is kept)", file=sys.stderr)
+        while True:  # further Ctrl-C while the workers stop change nothing
+            try:
+                if finished.wait(0.2):
+                    break
+            except KeyboardInterrupt:
+                continue
     finally:
         bar.close()
+    if "error" in box:
+        raise box["error"]
     if "result" not in box:
         return EXIT_FAILED
     result = box["result"]
@@ -404,8 +426,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     _say(f"{c['done']} done, {c['skipped']} skipped, {c['failed']} failed"
          + (f", {c['cancelled']} cancelled" if c["cancelled"] else "")
          + f" in {result.seconds:.1f} s on {engine.device}"
-         + (f"; report: {result.report}" if result.report else ""))
-    if result.cancelled:
+         + (f"; report: {result.report}" if result.report else "")
+         + ("; interrupted" if interrupted else ""))
+    if result.cancelled or interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_FAILED
 

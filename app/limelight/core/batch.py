@@ -172,12 +172,16 @@ class BatchResult:
 
 
 class CancelToken:
-    """Set from any thread to stop a running batch."""
+    """Set from any thread to stop a running batch. ``how`` is what the report's ``state``
+    says: ``"cancelled"`` (the dialog's Cancel) or ``"interrupted"`` (Ctrl-C)."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.how = "cancelled"
 
-    def cancel(self) -> None:
+    def cancel(self, how: Literal["cancelled", "interrupted"] = "cancelled") -> None:
+        if not self._event.is_set():
+            self.how = how
         self._event.set()
 
     @property
@@ -335,7 +339,8 @@ def _process(run: _Run, p: PlannedFile, inputs: Protected) -> FileResult:
     """Processes one photo (worker thread); never raises."""
     job = run.job
     if run.cancel.cancelled:
-        return FileResult(p.index, p.input, p.output, "cancelled", "the batch was cancelled")
+        return FileResult(p.index, p.input, p.output, "cancelled",
+                          f"the batch was {run.cancel.how}; not started")
     run.update(FileResult(p.index, p.input, p.output, "running"))
     start = time.perf_counter()
 
@@ -415,5 +420,5 @@ def run_batch(
         list(pool.map(lambda p: run.update(_process(run, p, inputs)), todo))
     seconds = time.perf_counter() - run.start
     report = run.report.write(run.results, seconds, force=True, final=True,
-                              cancelled=cancel.cancelled)
+                              cancelled=cancel.how if cancel.cancelled else False)
     return BatchResult(tuple(run.results), report, seconds, cancelled=cancel.cancelled)

@@ -3,7 +3,8 @@
 The report is rewritten atomically (temporary file + ``os.replace``) as photos finish, at
 most every ``INTERVAL_S`` seconds (so a batch of thousands of photos does not spend its time
 rewriting it), and once more at the end; a batch killed midway therefore leaves a complete
-JSON document whose ``state`` is ``"running"`` and whose photos are at most ``INTERVAL_S``
+JSON document whose ``state`` is ``"running"`` (at the end: ``"finished"``, ``"cancelled"``
+or ``"interrupted"``) and whose photos are at most ``INTERVAL_S``
 out of date.
 """
 
@@ -57,12 +58,16 @@ class ReportWriter:
         }
 
     def write(self, files: Sequence[FileResult], seconds: float, *, force: bool,
-              final: bool = False, cancelled: bool = False) -> Path | None:
+              final: bool = False, cancelled: bool | str = False) -> Path | None:
+        """Rewrites the report (at most every ``INTERVAL_S`` unless ``force``). ``final``:
+        the batch ended; its state is then ``cancelled`` (a string: how it was stopped,
+        e.g. ``"interrupted"``) or ``"finished"``."""
         now = time.monotonic()
         if not force and now - self._last < INTERVAL_S:
             return self.path
         self._last = now
-        state = ("cancelled" if cancelled else "finished") if final else "running"
+        stopped = cancelled if isinstance(cancelled, str) else "cancelled"
+        state = (stopped if cancelled else "finished") if final else "running"
         entries = [{"index": f.index, "input": str(f.input), "output": str(f.output),
                     "status": "pending" if f.status == "running" else f.status,
                     "reason": f.reason, "seconds": round(f.seconds, 3)} for f in files]
