@@ -489,3 +489,35 @@ def test_same_file_sees_symlinks_hard_links_dots_and_loops(tmp_path: Path) -> No
     assert not same_file(a, loop) and same_file(loop, loop)  # no RuntimeError from a loop
     guard = Protected.of([tmp_path / "b.jpg", a])
     assert guard.find(tmp_path / "hard.jpg") == a and guard.find(tmp_path / "c.jpg") is None
+
+
+@pytest.mark.parametrize("damage", ["value cut", "directory cut", "value 9"])
+def test_damaged_exif_orientation_keeps_the_pixels_and_warns_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    """A truncated orientation entry refused the whole photo with a raw struct.error (and
+    read_preview raised it directly): now the pixels load as stored, with one warning."""
+    import struct
+
+    from limelight.core.imageio import read_preview
+
+    head = b"II*\x00" + struct.pack("<I", 8)
+    exif = {"value cut": head + struct.pack("<HHHI", 1, 0x0112, 3, 1),
+            "directory cut": head + struct.pack("<H", 5) + b"\x00" * 6,
+            "value 9": head + struct.pack("<HHHIHH", 1, 0x0112, 3, 1, 9, 0) + b"\0" * 4}[damage]
+    arr = np.zeros((40, 60, 3), np.uint8)
+    arr[:, :30] = 200  # left half bright: a rotation would show
+    path = tmp_path / "bad.jpg"
+    PILImage.fromarray(arr).save(path, exif=b"Exif\x00\x00" + exif, quality=95)
+    with caplog.at_level("WARNING"):
+        image = read_image(path)
+        small = read_preview(path, 16)
+        again = read_image(path)
+    assert image.pixels.shape == again.pixels.shape == (40, 60, 3)
+    assert image.pixels[:, :20].mean() > 150 > image.pixels[:, 40:].mean()
+    assert small.pixels.shape[1] > small.pixels.shape[0]  # not turned either
+    warned = [r for r in caplog.records if "EXIF orientation is damaged" in r.getMessage()]
+    assert len(warned) == 1 and "bad.jpg" in warned[0].getMessage()
+    out = tmp_path / "o.jpg"
+    write_image(out, image.pixels, meta=image.meta)  # and it can be written back
+    assert read_image(out).pixels.shape == (40, 60, 3)

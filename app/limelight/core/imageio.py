@@ -245,7 +245,7 @@ def _decode_preview(path: Path, fmt: str, long_edge: int, max_pixels: int) -> De
         raise
     except Exception as exc:  # noqa: BLE001
         raise ImageReadError(f"cannot decode this JPEG file: {describe(exc)}", path) from exc
-    return Decoded(pixels, alpha, "JPEG", 8, exif, icc, exif_orientation(exif))
+    return Decoded(pixels, alpha, "JPEG", 8, exif, icc, exif_orientation(exif, path))
 
 
 def _shrink(image: Image, long_edge: int) -> Image:

@@ -14,6 +14,7 @@ import functools
 import io
 import logging
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,9 @@ from limelight.core.imageio_meta import (
 )
 
 log = logging.getLogger(__name__)
+# Pillow reads the DPI from EXIF as it opens a JPEG and warns on a damaged block, once per
+# file and with no file name; the orientation reader says it once, naming the photo.
+warnings.filterwarnings("ignore", message=r"(Possibly )?[Cc]orrupt EXIF", category=UserWarning)
 
 RAW_SUFFIXES = frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw"})
 _UNSUPPORTED = {
@@ -196,7 +200,7 @@ def decode_pillow(path: Path, fmt: str, max_pixels: int) -> Decoded:
         if fmt == "PNG" and exif is None:  # eXIf after IDAT is read by load()
             exif = normalise_exif(im.info.get("exif"))
         pixels, alpha, icc = pil_to_array(im, path)
-    return Decoded(pixels, alpha, fmt, 8 if pixels.dtype == np.uint8 else 16, exif, icc, exif_orientation(exif))
+    return Decoded(pixels, alpha, fmt, 8 if pixels.dtype == np.uint8 else 16, exif, icc, exif_orientation(exif, path))
 
 
 def decode_jpeg(path: Path, max_pixels: int) -> Decoded:
@@ -208,7 +212,7 @@ def decode_jpeg(path: Path, max_pixels: int) -> Decoded:
         icc = im.info.get("icc_profile") or None
     if mode in ("RGB", "L") and _ends_with_eoi(path):
         arr = _imdecode(path, cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION)
-        return Decoded(arr, None, "JPEG", 8, exif, icc, exif_orientation(exif))
+        return Decoded(arr, None, "JPEG", 8, exif, icc, exif_orientation(exif, path))
     return decode_pillow(path, "JPEG", max_pixels)
 
 
@@ -233,7 +237,7 @@ def decode_png(path: Path, max_pixels: int) -> Decoded:
         icc, exif = png_metadata(fh)
     arr = _imdecode(path, cv2.IMREAD_UNCHANGED)
     pixels, alpha = split_channels(arr, "BGR")
-    return Decoded(pixels, alpha, "PNG", 16, exif, icc, exif_orientation(exif))
+    return Decoded(pixels, alpha, "PNG", 16, exif, icc, exif_orientation(exif, path))
 
 
 def decode_raw(path: Path, max_pixels: int, *, half_size: bool = False) -> Decoded:

@@ -8,9 +8,11 @@ notes use absolute offsets) survives a round trip unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import struct
+import threading
 import zlib
 from pathlib import Path
 
@@ -48,8 +50,9 @@ def normalise_exif(data: bytes | None) -> bytes | None:
     return bytes(data)
 
 
-def _orientation_entry(exif: bytes) -> tuple[int, str] | None:
-    """Byte offset of IFD0's orientation value and the byte order, or None."""
+def _orientation_entry(exif: bytes) -> tuple[int, str] | str | None:
+    """(byte offset of IFD0's orientation value, byte order); None when there is none; a
+    sentence saying what is damaged when IFD0 or the entry runs past the block's end."""
     order = "<" if exif[:2] == b"II" else ">"
     try:
         (ifd,) = struct.unpack_from(order + "I", exif, 4)
@@ -58,29 +61,58 @@ def _orientation_entry(exif: bytes) -> tuple[int, str] | None:
             pos = ifd + 2 + 12 * i
             tag, typ, n = struct.unpack_from(order + "HHI", exif, pos)
             if tag == ORIENTATION_TAG and typ == 3 and n == 1:  # SHORT, one value
+                if pos + 10 > len(exif):
+                    return "its orientation entry is cut short"
                 return pos + 8, order
     except struct.error:
-        log.debug("malformed EXIF IFD0; orientation not found")
+        return "its first directory runs past the end of the block"
     return None
 
 
-def exif_orientation(exif: bytes | None) -> int:
-    """The EXIF orientation (1..8) of a normalised EXIF block; 1 when absent or invalid."""
+_warned: set[tuple[str, bytes]] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(path: Path | str | None, exif: bytes, why: str) -> None:
+    """One warning per damaged EXIF block and file, however often the file is decoded (a
+    preview and then the full image, say)."""
+    key = (str(path), hashlib.blake2b(exif, digest_size=8).digest())
+    with _warned_lock:
+        if key in _warned:
+            return
+        if len(_warned) > 4096:
+            _warned.clear()
+        _warned.add(key)
+    where = f"{path}: " if path is not None else ""
+    log.warning("%swarning: the EXIF orientation is damaged (%s); it is ignored and the "
+                "photo is shown as stored", where, why)
+
+
+def exif_orientation(exif: bytes | None, path: Path | str | None = None) -> int:
+    """The EXIF orientation (1..8) of a normalised EXIF block; 1 when absent or invalid (a
+    damaged or out-of-range entry is warned about once, naming ``path``)."""
     if not exif:
         return 1
     entry = _orientation_entry(exif)
     if entry is None:
         return 1
+    if isinstance(entry, str):
+        _warn_once(path, exif, entry)
+        return 1
     (value,) = struct.unpack_from(entry[1] + "H", exif, entry[0])
-    return value if 1 <= value <= 8 else 1
+    if not 1 <= value <= 8:
+        _warn_once(path, exif, f"its value {value} is not 1 to 8")
+        return 1
+    return value
 
 
 def exif_reset_orientation(exif: bytes | None) -> bytes | None:
-    """A copy of a normalised EXIF block with orientation set to 1 (top-left), byte-exact."""
+    """A copy of a normalised EXIF block with orientation set to 1 (top-left), byte-exact
+    (a damaged block is kept as it is: its orientation was ignored when reading)."""
     if not exif:
         return exif
     entry = _orientation_entry(exif)
-    if entry is None:
+    if not isinstance(entry, tuple):
         return exif
     out = bytearray(exif)
     struct.pack_into(entry[1] + "H", out, entry[0], 1)
