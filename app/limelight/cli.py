@@ -13,6 +13,7 @@ an output path equal to the input. Errors are one line, never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import sys
@@ -93,7 +94,9 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--degree", type=float, metavar="D", help="strength, 0-2 (1 = the model's)")
     g.add_argument("--gamma", type=_gamma_arg, metavar="G1,G2,G3",
                    help="fusion knobs in [0, 1]: lift shadows, tame highlights, denoise")
-    g.add_argument("--model", metavar="NAME", help="a model from 'limelight models'")
+    g.add_argument("--model", metavar="NAME",
+                   help="a model from 'limelight models' (default: the zoo's default, written "
+                        "by name into --save-recipe; 'default' keeps it open)")
     o = p.add_argument_group("output")
     o.add_argument("--format", choices=("jpeg", "png", "tiff", "webp"),
                    help="output format (default: from the output name / the input's)")
@@ -148,9 +151,31 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
     except (ValueError, LimelightError) as err:
         raise UsageError(str(err)) from None
     _check_subject_model(mask)
-    result = replace(recipe, model=args.model or recipe.model, knobs=knobs, mask=mask)
+    if args.model == DEFAULT_MODEL:
+        model = None  # the explicit "whatever the default is": null in a saved recipe
+    elif args.model:
+        model = args.model
+    elif args.recipe:
+        model = recipe.model  # the recipe's own choice, null included
+    else:
+        model = _default_model(args)  # pinned: a saved recipe keeps its look
+    result = replace(recipe, model=model, knobs=knobs, mask=mask)
     _check_raster_masks(result)
     return result
+
+
+#: ``--model default``: the zoo's default, whichever it is when the recipe is used.
+DEFAULT_MODEL = "default"
+
+
+def _default_model(args: argparse.Namespace) -> str | None:
+    """The zoo's default model's name (None when there is no zoo: the engine says so)."""
+    from limelight.core.zoo import load_zoo
+
+    try:
+        return load_zoo(args.zoo).default
+    except LimelightError:
+        return None
 
 
 def _check_subject_model(mask) -> None:  # noqa: ANN001 - a masks.MaskSpec
@@ -206,8 +231,55 @@ def _check_output_options(args: argparse.Namespace) -> None:
                              "make them agree (the bytes would not match the name)")
         kind = kind or named
     if args.bit_depth == 16 and kind is not None and MAX_DEPTH[kind] < 16:
-        log.warning("warning: %s holds 8 bits per channel; --bit-depth 16 is written as 8 "
-                    "(use --format png or tiff for 16 bits)", kind)
+        _warn(f"{kind} holds 8 bits per channel; --bit-depth 16 is written as 8 (use "
+              "--format png or tiff for 16 bits)")
+
+
+def _warn_no_ops(args: argparse.Namespace, recipe, engine,  # noqa: ANN001
+                 sizes: list[tuple[int, int]]) -> None:
+    """Warns about options that would silently change nothing: knobs the model lacks or
+    does not respond to, and painted shapes that miss the image at every size in ``sizes``
+    ((height, width) of the photos, or typical aspect ratios)."""
+    import numpy as np
+
+    from limelight.core.masks import Ellipse, MaskSpec, Stroke, rasterize_area_a
+    from limelight.core.recompose import FAMILY_KNOBS
+
+    info = engine.model(recipe.model)
+    if args.gamma is not None:
+        inert = set(info.metrics.get("inert_knobs", ()))
+        for k, value in enumerate(args.gamma, start=1):
+            knob = f"gamma{k}"
+            if knob not in FAMILY_KNOBS.get(info.family, ()):
+                _warn(f"--gamma: model {info.name} ({info.family} family) has no {knob} "
+                      "knob; its value changes nothing")
+            elif knob in inert and value != 1.0:
+                _warn(f"--gamma: {knob} has no measurable effect on model {info.name} (see "
+                      "its model card)")
+    shapes = recipe.mask.shapes
+    if shapes and all(isinstance(s, Ellipse | Stroke) for s in shapes):
+        spec = MaskSpec(shapes=shapes, invert=recipe.mask.invert)
+        if all(not np.any(rasterize_area_a(spec, h, w) > 0.0) for h, w in sizes):
+            _warn("area A is empty: the shapes lie outside the image (positions are "
+                  "fractions of it, 0 to 1); the output will equal the input")
+
+
+def _mask_sizes(photo: Path | None) -> list[tuple[int, int]]:
+    """Small (height, width) of ``photo``'s aspect for the no-op check, or three typical
+    ones (square, landscape, portrait) when it is unknown or unreadable."""
+    if photo is not None:
+        try:
+            from PIL import Image as PILImage
+
+            with PILImage.open(photo) as im:
+                w, h = im.size
+                if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                    w, h = h, w
+            scale = 128 / max(w, h)
+            return [(max(1, round(h * scale)), max(1, round(w * scale)))]
+        except Exception:  # noqa: BLE001 - only a hint; the real read reports problems
+            pass
+    return [(128, 128), (96, 128), (128, 96)]
 
 
 def _engine(args: argparse.Namespace, recipe, threads: int | None = None):  # noqa: ANN001, ANN202
@@ -256,6 +328,7 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
         _error(problem)
         return EXIT_FAILED
     engine = _engine(args, recipe)
+    _warn_no_ops(args, recipe, engine, _mask_sizes(src))
     try:
         out = process_file(src, args.output, recipe, engine, fmt=args.format,
                            quality=args.quality, bit_depth=args.bit_depth)
@@ -374,6 +447,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     planned, missing = plan_batch(job)  # BatchError (usage) before anything is written
     job = fit_jobs(job, planned)
     engine = _engine(args, recipe, threads=threads_per_job(job.jobs))
+    _warn_no_ops(args, recipe, engine, _mask_sizes(None))
     bar = _progress_bar(len(planned) + len(missing), disable=args.no_progress)
     cancel, box = CancelToken(), {}
 
@@ -586,6 +660,10 @@ def _error(text: str) -> None:
     sys.stderr.write(f"limelight: error: {text}\n")
 
 
+def _warn(text: str) -> None:
+    sys.stderr.write(f"limelight: warning: {text}\n")
+
+
 def _open_editor(photo: Path | None) -> int:
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
@@ -610,6 +688,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="limelight: %(message)s")
     if not argv or (len(argv) == 1 and argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        if argv and not Path(argv[0]).exists():
+            near = difflib.get_close_matches(argv[0], COMMANDS, n=1, cutoff=0.6)
+            if near:
+                _error(f"unknown command {argv[0]!r}; did you mean '{near[0]}'? "
+                       "(or give the path of a photo to open the editor on)")
+                return EXIT_USAGE
         return _open_editor(Path(argv[0]) if argv else None)
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with 2 on its own errors

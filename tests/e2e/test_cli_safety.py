@@ -203,3 +203,69 @@ def test_batch_fails_an_unreadable_folder(
     finally:
         locked.chmod(0o755)
     assert code == 1 and "locked" in err and "permission denied" in err
+
+
+# ----------------------------------------------------------------------------- items 9, 10
+
+
+def test_saved_recipe_pins_the_default_model_by_name(
+    tiny_zoo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _photo(tmp_path / "p.png")
+    pinned, open_ = tmp_path / "pinned.json", tmp_path / "open.json"
+    assert _run(capsys, "enhance", str(src), "--save-recipe", str(pinned),
+                "--zoo", str(tiny_zoo))[0] == 0
+    assert json.loads(pinned.read_text())["model"] == "tiny-fusion"  # the tiny zoo's default
+    assert _run(capsys, "enhance", str(src), "--save-recipe", str(open_), "--model", "default",
+                "--zoo", str(tiny_zoo))[0] == 0
+    assert json.loads(open_.read_text())["model"] is None  # null only when asked for
+    again = tmp_path / "again.json"
+    assert _run(capsys, "enhance", str(src), "--recipe", str(open_), "--save-recipe",
+                str(again), "--zoo", str(tiny_zoo))[0] == 0
+    assert json.loads(again.read_text())["model"] is None  # the recipe's own null is kept
+    code, _, err = _run(capsys, "batch", str(src), "--out", str(tmp_path / "o"),
+                        "--zoo", str(tiny_zoo), "--no-progress")
+    report = json.loads((tmp_path / "o" / "limelight-batch-report.json").read_text())
+    assert code == 0 and report["recipe"]["model"] == "tiny-fusion", err
+
+
+def test_an_ellipse_outside_the_image_warns(
+    tiny_zoo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _photo(tmp_path / "p.png")
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "o.png"),
+                        "--ellipse", "3,3,0.2,0.2", "--zoo", str(tiny_zoo))
+    assert code == 0 and "area A is empty" in err
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "o2.png"),
+                        "--ellipse", "0.9,0.9,0.2,0.2", "--zoo", str(tiny_zoo))
+    assert code == 0 and "area A is empty" not in err  # one that touches the image is fine
+
+
+def test_bit_depth_16_into_jpeg_warns(
+    tiny_zoo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, "enhance", str(_photo(tmp_path / "p.png")), "-o",
+                        str(tmp_path / "o.jpg"), "--bit-depth", "16", "--zoo", str(tiny_zoo))
+    assert code == 0 and "8 bits" in err
+
+
+def test_gamma_on_a_model_that_ignores_it_warns(
+    tiny_zoo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tiny_zoo / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    for m in doc["models"]:
+        if m["name"] == "tiny-fusion":
+            m.setdefault("metrics", {})["inert_knobs"] = ["gamma2"]
+    manifest.write_text(json.dumps(doc))
+    code, _, err = _run(capsys, "enhance", str(_photo(tmp_path / "p.png")), "-o",
+                        str(tmp_path / "o.png"), "--gamma", "1,0.5,1", "--zoo", str(tiny_zoo))
+    assert code == 0 and "gamma2 has no measurable effect" in err, err
+
+
+def test_a_mistyped_command_suggests_the_right_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(capsys, "enhanc")
+    assert code == 2 and "did you mean 'enhance'" in err
