@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from limelight import __version__
 from limelight.core.errors import LimelightError
@@ -61,8 +62,9 @@ def _ellipse_arg(text: str):  # noqa: ANN202 - returns masks.Ellipse
 
     parts = text.split(",")
     values = _floats(text, len(parts) if len(parts) in (4, 5) else 4, "--ellipse CX,CY,RX,RY")
+    cx, cy, rx, ry, *angle = values
     try:
-        return Ellipse(*values)
+        return Ellipse(cx, cy, rx, ry, angle[0] if angle else 0.0)
     except LimelightError as err:
         raise argparse.ArgumentTypeError(f"--ellipse: {err}") from None
 
@@ -449,7 +451,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     engine = _engine(args, recipe, threads=threads_per_job(job.jobs))
     _warn_no_ops(args, recipe, engine, _mask_sizes(None))
     bar = _progress_bar(len(planned) + len(missing), disable=args.no_progress)
-    cancel, box = CancelToken(), {}
+    cancel = CancelToken()
+    box: dict[str, Any] = {}
 
     def on_event(ev) -> None:  # noqa: ANN001 - a BatchEvent
         if ev.file.status in ("done", "skipped", "failed", "cancelled"):

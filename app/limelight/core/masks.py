@@ -65,7 +65,7 @@ def _number(name: str, value: object) -> float:
         v = float(value)
     except OverflowError:  # an int beyond a float's range (its repr may not even be printable)
         raise MaskError(f"{name} must be a number of ordinary size, got an integer of "
-                        f"{value.bit_length():,} bits") from None
+                        f"{int(value).bit_length():,} bits") from None
     if not math.isfinite(v):
         raise _field_error(name, "finite", value)
     return v
