@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from limelight.core.recompose import FLOOR, Knobs, Recomposer, dct_highpass, recompose
+from limelight.core.recompose import FLOOR, OWN, Knobs, Recomposer, dct_highpass, recompose
 
 
 def reference(family: str, img: np.ndarray, maps: dict[str, np.ndarray],
@@ -108,7 +108,7 @@ def test_fusion_brightens_monotonically_where_i_o_clips_at_low_degree() -> None:
     maps["illumination_inv"] = np.full((4, 4, 1), 0.1, np.float32)  # I_O = 0 from d ~ 0.05
     maps["noise"] = np.zeros((4, 4, 3), np.float32)
     r = Recomposer("fusion", img, maps)
-    means = [float(r(Knobs(degree=d)).mean()) for d in (0.0, 0.1, 0.25, 0.5, 1.0)]
+    means = [float(r(OWN.with_(degree=d)).mean()) for d in (0.0, 0.1, 0.25, 0.5, 1.0)]
     assert all(b > a for a, b in zip(means, means[1:], strict=False)), means
     assert means[0] == pytest.approx(0.2) and means[-1] == pytest.approx(0.5)
-    assert float(r(Knobs(degree=1.5)).mean()) >= means[-1]  # (saturated: I_U clips at 1)
+    assert float(r(OWN.with_(degree=1.5)).mean()) >= means[-1]  # (saturated: I_U clips at 1)

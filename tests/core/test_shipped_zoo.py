@@ -21,30 +21,25 @@ import numpy as np
 import pytest
 
 from limelight.core.engine import Engine
+from limelight.core.finish import LightFinish
 from limelight.core.imageio import Image, ImageMeta
 from limelight.core.masks import Ellipse, MaskSpec, derive_mask, rasterize_area_a
 from limelight.core.pipeline import enhance_image, enhance_pixels
 from limelight.core.recipe import Recipe
-from limelight.core.recompose import FAMILIES, FAMILY_KNOBS, Knobs, Recomposer
+from limelight.core.recompose import FAMILIES, OWN, Knobs, Recomposer
 from limelight.core.zoo import Zoo, default_zoo_dir, load_zoo
 
 ZOO_DIR = Path(os.environ.get("LIMELIGHT_TEST_ZOO") or default_zoo_dir())
 ZOO = load_zoo(ZOO_DIR)
 NAMES = [m.name for m in ZOO.models]
-FUSION = [m.name for m in ZOO.models if "gamma1" in FAMILY_KNOBS[m.family]]
 #: (knob, model) -> why the shipped model fails that knob's test, as measured by
-#: ``scripts/ship_zoo.py`` (docs/results.md, "The knobs on the shipped fusion models"). The
-#: assertions are unchanged; these cases are strict xfails, so the suite reports them and
-#: fails as soon as a retrained model passes (then delete the entry).
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("gamma2", "fusion_net-concat"): (
-        "its Fusion-Net gives I_O (gamma2's term) no weight on the test photo: this 5-minute "
-        "row, retrained 2026-11-30, came out with the I_O softmax saturated, as LOL-only "
-        "training does (docs/results.md, Knobs)"),
-}
+#: ``scripts/ship_zoo.py``. The assertions are unchanged; such cases are strict xfails, so
+#: the suite reports them and fails as soon as a retrained model passes (then delete the
+#: entry). Since the knobs act in the core's finish, no model fails one.
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
-def _cases(knob: str, names: list[str] = FUSION) -> list:
+def _cases(knob: str, names: list[str] = NAMES) -> list:
     return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[knob, n]))
             if (knob, n) in KNOWN_FAILURES else n for n in names]
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -104,7 +99,7 @@ def test_every_model_runs_and_brightens_a_dark_photo(engine: Engine, name: str) 
     maps = engine.run(name, img, np.ones((2, 40, 56), np.float32))
     for key, m in maps.maps.items():
         assert m.shape[:2] == (40, 56) and np.isfinite(m).all(), key
-    out = Recomposer(maps.family, maps.img, maps.maps)(Knobs())
+    out = Recomposer(maps.family, maps.img, maps.maps)(OWN)
     assert out.shape == img.shape and out.min() >= 0.0 and out.max() <= 1.0
     assert luma(out).mean() > luma(img).mean() + 0.03  # at least ~8 code values brighter
 
@@ -145,10 +140,10 @@ def _small_working_zoo(name: str) -> Zoo:
     return Zoo(models=(info,), default=name, root=ZOO.root)
 
 
-def _recomposer(engine: Engine, name: str, low: np.ndarray) -> Recomposer:
+def _recomposer(engine: Engine, name: str, low: np.ndarray) -> LightFinish:
     img = low.astype(np.float32) / 255.0
     maps = engine.run(name, img, np.ones((2, *low.shape[:2]), np.float32))
-    return Recomposer(maps.family, maps.img, maps.maps)
+    return LightFinish.of_maps(maps.family, maps.img, maps.maps)
 
 
 @pytest.mark.parametrize("name", _cases("gamma1"))

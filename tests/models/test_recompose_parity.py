@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from limelight.core.recompose import Knobs, Recomposer
+from limelight.core.recompose import OWN, Knobs, Recomposer
 from limelight_models.archs import build_model, list_models
 from limelight_models.recompose import recompose_torch
 
 torch.set_num_threads(1)
-KNOBS = [
-    Knobs(),
-    Knobs(degree=0.0),
-    Knobs(degree=0.5),
-    Knobs(degree=1.7),
-    Knobs(degree=1.3, gamma1=0.4, gamma2=0.8),
+KNOBS = [  # the formulas' own knobs (OWN: the model's output; the app finishes from there)
+    OWN,
+    OWN.with_(degree=0.0),
+    OWN.with_(degree=0.5),
+    OWN.with_(degree=1.7),
+    OWN.with_(degree=1.3, gamma1=0.4, gamma2=0.8),
     Knobs(degree=0.8, gamma1=0.0, gamma2=0.0, gamma3=0.0),
 ]
 
@@ -42,7 +42,7 @@ def test_torch_mirror_matches_numpy_core(backbone: str, conversion: str) -> None
     family, image, maps = _maps(backbone, conversion)
     model_output = maps.pop("output")
     recomposer = Recomposer(family, _hwc(image), {n: _hwc(m) for n, m in maps.items()})
-    np.testing.assert_allclose(_hwc(model_output), recomposer(Knobs()), atol=1e-5)
+    np.testing.assert_allclose(_hwc(model_output), recomposer(OWN), atol=1e-5)
     for knobs in KNOBS:
         ref = recomposer(knobs)
         got = recompose_torch(

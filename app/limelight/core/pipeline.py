@@ -23,10 +23,11 @@ import cv2
 import numpy as np
 
 from limelight.core.errors import ImageWriteError, LimelightError
+from limelight.core.finish import LightFinish
 from limelight.core.imageio import Image, read_image, read_preview, write_image
 from limelight.core.masks import MaskSpec, Subject, SubjectFn, derive_mask, rasterize_area_a
 from limelight.core.recipe import Recipe
-from limelight.core.recompose import Knobs, Recomposer
+from limelight.core.recompose import Knobs
 from limelight.core.subject import subject_fn_for
 
 if TYPE_CHECKING:
@@ -253,10 +254,10 @@ def fade_band_darkening(img: np.ndarray, enhanced: np.ndarray, weight: np.ndarra
 
 
 def recompose_faded(maps: Any, knobs: Knobs, weight: np.ndarray) -> np.ndarray:
-    """The engine's ``maps`` recomposed for ``knobs``, darkening faded across the band of
-    ``weight`` ((h, w) at the maps' size); (h, w, 3) float32 in [0, 1]."""
+    """The engine's ``maps`` finished for ``knobs`` (``core.finish``), darkening faded across
+    the band of ``weight`` ((h, w) at the maps' size); (h, w, 3) float32 in [0, 1]."""
     return fade_band_darkening(
-        maps.img, Recomposer(maps.family, maps.img, maps.maps)(knobs), weight)
+        maps.img, LightFinish.of_maps(maps.family, maps.img, maps.maps)(knobs), weight)
 
 
 def downscale_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from limelight.core.finish import LightFinish
 from limelight.core.pipeline import (
     BandFade,
     GuidedFit,
@@ -36,7 +37,7 @@ from limelight.core.pipeline import (
     to_float,
     working_size,
 )
-from limelight.core.recompose import Knobs, Recomposer
+from limelight.core.recompose import Knobs
 
 #: Long edge of the fast preview's working image (px).
 FAST_EDGE = 384
@@ -54,8 +55,8 @@ class PreviewMaps:
 
     Attributes:
         img: (h, w, 3) float32 in [0, 1], the working image the network saw.
-        recomposer: turns knobs into the enhanced working image (only its ``box`` when
-            ``full``).
+        recomposer: turns knobs into the enhanced working image (``core.finish``; only its
+            ``box`` when ``full``).
         weight: (H, W) float32 in [0, 1], the compositing weight at proxy size.
         box: (y0, y1, x0, x1) of the proxy where the weight is non-zero, or None (all area C).
         full: the working image is the proxy itself (no guided transfer).
@@ -66,7 +67,7 @@ class PreviewMaps:
     """
 
     img: np.ndarray
-    recomposer: Recomposer
+    recomposer: LightFinish
     weight: np.ndarray
     box: tuple[int, int, int, int] | None
     full: bool
@@ -105,12 +106,10 @@ class PreviewMaps:
         weight = np.ascontiguousarray(mask[1], np.float32)
         x, y, bw, bh = cv2.boundingRect((weight > 0).view(np.uint8))
         box = (y, y + bh, x, x + bw) if bw and bh else None
-        maps_img, maps_maps = maps.img, maps.maps
-        if full and box is not None:  # only the box can change: recompose just that
-            crop = (slice(box[0], box[1]), slice(box[2], box[3]))
-            maps_img = np.ascontiguousarray(maps_img[crop])
-            maps_maps = {k: np.ascontiguousarray(m[crop]) for k, m in maps_maps.items()}
-        return cls(small, Recomposer(maps.family, maps_img, maps_maps), weight, box, full,
+        finish = LightFinish.of_maps(maps.family, maps.img, maps.maps)
+        if full and box is not None:  # only the box can change: finish just that
+            finish = finish.crop(slice(box[0], box[1]), slice(box[2], box[3]))
+        return cls(small, finish, weight, box, full,
                    str(getattr(maps, "device", "CPU")), float(elapsed),
                    None if full else GuidedFit(small),
                    BandFade(weight[box[0]:box[1], box[2]:box[3]] if full and box is not None

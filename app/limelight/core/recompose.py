@@ -35,9 +35,11 @@ the dark (models trained with over-exposed pairs do) *dims* area A at low degree
 brightens it. The blend is monotone in d wherever Y(1) >= I, returns the input at 0 and the
 model's own output at 1; above 1 the exponent path continues from Y(1).
 
-Knob semantics: ``degree`` in [0, 2]; 0 returns the input exactly, 1 is the model's own
-output, larger is brighter. gamma1 (lift shadows), gamma2 (tame highlights) and gamma3
-(denoise) are in [0, 1], default 1 (the model's own output), and act on ``fusion`` only.
+Knob semantics of the formulas here: ``degree`` in [0, 2]; 0 returns the input exactly, 1 is
+the model's own output, larger is brighter; gamma1, gamma2 and gamma3 in [0, 1] act on
+``fusion`` only, and 1 (``OWN``) is the model's own output. The app no longer shows these
+formulas' knobs to the user: it recomposes at ``OWN`` and ``core.finish`` applies the user's
+``Knobs`` (the same four names, gammas mid-range by default) to every family alike.
 """
 
 from __future__ import annotations
@@ -60,10 +62,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 }
 #: Which knobs each family responds to (the GUI enables sliders from this).
 FAMILY_KNOBS: dict[str, tuple[str, ...]] = {
-    "retinex": ("degree",),
-    "curve": ("degree",),
-    "fusion": ("degree", "gamma1", "gamma2", "gamma3"),
-    "residual": ("degree",),
+    family: ("degree", "gamma1", "gamma2", "gamma3") for family in FAMILIES
 }
 KNOB_RANGES: dict[str, tuple[float, float]] = {
     "degree": (0.0, 2.0),
@@ -75,12 +74,16 @@ KNOB_RANGES: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class Knobs:
-    """The user's light settings. Validated on construction (ValueError names the knob)."""
+    """The user's light settings. Validated on construction (ValueError names the knob).
+
+    The defaults are what the editor and the command line start from: degree 1 and the
+    gammas mid-range, so that each knob acts both ways (``core.finish``).
+    """
 
     degree: float = 1.0
-    gamma1: float = 1.0
-    gamma2: float = 1.0
-    gamma3: float = 1.0
+    gamma1: float = 0.5
+    gamma2: float = 0.5
+    gamma3: float = 0.5
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -95,6 +98,11 @@ class Knobs:
     def with_(self, **changes: float) -> Knobs:
         """A copy with some knobs changed."""
         return replace(self, **changes)
+
+
+#: The knobs at which a family's recomposition gives the model's own output (degree 1, the
+#: fusion terms whole); ``core.finish`` reads that output as the gain map.
+OWN = Knobs(1.0, 1.0, 1.0, 1.0)
 
 
 def dct_highpass(noise: np.ndarray, gamma3: float) -> np.ndarray:

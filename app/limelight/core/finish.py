@@ -1,0 +1,206 @@
+"""The light finish: turns a model's own output into light a photographer keeps.
+
+Every model (any backbone, any conversion) is run at its own setting; its output Y is read
+only as a *gain map*: how much brighter the network wants each neighbourhood. The finish
+then applies that gain to the photo under rules that hold whatever the network did (the
+real-photo light issue, #16; measured by ``limelight_models.real_eval``):
+
+* **multiplicative, with a toe**: the gain multiplies the (denoised) luminance, so black
+  stays black; pixels near the photo's own black level get less of it (a toe through 0),
+  so the darkest shadows are not fogged;
+* **a gain that falls to 1 where the photo is already exposed**: the gain of a
+  neighbourhood is capped so that its mean luminance reaches at most ``CAP``;
+* **colour carried by ratio**: RGB = luminance x the input's own chroma ratios, smoothed
+  where the gain is high (colour noise), so hue and saturation are kept;
+* **a soft shoulder**: the max channel rolls off above a knee and is never newly clipped;
+* **noise removed in proportion to the gain** that lifts it (edge-preserving guided
+  filters of the luminance, a blur of the chroma ratios).
+
+Knobs (``recompose.Knobs``), each acting both ways around its default:
+
+* ``degree`` in [0, 2], default 1: the gain is raised to this power (0 = the input, 2 = the
+  gain squared; for a Retinex model ``I / L`` this is the paper's illumination scale).
+* ``gamma1`` shadows in [0, 1], default 0.5: the gain's exponent in the darkest
+  neighbourhoods, from 0.4x (0) to 1.6x (1).
+* ``gamma2`` highlights in [0, 1], default 0.5: the shoulder's knee, 0.9 (0) to 0.5 (1);
+  above 0.5 bright pixels may also be pulled below the input (by up to 30 % at 1).
+* ``gamma3`` noise in [0, 1], default 0.5: how strongly noise is removed per unit of gain
+  (0 = none, 1 = twice the default, with a stronger filter past the default).
+
+All arrays are float32; images (H, W, 3) RGB in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import cv2
+import numpy as np
+
+from limelight.core.recompose import OWN, Knobs, Recomposer
+
+#: Rec.601 luminance weights (R, G, B), as the real-photo measures use.
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+#: A neighbourhood's mean luminance after the gain is capped at this (the gain never drops
+#: below 1 for it): well-exposed parts keep gain ~1, faces and skies do not blow out.
+CAP = 0.5
+#: Largest gain the finish applies at degree 1.
+GAIN_MAX = 64.0
+#: Added to both luminances of the gain's ratio (in [0, 1] units): where the photo is
+#: black, the network's lift is not divided by ~0.
+GAIN_EPS = 0.3 / 255.0
+#: The toe: a pixel's share of the gain is L^2 / (L^2 + b^2), b = TOE_K x the photo's 1st
+#: percentile of luminance, at least TOE_MIN.
+TOE_K = 3.0
+TOE_MIN = 0.5 / 255.0
+#: Guided filter radius of the gain map, as a fraction of the short side, and its eps.
+GAIN_RADIUS = 1.0 / 48.0
+GAIN_FILTER_EPS = 1e-3
+#: Gains at which noise removal reaches full strength (luminance, chroma) at gamma3 = 0.5.
+DENOISE_GAIN = 3.0
+CHROMA_GAIN = 3.0
+#: Luminance denoise: guided filters of L by itself, eps = (k x noise sigma)^2, radius r.
+DENOISE_K = (3.0, 6.0)
+DENOISE_R = (2, 3)
+#: Chroma smoothing Gaussian sigma, px per 512 px of short side.
+CHROMA_SIGMA = 4.0
+#: The shoulder's asymptote: 249/255, so a pixel the finish brightens never reaches the
+#: real-photo measure's clip level (Y >= 250), however large the gain.
+SHOULDER_TOP = 249.0 / 255.0
+#: Where the neighbourhood's lifted luminance is below this, gamma1 acts in full.
+SHADOW_LEVEL = 0.5
+
+
+def luminance(img: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB -> (H, W) float32 Rec.601 luminance."""
+    x = np.ascontiguousarray(img, np.float32)
+    return cv2.transform(x, LUMA[None, :]).reshape(x.shape[:2])
+
+
+def _box(x: np.ndarray, r: int) -> np.ndarray:
+    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """He et al.'s guided filter, grey guide and source (H, W) float32 -> (H, W)."""
+    mi, mp = _box(guide, radius), _box(src, radius)
+    var = np.maximum(_box(guide * guide, radius) - mi * mi, 0.0)
+    a = (_box(guide * src, radius) - mi * mp) / (var + np.float32(eps))
+    b = mp - a * mi
+    return _box(a, radius) * guide + _box(b, radius)
+
+
+def noise_sigma(lum: np.ndarray) -> float:
+    """Robust std of the luminance's fine detail (1.4826 x median |L - blur(L)|), >= 0.5/255."""
+    hp = lum - cv2.GaussianBlur(lum, (0, 0), 1.0)
+    return max(1.4826 * float(np.median(np.abs(hp))), 0.5 / 255.0)
+
+
+class LightFinish:
+    """The finish of one working image, with everything knob-independent computed once.
+
+    Args:
+        img: (H, W, 3) float32 in [0, 1], the image the model saw.
+        own: (H, W, 3) float32 in [0, 1], the model's own output for it (default knobs of
+            the family's recomposition).
+    """
+
+    def __init__(self, img: np.ndarray, own: np.ndarray) -> None:
+        if img.shape != own.shape or img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"image {img.shape} and output {own.shape} must be (H, W, 3)")
+        self.img = np.ascontiguousarray(img, np.float32)
+        lum = luminance(self.img)
+        short = min(lum.shape)
+        r = max(2, int(round(short * GAIN_RADIUS)))
+        lm = np.maximum(guided_filter(lum, lum, r, GAIN_FILTER_EPS), 0.0)
+        tm = np.maximum(guided_filter(lum, luminance(own), r, GAIN_FILTER_EPS), 0.0)
+        gain = np.clip((tm + GAIN_EPS) / (lm + GAIN_EPS), 1.0, GAIN_MAX)
+        gain = np.minimum(gain, np.maximum(1.0, CAP / np.maximum(lm, 1e-4)))
+        self.log_gain = np.log(gain).astype(np.float32)
+        self.shadow = np.clip(1.0 - gain * lm / SHADOW_LEVEL, 0.0, 1.0).astype(np.float32)
+        self.lum = lum
+        sigma = noise_sigma(lum)
+        den = [guided_filter(lum, lum, rr, (k * sigma) ** 2)
+               for k, rr in zip(DENOISE_K, DENOISE_R, strict=True)]
+        #: the steps L -> den[0] -> den[1], (H, W) each
+        self.den_step = [den[0] - lum, den[1] - den[0]]
+        black = max(TOE_MIN, TOE_K * float(np.percentile(lum, 1.0)))
+        self.black2 = float(black * black)
+        safe = np.maximum(lum, 1e-4)
+        self.chroma = self.img / safe[..., None]
+        s = max(0.5, CHROMA_SIGMA * short / 512.0)
+        blur_lum = np.maximum(cv2.GaussianBlur(lum, (0, 0), s), 1e-4)
+        chroma_smooth = cv2.GaussianBlur(self.img, (0, 0), s) / blur_lum[..., None]
+        black_px = lum < 1e-4
+        self.chroma[black_px] = chroma_smooth[black_px]
+        self.chroma_step = chroma_smooth - self.chroma
+        self.max_in = self.img.max(axis=2)
+
+    @classmethod
+    def of_maps(cls, family: str, img: np.ndarray, maps: Mapping[str, np.ndarray]
+                ) -> LightFinish:
+        """The finish of a model's exported ``maps`` (``recompose``) for ``img``."""
+        return cls(img, Recomposer(family, img, maps)(OWN))
+
+    def crop(self, ys: slice, xs: slice) -> LightFinish:
+        """The same finish restricted to rows ``ys`` and columns ``xs`` (statistics and
+        filters stay those of the whole image, so values inside are unchanged)."""
+        out = object.__new__(LightFinish)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                value = np.ascontiguousarray(value[ys, xs])
+            elif isinstance(value, list):
+                value = [np.ascontiguousarray(v[ys, xs]) for v in value]
+            setattr(out, name, value)
+        return out
+
+    def gain(self, knobs: Knobs) -> np.ndarray:
+        """(H, W) float32 >= 1: the gain the knobs give each neighbourhood (before the toe)."""
+        d = knobs.degree
+        exponent = cv2.addWeighted(self.shadow, 1.2 * (knobs.gamma1 - 0.5) * d, self.shadow,
+                                   0.0, d)
+        return cv2.exp(cv2.multiply(self.log_gain, exponent))
+
+    def __call__(self, knobs: Knobs) -> np.ndarray:
+        """The finished image for ``knobs``, (H, W, 3) float32 in [0, 1] (a new array);
+        degree 0 returns a copy of the input."""
+        if knobs.degree == 0.0:
+            return self.img.copy()
+        gain = self.gain(knobs)
+        g1 = cv2.subtract(gain, 1.0)  # type: ignore[call-overload]
+        # the denoised luminance: up to den[0] at the default, on to den[1] past it
+        lift = cv2.multiply(g1, 2.0 * knobs.gamma3 / DENOISE_GAIN)  # type: ignore[call-overload]
+        first = cv2.min(lift, 1.0)  # type: ignore[call-overload]
+        lum = cv2.add(self.lum, cv2.multiply(first, self.den_step[0]))
+        if knobs.gamma3 > 0.5:
+            more = cv2.max(cv2.subtract(lift, 1.0), 0.0)  # type: ignore[call-overload]
+            lum = cv2.add(lum, cv2.multiply(cv2.min(more, 1.0), self.den_step[1]))  # type: ignore[call-overload]
+        lum = cv2.max(lum, 0.0)  # type: ignore[call-overload]
+        l2 = cv2.multiply(lum, lum)
+        toe = cv2.divide(l2, cv2.add(l2, self.black2))  # type: ignore[call-overload]
+        out_lum = cv2.multiply(lum, cv2.add(cv2.multiply(g1, toe), 1.0))  # type: ignore[call-overload]
+        mix = cv2.min(cv2.multiply(g1, 2.0 * knobs.gamma3 / CHROMA_GAIN), 1.0)  # type: ignore[call-overload]
+        chroma = cv2.add(self.chroma, cv2.multiply(cv2.merge([mix] * 3), self.chroma_step))
+        out = cv2.multiply(chroma, cv2.merge([out_lum] * 3))
+        return shoulder(out, self.max_in, knobs.gamma2)
+
+
+def shoulder(out: np.ndarray, max_in: np.ndarray, gamma2: float) -> np.ndarray:
+    """Rolls the max channel of ``out`` (H, W, 3) off above the knee 0.9 - 0.4 gamma2 towards
+    ``SHOULDER_TOP`` (never above it), scaling RGB together; a pixel never ends darker than its
+    input's max channel ``max_in`` (H, W) x (1 - 0.6 max(0, gamma2 - 0.5)). Returns [0, 1]
+    float32."""
+    knee = 0.9 - 0.4 * gamma2
+    span = SHOULDER_TOP - knee
+    r, g, b = cv2.split(out)
+    m = cv2.max(cv2.max(r, g), b)
+    # tanh(u) = 1 - 2 / (exp(2u) + 1), u = (m - knee) / span, for m > knee
+    u = cv2.max(cv2.multiply(cv2.subtract(m, knee), 2.0 / span), 0.0)  # type: ignore[call-overload]
+    e = cv2.exp(cv2.min(u, 60.0))  # type: ignore[call-overload]
+    tanh = cv2.subtract(1.0, cv2.divide(2.0, cv2.add(e, 1.0)))  # type: ignore[call-overload]
+    rolled = cv2.min(m, cv2.add(cv2.multiply(tanh, span), knee))  # type: ignore[call-overload]
+    floor = cv2.min(cv2.multiply(max_in, 1.0 - 0.6 * max(0.0, gamma2 - 0.5)), m)  # type: ignore[call-overload]
+    final = cv2.max(rolled, floor)
+    scale = cv2.divide(final, cv2.max(m, 1e-6))  # type: ignore[call-overload]
+    res = cv2.multiply(out, cv2.merge([scale] * 3))
+    return np.clip(res, 0.0, 1.0, out=res)  # (a cv2 scalar may reach one channel only)

@@ -1,0 +1,112 @@
+"""The light finish (core.finish): what holds whatever the network did, and the knobs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage import data
+
+from limelight.core.finish import LightFinish, luminance
+from limelight.core.recompose import Knobs
+
+
+def _dark_photo(scale: float = 0.08, noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    """skimage's coffee (400 x 600), linearly darkened, optional Gaussian noise; [0, 1]."""
+    img = data.coffee().astype(np.float32) / 255.0 * scale
+    if noise:
+        img = img + np.random.default_rng(seed).normal(0.0, noise, img.shape).astype(np.float32)
+    return np.clip(np.round(img * 255) / 255, 0, 1).astype(np.float32)
+
+
+def _gain_model(img: np.ndarray, gain: float) -> np.ndarray:
+    """A network that lifts everything by ``gain`` and clips (what a LOL model learns)."""
+    return np.clip(img * gain + 0.1, 0.0, 1.0).astype(np.float32)
+
+
+def _y(img: np.ndarray) -> np.ndarray:
+    return luminance(img) * 255.0
+
+
+def test_black_stays_black_and_the_darkest_pixels_are_not_fogged() -> None:
+    img = _dark_photo()
+    img[:20, :20] = 0.0
+    out = LightFinish(img, _gain_model(img, 12.0))(Knobs())
+    assert (out[:14, :14] == 0).all()  # (the denoise may blur its edge)
+    y_in, y_out = _y(img).ravel(), _y(out).ravel()
+    darkest = np.argsort(y_in)[: y_in.size // 100]
+    assert (y_out[darkest] - y_in[darkest]).mean() <= 8.0
+    assert y_out.mean() > 3 * y_in.mean()  # and it does lift the photo
+
+
+def test_highlights_are_never_newly_clipped() -> None:
+    img = _dark_photo(scale=0.6)
+    out = LightFinish(img, _gain_model(img, 20.0))(Knobs(degree=2.0))
+    unclipped = _y(img) < 235
+    assert not (_y(out)[unclipped] >= 250).any()
+
+
+def test_colour_is_carried_by_ratio() -> None:
+    img = _dark_photo(scale=0.15)
+    out = LightFinish(img, _gain_model(img, 5.0))(Knobs(gamma3=0.0))  # no chroma smoothing
+    keep = (img.max(axis=2) > 8 / 255) & (out.max(axis=2) < 0.7)
+    ratio_in = img[keep] / img[keep].sum(axis=1, keepdims=True)
+    ratio_out = out[keep] / out[keep].sum(axis=1, keepdims=True)
+    assert np.abs(ratio_out - ratio_in).max() < 0.02
+
+
+def test_the_gain_falls_to_one_where_the_photo_is_already_exposed() -> None:
+    import cv2
+
+    img = data.coffee().astype(np.float32) / 255.0  # well exposed, but for its background
+    out = LightFinish(img, _gain_model(img, 4.0))(Knobs())
+    exposed = cv2.blur(luminance(img), (15, 15)) > 0.5
+    assert exposed.mean() > 0.3
+    assert np.abs(out - img)[exposed].mean() < 0.01
+    assert _y(out)[~exposed].mean() > 1.2 * _y(img)[~exposed].mean()
+
+
+def test_noise_is_removed_as_the_gain_lifts_it() -> None:
+    img = _dark_photo(scale=0.1, noise=2.0 / 255)
+    finish = LightFinish(img, _gain_model(img, 6.0))
+    patch = (slice(20, 60), slice(500, 580))  # a flat wall of the coffee photo
+
+    def rel_noise(out: np.ndarray) -> float:
+        y = luminance(out)[patch]
+        return float(y.std() / y.mean())
+
+    levels = [rel_noise(finish(Knobs(gamma3=g))) for g in (0.0, 0.5, 1.0)]
+    assert levels[0] > levels[1] > levels[2]
+    assert levels[1] < 0.8 * rel_noise(img)
+
+
+def test_each_knob_acts_both_ways_around_its_default() -> None:
+    img = _dark_photo(scale=0.25, noise=1.0 / 255)
+    finish = LightFinish(img, _gain_model(img, 5.0))
+
+    def decile(out: np.ndarray, q: float) -> float:
+        y_in, y_out = _y(img).ravel(), _y(out).ravel()
+        order = np.argsort(y_in)
+        n = y_in.size // 10
+        return float(y_out[order[:n]].mean() if q < 0.5 else y_out[order[-n:]].mean())
+
+    base = finish(Knobs())
+    lo, hi = finish(Knobs(gamma1=0.0)), finish(Knobs(gamma1=1.0))
+    assert decile(lo, 0.1) < decile(base, 0.1) < decile(hi, 0.1)
+    lo, hi = finish(Knobs(gamma2=0.0)), finish(Knobs(gamma2=1.0))
+    assert decile(lo, 0.9) > decile(base, 0.9) > decile(hi, 0.9)
+    lo, hi = finish(Knobs(degree=0.5)), finish(Knobs(degree=2.0))
+    assert _y(lo).mean() < _y(base).mean() < _y(hi).mean()
+    assert np.array_equal(finish(Knobs(degree=0.0)), img)
+
+
+def test_a_crop_keeps_the_values_of_the_whole() -> None:
+    img = _dark_photo(scale=0.1, noise=1.0 / 255)
+    finish = LightFinish(img, _gain_model(img, 6.0))
+    ys, xs = slice(100, 220), slice(150, 400)
+    knobs = Knobs(degree=1.3, gamma1=0.7, gamma2=0.2, gamma3=0.8)
+    np.testing.assert_array_equal(finish.crop(ys, xs)(knobs), finish(knobs)[ys, xs])
+
+
+def test_shapes_must_match() -> None:
+    with pytest.raises(ValueError, match="must be"):
+        LightFinish(np.zeros((4, 4, 3), np.float32), np.zeros((4, 5, 3), np.float32))
