@@ -378,3 +378,29 @@ def test_bands_around_a_hole_in_a(precise):
     assert np.all(inside[0][r > 40 + t + slack] == 1.0)  # the image border is not an edge
     assert np.all(inside[0][(r > 41) & (r < 40 + t - slack)] == 0.0)
     assert np.all(inside[1] >= inside[0])
+
+
+def test_segments_get_the_band_inside_by_default_and_drawn_shapes_outside() -> None:
+    """The RANLEN portrait scheme for segment masks (subject, smart selection): A is the
+    eroded segment and B the rest of it, so nothing is lit outside the person."""
+    from limelight.core.masks import RasterMask, Subject
+
+    assert MaskSpec(shapes=(Subject(),)).effective_band == "inside"
+    assert MaskSpec(shapes=(RasterMask("sel.png"), Subject("erase"))).effective_band == "inside"
+    assert MaskSpec(shapes=(Subject(), Ellipse(0.5, 0.5, 0.2, 0.2))).effective_band == "outside"
+    assert MaskSpec().effective_band == "outside"
+    assert MaskSpec(shapes=(Subject(),), band="outside").effective_band == "outside"
+    assert MaskSpec(shapes=(Subject(),), invert=True).effective_band == "outside"
+    h, w = 60, 80
+    seg = np.zeros((h, w), np.float32)
+    seg[15:45, 20:60] = 1.0
+
+    def subject_fn(hh: int, ww: int) -> np.ndarray:
+        return seg
+
+    spec = MaskSpec(shapes=(Subject(),), transition=0.1)
+    from limelight.core.pipeline import _weight
+
+    weight = _weight(spec, h, w, None, subject_fn)
+    assert (weight[1][seg == 0] == 0).all()  # the band never leaves the segment
+    assert weight[0].sum() < seg.sum()

@@ -76,8 +76,8 @@ def test_minimal_recipe_takes_the_defaults():
     doc = recipe_to_dict(recipe)
     assert doc == {
         "limelight_recipe": 1, "model": None,
-        "knobs": {"degree": 1.0, "gamma1": 1.0, "gamma2": 1.0, "gamma3": 1.0},
-        "mask": {"transition": 0.06, "invert": False, "band": "outside", "shapes": []},
+        "knobs": {"degree": 1.0, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
+        "mask": {"transition": 0.06, "invert": False, "band": "auto", "shapes": []},
     }
     # A shape's optional keys default too.
     short = recipe_from_dict({"limelight_recipe": 1, "mask": {"shapes": [

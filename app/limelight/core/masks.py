@@ -46,8 +46,8 @@ __all__ = [
     "stamp_stroke_segment",
 ]
 
-Band = Literal["outside", "inside"]
-BANDS = ("outside", "inside")
+Band = Literal["auto", "outside", "inside"]
+BANDS = ("auto", "outside", "inside")
 #: ``subject_fn(height, width) -> (H, W) float32 in [0, 1]``: the automatic subject.
 SubjectFn = Callable[[int, int], np.ndarray]
 
@@ -174,13 +174,17 @@ class MaskSpec:
 
     ``transition`` is the width of area B as a fraction of the short side, in [0, 1].
     ``band="outside"``: B surrounds A (a dilation of A). ``band="inside"``: the RANLEN
-    portrait recipe, A is eroded by the width and B is the band up to the original edge.
+    portrait recipe (§5.2), A is eroded by the width and B is the band up to the original
+    edge. ``band="auto"`` (the default): inside when every added shape is a segment (the
+    subject, or a raster mask such as a smart selection), so the band lies inside the person
+    and nothing glows around them; outside for drawn shapes (brush, ellipse) and the global
+    setting. ``effective_band`` resolves it.
     """
 
     shapes: tuple[Shape, ...] = ()
     invert: bool = False
     transition: float = 0.06
-    band: Band = "outside"
+    band: Band = "auto"
 
     def __post_init__(self) -> None:
         shapes = tuple(self.shapes)
@@ -192,7 +196,16 @@ class MaskSpec:
             raise _field_error("invert", "true or false", self.invert)
         object.__setattr__(self, "transition", _in_range("transition", self.transition, 0, 1))
         if self.band not in BANDS:
-            raise _field_error("band", "'outside' or 'inside'", self.band)
+            raise _field_error("band", "'auto', 'outside' or 'inside'", self.band)
+
+    @property
+    def effective_band(self) -> Literal["outside", "inside"]:
+        """``band`` with "auto" resolved (class docstring)."""
+        if self.band != "auto":
+            return self.band
+        added = [s for s in self.shapes if s.mode == "add"]
+        segments = bool(added) and all(isinstance(s, Subject | RasterMask) for s in added)
+        return "inside" if segments and not self.invert else "outside"
 
     def transition_px(self, height: int, width: int) -> float:
         """The transition width in pixels for an image of this size."""
@@ -352,6 +365,8 @@ def derive_mask(
         raise MaskError(f"the transition width must be >= 0 pixels, got {transition_px!r}")
     if band not in BANDS:
         raise MaskError(f"band must be 'outside' or 'inside', got {band!r}")
+    if band == "auto":  # no shapes to resolve it from: a drawn area
+        band = "outside"
     h, w = a.shape
     out = np.empty((2, h, w), np.float32)
     np.clip(a, 0.0, 1.0, out=out[0])

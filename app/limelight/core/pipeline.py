@@ -270,7 +270,7 @@ def downscale_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
 def _weight(spec: MaskSpec, h: int, w: int, base_dir: Path | None,
             subject_fn: SubjectFn | None) -> np.ndarray:
     area_a = rasterize_area_a(spec, h, w, base_dir=base_dir, subject_fn=subject_fn)
-    return derive_mask(area_a, spec.transition_px(h, w), spec.band)
+    return derive_mask(area_a, spec.transition_px(h, w), spec.effective_band)
 
 
 def to_float(pixels: np.ndarray) -> np.ndarray:

@@ -330,7 +330,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         rid = self.worker.submit(
             image_key=doc.image_key, mask_key=doc.mask_key, model=model, img=doc.img, display=doc.display,
             area_a=doc.area_a().copy(), transition_px=doc.transition_px,
-            band=doc.state.spec.band, knobs=doc.state.knobs,
+            band=doc.state.spec.effective_band, knobs=doc.state.knobs,
         )
         self._knob_changed_at[rid] = self._pending_knob_time or time.perf_counter()
         self._pending_knob_time = None
