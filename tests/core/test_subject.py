@@ -203,6 +203,23 @@ def test_reference_fixtures_are_the_documented_polygons() -> None:
 
 @pytest.mark.subject
 @needs_model
+def test_a_night_photo_with_a_lamp_selects_the_person_not_the_lamp(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Night photos have lamps: divided by its maximum (rembg's normalisation), the rest of a
+    dark photo stayed black and u2netp picked the lamp. The photo is brightened first."""
+    import skimage.data
+
+    img = skimage.data.astronaut().astype(np.float32) / 255.0
+    night = 0.12 * img**3
+    night[20:70, 420:480] = 1.0  # a lamp in the corner
+    ref = np.asarray(Image.open(FIXTURES / "astronaut_subject.png")) > 127
+    assert iou(subject.subject_mask(night) > 0.5, ref) >= 0.85  # measured 0.95
+    monkeypatch.setattr(subject, "SEE_MEDIAN", 0.0)  # without the brightening: 0.60
+    assert iou(subject.subject_mask(night) > 0.5, ref) < 0.75
+
+
+@pytest.mark.subject
+@needs_model
 def test_subject_select_on_a_dark_photo() -> None:
     import skimage.data
 

@@ -226,9 +226,28 @@ def _create_session(path: Path) -> Any:
 _load_session = _SessionCache()
 
 
+#: A photo whose median luminance is below this is brightened for the subject network by a
+#: luminance gamma (carried to RGB by ratio) that brings its median here: u2netp was trained
+#: on exposed photos, and on a night photo it picked the lamps and windows, not the person.
+SEE_MEDIAN = 0.2
+
+
+def exposed_for_saliency(img: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float32 [0, 1] -> the same, brightened when dark (``SEE_MEDIAN``); a photo
+    already that bright is returned as it is."""
+    lum = img @ np.float32([0.299, 0.587, 0.114])
+    med = float(np.median(lum))
+    if med >= SEE_MEDIAN or med <= 0.0:
+        return img
+    g = float(np.clip(np.log(SEE_MEDIAN) / np.log(med), 0.25, 1.0))
+    safe = np.maximum(lum, 1e-4)
+    return np.clip(img * (safe ** g / safe)[..., None], 0.0, 1.0).astype(np.float32)
+
+
 def _to_network_input(img: np.ndarray) -> np.ndarray:
-    """(H, W, 3) [0, 1] → (1, 3, 320, 320) float32 as rembg's u2netp session makes it."""
-    img8 = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    """(H, W, 3) [0, 1] → (1, 3, 320, 320) float32 as rembg's u2netp session makes it (after
+    ``exposed_for_saliency``)."""
+    img8 = np.clip(exposed_for_saliency(img) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     small = PILImage.fromarray(img8, "RGB").resize((INPUT_SIZE, INPUT_SIZE),
                                                    PILImage.Resampling.LANCZOS)
     x = np.asarray(small, np.float32)
