@@ -667,6 +667,17 @@ def _warn(text: str) -> None:
     sys.stderr.write(f"limelight: warning: {text}\n")
 
 
+def _quiet_libraries() -> None:
+    """Keeps the libraries' own console chatter (OpenCV's decoder warnings, with a temporary
+    file's name) off stderr: Limelight reports every problem itself, in one line."""
+    try:
+        import cv2
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except (ImportError, AttributeError):  # pragma: no cover - an OpenCV without the API
+        pass
+
+
 def _open_editor(photo: Path | None) -> int:
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
@@ -702,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # exits with 2 on its own errors
     if args.verbose:
         logging.getLogger().setLevel(logging.INFO)
+    else:
+        _quiet_libraries()
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -271,11 +271,15 @@ def test_float_and_planar_tiff(tmp_path: Path, rgb16) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif", ".webp", ".bmp"])
-def test_one_pixel_image(tmp_path: Path, suffix: str) -> None:
-    px = np.array([[[10, 200, 30]]], dtype=np.uint8)
-    image = read_image(write_image(tmp_path / f"one{suffix}", px, quality=100))
-    assert image.pixels.shape == (1, 1, 3)
+def test_smallest_images(tmp_path: Path, suffix: str) -> None:
+    """3 x 3 loads; 1 x 1 (which then failed deep inside OpenCV) is refused in one sentence."""
+    px = np.full((3, 3, 3), [10, 200, 30], dtype=np.uint8)
+    image = read_image(write_image(tmp_path / f"three{suffix}", px, quality=100))
+    assert image.pixels.shape == (3, 3, 3)
     assert np.abs(image.pixels.astype(int) - px).max() <= 8
+    one = write_image(tmp_path / f"one{suffix}", px[:1, :1], quality=100)
+    with pytest.raises(ImageReadError, match=r"1x1 pixels; Limelight needs at least 3"):
+        read_image(one)
 
 
 def test_jpeg_with_trailing_data_after_eoi(make, tmp_path: Path, photo) -> None:

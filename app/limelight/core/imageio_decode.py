@@ -90,10 +90,18 @@ def _looks_like_text(head: bytes) -> bool:
     return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
+#: The fewest pixels on a side an image may have (a 1x1 image failed deep in OpenCV).
+MIN_SIDE = 3
+
+
 def check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
-    """Refuse images above ``max_pixels`` (decompression bombs) or with no pixels."""
+    """Refuse images above ``max_pixels`` (decompression bombs), with no pixels, or under
+    ``MIN_SIDE`` pixels on a side (no photo; the guided transfer and GrabCut fail on them)."""
     if width <= 0 or height <= 0:
         raise ImageReadError(f"the header gives an invalid size {width}x{height}", path)
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise ImageReadError(f"the image is {width}x{height} pixels; Limelight needs at least "
+                             f"{MIN_SIDE} on each side", path)
     if width * height > max_pixels:
         raise ImageReadError(
             f"the image is {width}x{height} = {width * height / 1e6:.0f} megapixels; "
