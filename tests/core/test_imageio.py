@@ -525,3 +525,51 @@ def test_damaged_exif_orientation_keeps_the_pixels_and_warns_once(
     out = tmp_path / "o.jpg"
     write_image(out, image.pixels, meta=image.meta)  # and it can be written back
     assert read_image(out).pixels.shape == (40, 60, 3)
+
+
+def test_out_of_memory_says_so_with_the_need(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Low memory showed as "could not encode the image as JPEG ()" or the decoder's
+    "Insufficient memory"; it is now one sentence with the rough need."""
+    import cv2
+
+    import limelight.core.imageio as imageio_mod
+
+    px = np.zeros((100, 200, 3), np.uint8)
+    src = write_image(tmp_path / "a.jpg", px)
+
+    def no_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(imageio_mod, "encode_pillow", no_memory)
+    with pytest.raises(ImageWriteError, match=r"not enough memory for this photo \(about "
+                                              r"0\.\d GB needed\)"):
+        write_image(tmp_path / "b.jpg", px)
+    assert not list(tmp_path.glob(".limelight-tmp-*"))
+
+    def cv_no_memory(*args: object, **kwargs: object) -> None:
+        raise cv2.error("OpenCV(5.0.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed "
+                        "to allocate 60000000 bytes in function 'OutOfMemoryError'")
+
+    monkeypatch.setattr(imageio_mod, "decode_jpeg", cv_no_memory)
+    with pytest.raises(ImageReadError, match=r"a\.jpg: not enough memory for this photo"):
+        read_image(src)
+
+
+def test_tiff_output_keeps_software_without_a_tifffile_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The EXIF Software tag went to tifffile as an extra tag, which it refuses with
+    "not writing extratag 305" naming the temporary file."""
+    import struct
+
+    import tifffile
+
+    entry = b"MyCam 1.0\x00"
+    exif = (b"II*\x00" + struct.pack("<IHHHII", 8, 1, 0x0131, 2, len(entry), 26)
+            + b"\x00\x00\x00\x00" + entry)
+    meta = ImageMeta(None, "JPEG", 8, exif, None, None)
+    with caplog.at_level("WARNING"):
+        out = write_image(tmp_path / "o.tif", np.zeros((4, 6, 3), np.uint8), meta=meta)
+    assert not [r for r in caplog.records if "extratag" in r.getMessage()]
+    with tifffile.TiffFile(out) as tif:
+        assert tif.pages[0].tags[305].value == "MyCam 1.0"

@@ -37,6 +37,8 @@ from limelight.core.imageio_decode import (
     decode_png,
     decode_raw,
     describe,
+    is_out_of_memory,
+    memory_problem,
     pil_open,
     pil_to_array,
     sniff,
@@ -185,10 +187,21 @@ def _decode(path: Path, fmt: str, max_pixels: int, *, raw_half: bool = False) ->
         return decode_pillow(path, fmt, max_pixels)
     except ImageReadError:
         raise
-    except MemoryError as exc:
-        raise ImageReadError("not enough memory to decode this image", path) from exc
     except Exception as exc:  # Pillow/OpenCV/tifffile errors never reach the user raw  # noqa: BLE001
+        if is_out_of_memory(exc):
+            raise ImageReadError(memory_problem(_header_pixels(path)), path) from exc
         raise ImageReadError(f"cannot decode this {fmt} file: {describe(exc)}", path) from exc
+
+
+def _header_pixels(path: Path) -> int | None:
+    """The pixel count a header announces (no decoding), or None when it cannot be read."""
+    try:
+        from PIL import Image as PILImage
+
+        with PILImage.open(path) as im:
+            return int(im.size[0]) * int(im.size[1])
+    except Exception:  # noqa: BLE001 - only for the size in a message
+        return None
 
 
 def _finish(path: Path, d: Decoded) -> Image:
@@ -308,7 +321,7 @@ def write_image(
         else:
             encode_pillow(fh, kind, data, alpha, icc, exif, quality)
 
-    atomic_write(dest, kind, encode)
+    atomic_write(dest, kind, encode, pixels=data.shape[0] * data.shape[1])
     return dest
 
 

@@ -287,9 +287,33 @@ def describe(exc: BaseException) -> str:
         return "the file is truncated or damaged"
     if isinstance(exc, PermissionError):
         return "permission denied"
-    if isinstance(exc, MemoryError):
-        return "not enough memory to decode it"
+    if is_out_of_memory(exc):
+        return "not enough memory for this photo"
     return _describe(exc)
+
+
+#: Rough bytes per pixel that processing a photo takes at its peak (float32 working
+#: copies of the RGB image beside the source integers): for "about N GB needed".
+BYTES_PER_PIXEL = 24
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, or a decoder's or encoder's own way of saying it (OpenCV's
+    "Insufficient memory", "Failed to allocate")."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc).lower()
+    return "insufficient memory" in text or "failed to allocate" in text \
+        or "out of memory" in text
+
+
+def memory_problem(pixels: int | None) -> str:
+    """The one sentence said when memory runs out, with the need when the size is known."""
+    if not pixels:
+        return "not enough memory for this photo; close other programs and try again"
+    need = pixels * BYTES_PER_PIXEL / 1e9
+    return (f"not enough memory for this photo (about {max(need, 0.1):.1f} GB needed); "
+            "close other programs and try again")
 
 
 def check_file(path: Path) -> bytes:

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from limelight.core.errors import ImageWriteError
+from limelight.core.imageio_decode import is_out_of_memory, memory_problem
 from limelight.core.imageio_meta import EXIF_PREFIX, png_insert_metadata
 
 log = logging.getLogger(__name__)
@@ -155,11 +156,13 @@ def check_destination(dest: Path, protect: Protected | Iterable[str | Path]) -> 
         raise ImageWriteError("is a folder; give a file name for the output", dest)
 
 
-def atomic_write(dest: Path, fmt: str, encode: Callable[[BinaryIO], None]) -> None:
+def atomic_write(dest: Path, fmt: str, encode: Callable[[BinaryIO], None], *,
+                 pixels: int | None = None) -> None:
     """Run ``encode`` into a temporary file beside ``dest``, fsync it, then ``os.replace``.
 
     The temporary file is removed on any failure, so ``dest`` is either the old file or the
-    complete new one. The result gets the usual permissions (0666 minus the umask, or the
+    complete new one; ``pixels`` (the image's count) sizes the message when memory runs
+    out. The result gets the usual permissions (0666 minus the umask, or the
     replaced file's mode), not mkstemp's 0600.
     """
     try:
@@ -176,7 +179,11 @@ def atomic_write(dest: Path, fmt: str, encode: Callable[[BinaryIO], None]) -> No
             except OSError:
                 raise
             except Exception as exc:  # encoder failure  # noqa: BLE001
-                raise ImageWriteError(f"could not encode the image as {fmt} ({exc})", dest) from exc
+                if is_out_of_memory(exc):
+                    raise ImageWriteError(memory_problem(pixels), dest) from exc
+                why = str(exc) or type(exc).__name__
+                raise ImageWriteError(f"could not encode the image as {fmt} ({why})",
+                                      dest) from exc
             fh.flush()
             os.fsync(fh.fileno())
         mode = dest.stat().st_mode & 0o7777 if dest.exists() else 0o666 & ~_UMASK

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _ICC_TAG = 34675
 # IFD0 string tags copied from the source EXIF into a written TIFF.
+_SOFTWARE_TAG = 0x0131
 _ASCII_TAGS = {0x010E: "ImageDescription", 0x010F: "Make", 0x0110: "Model", 0x0131: "Software",
                0x0132: "DateTime", 0x013B: "Artist", 0x8298: "Copyright"}
 
@@ -126,10 +127,15 @@ def encode_tiff(
     extratags: list[tuple[int, int, int, bytes | str, bool]] = []
     if icc:
         extratags.append((_ICC_TAG, 7, len(icc), icc, True))
-    extratags += _ascii_tags(exif)
+    tags = _ascii_tags(exif)
+    # tifffile writes Software (305) itself and refuses it as an extra tag, with a warning
+    # naming the temporary file: the photo's own Software goes through its parameter.
+    software: str | bool = next((t[3] for t in tags if t[0] == _SOFTWARE_TAG), False)
+    extratags += [t for t in tags if t[0] != _SOFTWARE_TAG]
     tifffile.imwrite(
         fh,
         data,
+        software=software,
         photometric="rgb",
         planarconfig="contig",
         extrasamples=["unassalpha"] if alpha is not None else None,
