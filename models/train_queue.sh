@@ -24,7 +24,7 @@ WORKER_A=(fusion_net-ranlen fusion_net-ranlen-long fusion_net-ranlen-long3
           deepupe-ranlen-long3 deepupe-global-long3 star_dce-ranlen-long3 star_dce-global-long3
           dln-ranlen-long3 gladnet-ranlen-long3
           fusion_net-ranlen-nomix fusion_net-ranlen-nomix-long fusion_net-ranlen-beta1e-3
-          fusion_net-ranlen-w24 fusion_net-ranlen-mse)
+          fusion_net-ranlen-w24 fusion_net-ranlen-mse fusion_net-ranlen-light)
 WORKER_B=(fusion_net-ranlen-nolb fusion_net-concat star_dce-concat star_dce-concat-long
           deepupe-concat deepupe-concat-long dln-concat dln-concat-long
           gladnet-concat gladnet-concat-long dln-global dln-global-long

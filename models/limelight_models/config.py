@@ -55,6 +55,12 @@ class DataConfig:
     )
     #: Load at most this many pairs per folder (tests, quick looks); None = all.
     limit: int | None = None
+    #: Folders of well-exposed photos relit in memory by ``data.light`` (spatially varying
+    #: light; the target is the photo), added to the synthetic pairs.
+    light_sources: tuple[str, ...] = ()
+    #: generator name (``data.light.GENERATORS``) -> weight; empty = no relit pairs.
+    light_mix: dict[str, float] = field(default_factory=dict)
+    light_per_image: int = 2
 
 
 #: ``[loss]``: RANLEN eq. 5 weights (paper: 1, 1e-4, 1); ``use_lb = false`` is the Fig. 6
@@ -116,6 +122,15 @@ class TrainConfig:
             raise ConfigError(f"data.synth_fraction must be in [0, 1], got {self.data.synth_fraction}")
         if not 16 <= self.data.crop_min <= self.data.crop_max:
             raise ConfigError("data.crop_min must be >= 16 and <= data.crop_max")
+        if self.data.light_mix or self.data.light_sources:
+            from limelight_models.data.light import check_mix
+
+            if not (self.data.light_mix and self.data.light_sources):
+                raise ConfigError("data.light_sources and data.light_mix go together")
+            try:
+                check_mix(self.data.light_mix)
+            except ValueError as exc:
+                raise ConfigError(f"data.light_mix: {exc}") from None
         if self.init_scale and not self.init_from:
             raise ConfigError("init_scale needs init_from (it rescales loaded weights)")
         for name, factor in self.init_scale.items():

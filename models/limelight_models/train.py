@@ -33,6 +33,7 @@ from tqdm import tqdm
 from limelight_models.archs import GRAPH_OPTIONS, LocalModel, build_model, save_checkpoint
 from limelight_models.config import ConfigError, TrainConfig, load_config
 from limelight_models.data.batches import BatchStream
+from limelight_models.data.light import light_pairs
 from limelight_models.data.masks import MaskSampler
 from limelight_models.data.paired import Pair, PairedFolder
 from limelight_models.losses.backbone_losses import backbone_loss_map
@@ -81,6 +82,9 @@ def load_pairs(cfg: TrainConfig) -> tuple[list[Pair], list[Pair]]:
     synthetic: list[Pair] = []
     for folder in d.synthetic:
         synthetic += PairedFolder(folder, limit=d.limit).pairs
+    if d.light_mix:
+        synthetic += light_pairs(d.light_sources, d.light_mix, d.light_per_image, cfg.seed,
+                                 limit=d.limit)
     return real, synthetic
 
 
