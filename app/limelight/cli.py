@@ -13,11 +13,12 @@ an output path equal to the input. Errors are one line, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,8 @@ def _default_model(args: argparse.Namespace) -> str | None:
     from limelight.core.zoo import load_zoo
 
     try:
-        return load_zoo(args.zoo).default
+        with _manifest_guard(args):
+            return load_zoo(args.zoo).default
     except LimelightError:
         return None
 
@@ -284,11 +286,27 @@ def _mask_sizes(photo: Path | None) -> list[tuple[int, int]]:
     return [(128, 128), (96, 128), (128, 96)]
 
 
+@contextlib.contextmanager
+def _manifest_guard(args: argparse.Namespace) -> Iterator[None]:
+    """A manifest whose fields have the wrong types (which the zoo loader does not check
+    yet) is a ModelError naming the manifest, not a traceback."""
+    from limelight.core.errors import ModelError
+    from limelight.core.zoo import default_zoo_dir
+
+    try:
+        yield
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        manifest = (args.zoo or default_zoo_dir()) / "manifest.json"
+        raise ModelError(f"the model manifest cannot be used: a field has the wrong type "
+                         f"({type(err).__name__}: {err})", manifest) from None
+
+
 def _engine(args: argparse.Namespace, recipe, threads: int | None = None):  # noqa: ANN001, ANN202
     """An Engine with the recipe's model loaded and verified (ModelError -> usage error)."""
     from limelight.core.engine import Engine
 
-    engine = Engine(args.zoo, device=args.device, threads=threads)
+    with _manifest_guard(args):
+        engine = Engine(args.zoo, device=args.device, threads=threads)
     engine.session(recipe.model)
     return engine
 
@@ -575,7 +593,8 @@ def _models_list(args: argparse.Namespace) -> int:
     from limelight.core.engine import available_devices
     from limelight.core.zoo import load_zoo
 
-    zoo = load_zoo(args.zoo)
+    with _manifest_guard(args):
+        zoo = load_zoo(args.zoo)
     if not zoo.models:
         _say(f"no models installed ({zoo.root / 'manifest.json'} is absent or empty)")
     for m in zoo.models:

@@ -120,3 +120,19 @@ def test_unexpected_errors_are_still_one_line(
     code = main(["enhance", str(_photo(tmp_path / "p.png")), "-o", str(tmp_path / "o.png")])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "TypeError: a bug" in err
+
+
+def test_manifest_fields_of_the_wrong_type(
+    tmp_path: Path, tiny_zoo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tiny_zoo / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["models"][0]["working_resolution"] = "big"
+    manifest.write_text(json.dumps(doc))
+    for argv in (["enhance", str(_photo(tmp_path / "p.png")), "-o", str(tmp_path / "o.png")],
+                 ["models"]):
+        code = main([*argv, "--zoo", str(tiny_zoo)] if argv[0] == "enhance"
+                    else ["models", "--zoo", str(tiny_zoo)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and "manifest.json" in err, err
+        assert "unexpected" not in err
