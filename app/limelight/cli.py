@@ -5,9 +5,10 @@ without a display. Each subcommand is one ``_add_<name>`` (its arguments) and on
 ``_cmd_<name>`` (its work) registered in ``COMMANDS``; ``models`` has its own ``MODEL_ACTIONS``
 table (``list`` by default) so that actions such as ``install`` can be added alongside.
 
-Exit codes: 0 all done; 1 some inputs failed (each named with its reason on stderr); 2 usage
-error: bad options, a recipe or mask file that cannot be used, an unknown or missing model,
-an output path equal to the input. Errors are one line, never a traceback.
+Exit codes (the README's table): 0 all done; 1 some inputs failed (each named with its
+reason on stderr); 2 usage error, found before any photo is processed: bad options, a recipe
+or mask file that cannot be used, an unknown or missing model, a path to write that is an
+input; 130 interrupted. Errors are one line, never a traceback.
 """
 
 from __future__ import annotations
@@ -664,7 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="limelight",
         description="Local low-light enhancement. 'limelight [PHOTO]' opens the editor.",
-        epilog="exit codes: 0 done, 1 some inputs failed, 2 usage error",
+        epilog="exit codes: 0 done, 1 some inputs failed, 2 usage error, 130 interrupted",
     )
     parser.add_argument("--version", action="version", version=f"limelight {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
