@@ -2,9 +2,13 @@
 
 Source: scikit-image's ``coffee`` photo (600x400), courtesy of Pikolo Espresso Bar, by Rachel
 Michetti, released under CC0 (no copyright restrictions; see ``skimage.data.coffee``).
-It is darkened with the DLN synthesis of design.md, X = beta * (alpha * Y) ** gamma per
-channel (Y in linear [0, 1] as stored), plus mild signal-dependent noise, all from a fixed
-seed, and saved as a JPEG with a small EXIF block that names the source and licence.
+It is under-exposed as a camera would be: the photo's linear light (sRGB decoded) times
+``EXPOSURE`` (about 4 stops down), with shot and read noise added in linear light, then
+encoded back to sRGB, all from a fixed seed, and saved as a JPEG with a small EXIF block that
+names the source and licence. (The DLN synthesis used for training, X = beta * (alpha * Y) **
+gamma on the encoded values, also multiplies every colour ratio by a power of itself, which
+no camera does; the sample used it until 2026-12-02 and came out over-saturated once the
+light finish started carrying the photo's own colour ratios.)
 
 Run: ``python scripts/make_sample.py`` (needs scikit-image, a dev dependency).
 """
@@ -22,16 +26,18 @@ SEED = 2
 OUT = Path(__file__).resolve().parent.parent / "resources" / "samples" / "sample_dark.jpg"
 
 
+#: The fraction of the light kept: 1/16, four stops under.
+EXPOSURE = 1.0 / 16.0
+
+
 def darken(photo: np.ndarray, seed: int = SEED) -> np.ndarray:
-    """DLN-style low-light synthesis of an (H, W, 3) uint8 photo; returns uint8."""
+    """An (H, W, 3) uint8 photo under-exposed in linear light, with noise; returns uint8."""
     rng = np.random.default_rng(seed)
     y = photo.astype(np.float64) / 255.0
-    alpha = rng.uniform(0.9, 1.0, 3)
-    beta = rng.uniform(0.5, 1.0)
-    gamma = 2.6  # within the DLN range [1.5, 5]; fixed so that the sample stays recognisable
-    x = beta * (alpha * y) ** gamma
-    # shot noise (variance proportional to the signal) plus read noise
-    x = x + rng.normal(0.0, 1.0, x.shape) * np.sqrt(0.0004 * x + 0.00002)
+    lin = np.where(y <= 0.04045, y / 12.92, ((y + 0.055) / 1.055) ** 2.4) * EXPOSURE
+    # shot noise (variance proportional to the signal) plus read noise, in linear light
+    lin = np.clip(lin + rng.normal(0.0, 1.0, lin.shape) * np.sqrt(2e-5 * lin + 2e-8), 0.0, 1.0)
+    x = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
     return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
 
 

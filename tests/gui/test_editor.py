@@ -126,7 +126,7 @@ def test_recipe_round_trip(qtbot, window, photo: Path, engine, settings) -> None
     window.add_shape(Ellipse(0.4, 0.55, 0.2, 0.15, 30.0), "ellipse")
     paint_stroke(qtbot, window)
     window.adjust.sliders["degree"].setValue(1.4)
-    window.adjust.sliders["gamma2"].setValue(0.5)
+    window.adjust.sliders["gamma2"].setValue(0.8)
     window.set_transition(0.1)
     window.invert_mask()
     assert window.doc.dirty
@@ -141,7 +141,7 @@ def test_recipe_round_trip(qtbot, window, photo: Path, engine, settings) -> None
         assert other.doc.state == saved
         assert not other.doc.dirty
         np.testing.assert_allclose(other.doc.area_a(), window.doc.area_a(), atol=1e-5)
-        assert other.adjust.sliders["gamma2"].value() == pytest.approx(0.5)
+        assert other.adjust.sliders["gamma2"].value() == pytest.approx(0.8)
     finally:
         other.worker.stop()
 
@@ -158,10 +158,11 @@ def test_apply_recipe_file_is_undoable(qtbot, window, photo: Path, tmp_path: Pat
     with qtbot.waitSignal(window.preview_applied, timeout=20000):
         assert window.apply_recipe_file(path)
     assert window.doc.state.model == "tiny-retinex"
-    assert not window.adjust.sliders["gamma1"].isEnabled()  # retinex has no γ
+    assert window.adjust.sliders["gamma1"].isEnabled()  # the finish's knobs: every family
+    assert window.doc.state.knobs.degree == pytest.approx(0.7)
     window.undo_stack.undo()
     assert window.doc.state.model == "tiny-fusion"
-    assert window.adjust.sliders["gamma1"].isEnabled()
+    assert window.doc.state.knobs.degree == pytest.approx(1.0)
     idle(qtbot, window)
 
 
@@ -445,7 +446,7 @@ def test_a_knob_measured_inert_is_flagged(qtbot, settings, tmp_path: Path) -> No
     try:
         panel = win.adjust
         panel.set_model("tiny-fusion")
-        assert "γ2 highlights: no measurable effect" in panel.model_info.text()
+        assert "Highlights: no measurable effect" in panel.model_info.text()
         assert "no effect" in panel.sliders["gamma2"].toolTip()
         assert "no effect" not in panel.sliders["gamma1"].toolTip()
         panel.set_model("tiny-curve")

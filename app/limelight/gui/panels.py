@@ -1,4 +1,5 @@
-"""Side panels: adjustments (model, degree, γ1–γ3), mask settings, and the histogram.
+"""Side panels: adjustments (model, light, shadows, highlights, noise), mask settings, and the
+histogram.
 
 Signals (``AdjustPanel``):
     model_chosen(str): the user picked a model.
@@ -35,10 +36,14 @@ from limelight.core.recompose import FAMILY_KNOBS, KNOB_RANGES, Knobs
 from limelight.core.zoo import ModelInfo
 
 KNOB_LABELS = {
-    "degree": ("Degree", "Strength of the light: 0 = untouched, 1 = the model's own output"),
-    "gamma1": ("γ1 shadows", "Lift under-exposed parts (fusion models only)"),
-    "gamma2": ("γ2 highlights", "Tame over-exposed parts (fusion models only)"),
-    "gamma3": ("γ3 denoise", "Remove noise (fusion models only)"),
+    "degree": ("Light", "Strength of the light: 0 = untouched, 1 = the model's light, "
+               "2 = twice as strong"),
+    "gamma1": ("Shadows", "Right: lift the darkest parts more; left: keep them deeper "
+               "(0.5 = the default)"),
+    "gamma2": ("Highlights", "Right: roll bright parts off sooner and tame them; left: let "
+               "them run brighter (0.5 = the default)"),
+    "gamma3": ("Noise", "Right: remove more of the noise the light lifts; left: keep more "
+               "grain (0 = none removed, 0.5 = the default)"),
 }
 
 
@@ -126,7 +131,8 @@ class AdjustPanel(QWidget):
             self._labels[name] = QLabel(label)
             form.addRow(self._labels[name], slider)
         self.reset_button = QPushButton("Reset light")
-        self.reset_button.setToolTip("Degree and γ back to the model's own output")
+        self.reset_button.setToolTip("Light, shadows, highlights and noise back to their "
+                                     "defaults")
         self.reset_button.clicked.connect(self.reset_requested)
         form.addRow(self.reset_button)
         layout.addWidget(light)
