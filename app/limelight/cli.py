@@ -248,7 +248,7 @@ def _warn_no_ops(args: argparse.Namespace, recipe, engine,  # noqa: ANN001
     import numpy as np
 
     from limelight.core.masks import Ellipse, MaskSpec, Stroke, rasterize_area_a
-    from limelight.core.recompose import FAMILY_KNOBS
+    from limelight.core.recompose import FAMILY_KNOBS, Knobs
 
     info = engine.model(recipe.model)
     if args.gamma is not None:
@@ -258,7 +258,7 @@ def _warn_no_ops(args: argparse.Namespace, recipe, engine,  # noqa: ANN001
             if knob not in FAMILY_KNOBS.get(info.family, ()):
                 _warn(f"--gamma: model {info.name} ({info.family} family) has no {knob} "
                       "knob; its value changes nothing")
-            elif knob in inert and value != 1.0:
+            elif knob in inert and value != getattr(Knobs(), knob):
                 _warn(f"--gamma: {knob} has no measurable effect on model {info.name} (see "
                       "its model card)")
     shapes = recipe.mask.shapes
