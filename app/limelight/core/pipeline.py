@@ -25,7 +25,15 @@ import numpy as np
 from limelight.core.errors import ImageWriteError, LimelightError
 from limelight.core.finish import LightFinish
 from limelight.core.imageio import Image, read_image, read_preview, write_image
-from limelight.core.masks import MaskSpec, Subject, SubjectFn, derive_mask, rasterize_area_a
+from limelight.core.imageio_encode import same_file
+from limelight.core.masks import (
+    MaskSpec,
+    Subject,
+    SubjectFn,
+    derive_mask,
+    follow_edges,
+    rasterize_area_a,
+)
 from limelight.core.recipe import Recipe
 from limelight.core.recompose import Knobs
 from limelight.core.subject import subject_fn_for
@@ -268,9 +276,16 @@ def downscale_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _weight(spec: MaskSpec, h: int, w: int, base_dir: Path | None,
-            subject_fn: SubjectFn | None) -> np.ndarray:
+            subject_fn: SubjectFn | None, guide: np.ndarray | None = None) -> np.ndarray:
+    """The (2, h, w) mask of ``spec``; with ``spec.edge_aware`` its band follows the edges of
+    ``guide`` ((h, w, 3), the photo at this size; required then)."""
     area_a = rasterize_area_a(spec, h, w, base_dir=base_dir, subject_fn=subject_fn)
-    return derive_mask(area_a, spec.transition_px(h, w), spec.effective_band)
+    mask = derive_mask(area_a, spec.transition_px(h, w), spec.effective_band)
+    if spec.edge_aware:
+        if guide is None:
+            raise ValueError("an edge-aware mask needs the photo as guide")
+        mask = follow_edges(mask, guide, spec.transition_px(h, w))
+    return mask
 
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
@@ -289,11 +304,13 @@ def _plan(
     small = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA) if (h, w) != (
         height, width) else pixels
     img = to_float(small)
-    mask = _weight(spec, h, w, base_dir, subject_fn)
+    mask = _weight(spec, h, w, base_dir, subject_fn, small)
     mh, mw = working_size(height, width, max(info.working_resolution, MASK_RESOLUTION))
     with ThreadPoolExecutor(1, thread_name_prefix="limelight-mask") as pool:
         # the finer weight does not depend on the network: rasterise it meanwhile
-        fine = (pool.submit(_weight, spec, mh, mw, base_dir, subject_fn)
+        guide = (cv2.resize(pixels, (mw, mh), interpolation=cv2.INTER_AREA)
+                 if spec.edge_aware and (mh, mw) != (height, width) else pixels)
+        fine = (pool.submit(_weight, spec, mh, mw, base_dir, subject_fn, guide)
                 if (h, w) != (height, width) and (mh, mw) != (h, w) else None)
         maps = engine.run(info.name, img, mask)
         enhanced = recompose_faded(maps, knobs, mask[1])
@@ -463,13 +480,6 @@ def enhance_image(
     )
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
-    except OSError:
-        return False
-
-
 def process_file(
     input: str | Path, output: str | Path, recipe: Recipe, engine: Engine, *,
     fmt: str | None = None, quality: int = 95, bit_depth: int | None = None,
@@ -488,10 +498,11 @@ def process_file(
     Raises ImageReadError, ImageWriteError, ModelError, MaskError.
     """
     src, dst = Path(input), Path(output)
-    if _same_file(src, dst):
+    if same_file(src, dst):
         raise ImageWriteError("the output would overwrite the input photo; choose another "
                               "file name", dst)
     early_ok = (subject_fn is None and recipe.knobs.degree != 0.0
+                and not recipe.mask.edge_aware  # (its weight needs the decoded photo)
                 and not any(isinstance(s, Subject) for s in recipe.mask.shapes)
                 and src.suffix.lower() in (".jpg", ".jpeg", ".jpe"))
     if not early_ok:

@@ -46,7 +46,8 @@ FAST_EDGE = 384
 class RunsModels(Protocol):
     """What the preview needs of ``limelight.core.engine.Engine``."""
 
-    def run(self, model: str | None, img: np.ndarray, mask: np.ndarray) -> Any: ...
+    def run(self, model: str | None, img: np.ndarray, mask: np.ndarray, *,
+            cancel: Any = None) -> Any: ...
 
 
 @dataclass(frozen=True)

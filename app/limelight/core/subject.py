@@ -235,7 +235,7 @@ SEE_MEDIAN = 0.2
 def exposed_for_saliency(img: np.ndarray) -> np.ndarray:
     """(H, W, 3) float32 [0, 1] -> the same, brightened when dark (``SEE_MEDIAN``); a photo
     already that bright is returned as it is."""
-    lum = img @ np.float32([0.299, 0.587, 0.114])
+    lum = img @ np.array([0.299, 0.587, 0.114], np.float32)
     med = float(np.median(lum))
     if med >= SEE_MEDIAN or med <= 0.0:
         return img
