@@ -90,14 +90,19 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
                           "'limelight models install subject')")
     g.add_argument("--portrait", action="store_true",
                    help="put band B inside area A's edge (RANLEN portrait recipe) instead of "
-                        "around it: nothing outside A changes")
+                        "around it: nothing outside A changes (the default for --subject "
+                        "and --mask)")
+    g.add_argument("--follow-edges", action="store_true",
+                   help="let band B follow edges in the photo (a guided filter)")
     g.add_argument("--invert", action="store_true", help="swap area A and the rest")
     g.add_argument("--transition", type=float, metavar="W",
                    help="width of the transition band B, fraction of the short side [0, 1] "
                         "(default 0.06)")
-    g.add_argument("--degree", type=float, metavar="D", help="strength, 0-2 (1 = the model's)")
+    g.add_argument("--degree", type=float, metavar="D",
+                   help="strength of the light, 0-2 (default 1; 0 = the photo unchanged)")
     g.add_argument("--gamma", type=_gamma_arg, metavar="G1,G2,G3",
-                   help="fusion knobs in [0, 1]: lift shadows, tame highlights, denoise")
+                   help="shadows, highlights, noise in [0, 1], default 0.5 each: higher lifts "
+                        "shadows more, tames highlights more, removes more noise")
     g.add_argument("--model", metavar="NAME",
                    help="a model from 'limelight models' (default: the zoo's default, written "
                         "by name into --save-recipe; 'default' keeps it open)")
@@ -140,6 +145,8 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
     changes: dict[str, object] = {}
     if args.portrait:
         changes["band"] = "inside"
+    if args.follow_edges:
+        changes["edge_aware"] = True
     if args.invert:
         changes["invert"] = not mask.invert
     if args.transition is not None:

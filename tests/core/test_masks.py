@@ -404,3 +404,47 @@ def test_segments_get_the_band_inside_by_default_and_drawn_shapes_outside() -> N
     weight = _weight(spec, h, w, None, subject_fn)
     assert (weight[1][seg == 0] == 0).all()  # the band never leaves the segment
     assert weight[0].sum() < seg.sum()
+
+
+def test_an_edge_aware_band_follows_the_photo_and_leaves_c_and_a_alone() -> None:
+    """A circle whose band crosses a vertical edge (dark left, bright right): following the
+    edges, the weight steps where the photo does; area C and area A are unchanged."""
+    from limelight.core.masks import follow_edges
+
+    h, w = 120, 160
+    photo = np.zeros((h, w, 3), np.uint8)
+    photo[:, 110:] = 40  # a dark photo: the edge still counts (normalised luminance)
+    area = np.zeros((h, w), np.float32)
+    cv2.circle(area, (70, 60), 30, 1.0, -1)
+    mask = derive_mask(area, 20.0)
+    edged = follow_edges(mask, photo, 20.0)
+    assert np.array_equal(edged[0], mask[0])
+    assert (edged[1][mask[1] == 0] == 0).all()  # area C stays area C
+    assert (edged[1] >= edged[0]).all() and edged.max() <= 1.0
+    row = 60  # through the centre: A ends at x = 100, the band at 120, the photo's edge is 110
+    jump = np.abs(np.diff(edged[1, row, 95:125]))
+    plain = np.abs(np.diff(mask[1, row, 95:125]))
+    assert jump.max() > 2 * plain.max()  # a sharper step, where the photo steps
+    assert int(np.argmax(jump)) + 95 in (108, 109, 110)
+    assert edged[1, row, 111:119].mean() < 0.7 * mask[1, row, 111:119].mean()  # less spill
+    with pytest.raises(MaskError, match="guide"):
+        follow_edges(mask, photo[:10], 20.0)
+
+
+def test_an_edge_aware_recipe_runs_through_the_pipeline(tiny_zoo: Path) -> None:
+    from skimage import data
+
+    from limelight.core.engine import Engine
+    from limelight.core.pipeline import enhance_pixels
+    from limelight.core.recompose import Knobs
+
+    px = np.ascontiguousarray((data.astronaut()[::2, ::2] // 4).astype(np.uint8))
+    spec = MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.2, 0.2),), transition=0.1)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    plain = enhance_pixels(px, spec, Knobs(), engine, model="tiny-fusion")
+    edged = enhance_pixels(px, MaskSpec(shapes=spec.shapes, transition=0.1, edge_aware=True),
+                           Knobs(), engine, model="tiny-fusion")
+    assert not np.array_equal(plain, edged)
+    far = np.zeros(px.shape[:2], bool)
+    far[:20] = True  # well outside the ellipse and its band
+    assert np.array_equal(edged[far], px[far])

@@ -32,7 +32,7 @@ from limelight.core.recipe import (
 from limelight.core.recompose import Knobs
 
 DOC = {
-    "limelight_recipe": 1,
+    "limelight_recipe": 2,
     "model": "fusion_net_ranlen",
     "knobs": {"degree": 1.4, "gamma1": 0.8, "gamma2": 1.0, "gamma3": 0.25},
     "mask": {
@@ -70,12 +70,12 @@ def test_dict_round_trip_is_exact():
 
 
 def test_minimal_recipe_takes_the_defaults():
-    recipe = recipe_from_dict({"limelight_recipe": 1})
+    recipe = recipe_from_dict({"limelight_recipe": 2})
     assert recipe == Recipe()
     assert recipe.model is None and recipe.knobs == Knobs() and recipe.mask == MaskSpec()
     doc = recipe_to_dict(recipe)
     assert doc == {
-        "limelight_recipe": 1, "model": None,
+        "limelight_recipe": 2, "model": None,
         "knobs": {"degree": 1.0, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
         "mask": {"transition": 0.06, "invert": False, "band": "auto", "shapes": []},
     }
@@ -168,7 +168,7 @@ def test_sidecar_path():
         (lambda d: d["mask"]["shapes"][1].__setitem__("radius", -3),
          r"^mask\.shapes\[1\]\.radius must be in \(0, 1\], got -3$"),
         (lambda d: d.__setitem__("limelight_recipe", 3),
-         r"this recipe was written by a newer Limelight \(schema 3; this version reads up to 1\)"),
+         r"this recipe was written by a newer Limelight \(schema 3; this version reads up to 2\)"),
         (lambda d: d.pop("limelight_recipe"), "not a Limelight recipe"),
         (lambda d: d.__setitem__("limelight_recipe", "1"), "limelight_recipe must be"),
         (lambda d: d.__setitem__("colour", 1), r"unknown key 'colour' at the top level"),
@@ -254,3 +254,21 @@ def test_save_recipe_never_replaces_a_photo_or_a_protected_path(tmp_path: Path) 
     assert photo.read_bytes() == b"\xff\xd8\xff\xe0 not json"
     ok = save_recipe(Recipe(), tmp_path / "ok.json")
     assert save_recipe(Recipe(), ok) == ok  # an existing recipe is replaced as before
+
+
+def test_a_version_1_recipe_keeps_its_look_and_is_written_as_version_2() -> None:
+    """Version 1's gammas were the fusion models' own terms (1 = the model's output); the
+    light finish's default 0.5 is that output, so they are read halved."""
+    old = recipe_from_dict({"limelight_recipe": 1, "knobs": {
+        "degree": 1.3, "gamma1": 1.0, "gamma2": 0.5, "gamma3": 0.0}})
+    assert old.knobs == Knobs(degree=1.3, gamma1=0.5, gamma2=0.25, gamma3=0.0)
+    assert recipe_from_dict({"limelight_recipe": 1}).knobs == Knobs()
+    assert recipe_to_dict(old)["limelight_recipe"] == 2
+    assert recipe_from_dict(recipe_to_dict(old)) == old
+
+
+def test_edge_aware_is_saved_only_when_set() -> None:
+    on = Recipe(mask=MaskSpec(edge_aware=True))
+    assert recipe_to_dict(on)["mask"]["edge_aware"] is True
+    assert recipe_from_dict(recipe_to_dict(on)) == on
+    assert "edge_aware" not in recipe_to_dict(Recipe())["mask"]

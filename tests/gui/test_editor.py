@@ -121,6 +121,31 @@ def test_slider_moves_merge_into_one_undo_step(qtbot, window, photo: Path) -> No
     idle(qtbot, window)
 
 
+def test_follow_edges_changes_the_band_is_undoable_and_saved(qtbot, window, photo: Path
+                                                             ) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.add_shape(Ellipse(0.5, 0.5, 0.25, 0.25), "ellipse")
+    window.set_transition(0.15)
+    idle(qtbot, window)
+    smooth = window._last_result.mask.copy()
+    with qtbot.waitSignal(window.preview_applied, timeout=20000):
+        window.mask_panel.follow_edges.setChecked(True)
+    assert window.doc.state.spec.edge_aware
+    edged = window._last_result.mask
+    assert not np.array_equal(edged[1], smooth[1])
+    assert (edged[1][smooth[1] == 0] == 0).all()  # area C is still area C
+    window.undo_stack.undo()
+    assert not window.doc.state.spec.edge_aware
+    assert not window.mask_panel.follow_edges.isChecked()
+    window.undo_stack.redo()
+    assert window.mask_panel.follow_edges.isChecked()
+    assert window.save_recipe()
+    from limelight.core.recipe import load_recipe
+
+    assert load_recipe(sidecar_path(photo)).mask.edge_aware
+    idle(qtbot, window)
+
+
 def test_recipe_round_trip(qtbot, window, photo: Path, engine, settings) -> None:
     open_and_wait(qtbot, window, photo)
     window.add_shape(Ellipse(0.4, 0.55, 0.2, 0.15, 30.0), "ellipse")

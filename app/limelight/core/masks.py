@@ -42,7 +42,7 @@ from limelight.core.errors import MaskError
 __all__ = [
     "BANDS", "MODES", "BBox", "Band", "Ellipse", "MaskSpec", "Mode", "RasterMask", "Shape",
     "Stroke", "StrokePainter", "Subject", "SubjectFn", "area_weights", "circle_spec",
-    "derive_mask", "load_raster_mask", "protocol_mask", "rasterize_area_a",
+    "derive_mask", "follow_edges", "load_raster_mask", "protocol_mask", "rasterize_area_a",
     "stamp_stroke_segment",
 ]
 
@@ -185,6 +185,9 @@ class MaskSpec:
     invert: bool = False
     transition: float = 0.06
     band: Band = "auto"
+    #: The band follows edges in the photo (``follow_edges``): a guided filter of the weight
+    #: with the photo as guide, inside the band only.
+    edge_aware: bool = False
 
     def __post_init__(self) -> None:
         shapes = tuple(self.shapes)
@@ -194,6 +197,8 @@ class MaskSpec:
         object.__setattr__(self, "shapes", shapes)
         if not isinstance(self.invert, bool):
             raise _field_error("invert", "true or false", self.invert)
+        if not isinstance(self.edge_aware, bool):
+            raise _field_error("edge_aware", "true or false", self.edge_aware)
         object.__setattr__(self, "transition", _in_range("transition", self.transition, 0, 1))
         if self.band not in BANDS:
             raise _field_error("band", "'auto', 'outside' or 'inside'", self.band)
@@ -428,6 +433,37 @@ def _crop(b1: tuple[int, int, int, int] | None, b2: tuple[int, int, int, int] | 
     x0, y0 = max(b1[0], b2[0], 0), max(b1[1], b2[1], 0)
     x1, y1 = min(b1[2], b2[2], w), min(b1[3], b2[3], h)
     return (slice(y0, y1), slice(x0, x1)) if x0 < x1 and y0 < y1 else None
+
+
+def follow_edges(mask2: np.ndarray, guide: np.ndarray, transition_px: float) -> np.ndarray:
+    """The band of a (2, H, W) mask made to follow the edges of ``guide`` ((H, W, 3) RGB,
+    uint8/uint16 or float [0, 1]): channel 1 inside the band (0 < w < 1) becomes a guided
+    filter of it with the photo's luminance (normalised to its 99th percentile, so a dark
+    photo's edges count) as guide, radius half the band. Where the weight is 0 (area C) or 1
+    it is unchanged, and channel 1 stays >= channel 0. Returns a new (2, H, W) float32."""
+    from limelight.core.finish import guided_filter, luminance
+
+    if guide.shape[:2] != mask2.shape[1:]:
+        raise MaskError(f"the guide is {guide.shape[:2]}, the mask {mask2.shape[1:]}")
+    g = guide.astype(np.float32)
+    if guide.dtype.kind in "ui":
+        g /= float(np.iinfo(guide.dtype).max)
+    lum = luminance(g)
+    lum = np.clip(lum / max(float(np.percentile(lum, 99.0)), 1e-3), 0.0, 1.0)
+    out = np.array(mask2, np.float32, copy=True)
+    w1 = out[1]
+    band = (w1 > 0.0) & (w1 < 1.0)
+    if not band.any():
+        return out
+    radius = max(1, int(round(transition_px / 2.0)))
+    x, y, bw, bh = cv2.boundingRect(band.view(np.uint8))
+    m = radius * 2 + 2
+    ys = slice(max(0, y - m), min(w1.shape[0], y + bh + m))
+    xs = slice(max(0, x - m), min(w1.shape[1], x + bw + m))
+    filtered = np.clip(guided_filter(lum[ys, xs], w1[ys, xs], radius, 1e-3), 0.0, 1.0)
+    sub_band = band[ys, xs]
+    w1[ys, xs][sub_band] = np.maximum(filtered[sub_band], out[0][ys, xs][sub_band])
+    return out
 
 
 def area_weights(mask2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

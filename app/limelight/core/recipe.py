@@ -3,11 +3,11 @@
 A recipe file looks like this (``limelight_recipe`` is the schema version)::
 
     {
-      "limelight_recipe": 1,
+      "limelight_recipe": 2,
       "model": null,
-      "knobs": {"degree": 1.0, "gamma1": 1.0, "gamma2": 1.0, "gamma3": 1.0},
+      "knobs": {"degree": 1.0, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
       "mask": {
-        "transition": 0.06, "invert": false, "band": "outside",
+        "transition": 0.06, "invert": false, "band": "auto", "edge_aware": false,
         "shapes": [
           {"type": "ellipse", "cx": 0.5, "cy": 0.5, "rx": 0.2, "ry": 0.3, "angle": 0.0,
            "mode": "add"},
@@ -40,8 +40,12 @@ from limelight.core.imageio_encode import refuse_protected
 from limelight.core.masks import Ellipse, MaskSpec, RasterMask, Shape, Stroke, Subject
 from limelight.core.recompose import Knobs
 
-#: The schema version this Limelight writes and the newest it reads.
-RECIPE_VERSION = 1
+#: The schema version this Limelight writes and the newest it reads. Version 2 (2026-12-02):
+#: the gammas are the light finish's shadows, highlights and noise (``core.finish``), default
+#: 0.5; in version 1 they were the fusion models' own terms, 1 = the model's output. A version
+#: 1 file is read with each gamma halved (1 -> 0.5: the model's own light, as it was) and is
+#: written back as version 2.
+RECIPE_VERSION = 2
 VERSION_KEY = "limelight_recipe"
 SIDECAR_SUFFIX = ".limelight.json"
 
@@ -51,7 +55,7 @@ MAX_SHAPES = 1_000
 MAX_POINTS = 100_000
 MAX_RECIPE_BYTES = 64 << 20
 _TOP_KEYS = (VERSION_KEY, "model", "knobs", "mask")
-_MASK_KEYS = ("transition", "invert", "band", "shapes")
+_MASK_KEYS = ("transition", "invert", "band", "edge_aware", "shapes")
 #: type -> (required keys, optional keys) besides "type".
 _SHAPE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ellipse": (("cx", "cy", "rx", "ry"), ("angle", "mode")),
@@ -190,14 +194,14 @@ def _parse_mask(doc: object, base_dir: Path | None) -> MaskSpec:
     parsed = tuple(
         _parse_shape(s, f"mask.shapes[{k}]", base_dir) for k, s in enumerate(shapes)
     )
-    args = {k: doc[k] for k in ("transition", "invert", "band") if k in doc}
+    args = {k: doc[k] for k in ("transition", "invert", "band", "edge_aware") if k in doc}
     try:
         return MaskSpec(shapes=parsed, **args)
     except MaskError as err:
         raise _prefixed("mask", err) from None
 
 
-def _parse_knobs(doc: object) -> Knobs:
+def _parse_knobs(doc: object, version: int = RECIPE_VERSION) -> Knobs:
     doc = _object(doc, "knobs")
     _check_keys(doc, ("degree", "gamma1", "gamma2", "gamma3"), "knobs")
     for key, value in doc.items():
@@ -208,9 +212,12 @@ def _parse_knobs(doc: object) -> Knobs:
                 raise RecipeError(f"knobs.{key} must be a number of ordinary size, got an "
                                   f"integer of {value.bit_length():,} bits") from None
     try:
-        return Knobs(**doc)
+        knobs = Knobs(**doc)
     except ValueError as err:
         raise _prefixed("knobs", err) from None
+    if version == 1:  # the fusion terms' 1 (the model's own) is the finish's default 0.5
+        knobs = knobs.with_(**{k: v / 2.0 for k, v in doc.items() if k.startswith("gamma")})
+    return knobs
 
 
 def recipe_from_dict(doc: object, base_dir: str | Path | None = None) -> Recipe:
@@ -227,9 +234,8 @@ def recipe_from_dict(doc: object, base_dir: str | Path | None = None) -> Recipe:
         raise RecipeError(f"model must be a model name or null, got {model!r}")
     base = Path(base_dir) if base_dir is not None else None
     return Recipe(
-        version=version,
         model=model,
-        knobs=_parse_knobs(doc.get("knobs", {})),
+        knobs=_parse_knobs(doc.get("knobs", {}), version),
         mask=_parse_mask(doc.get("mask", {}), base),
     )
 
@@ -300,6 +306,7 @@ def recipe_to_dict(recipe: Recipe, base_dir: str | Path | None = None) -> dict[s
             "transition": mask.transition,
             "invert": mask.invert,
             "band": mask.band,
+            **({"edge_aware": True} if mask.edge_aware else {}),
             "shapes": [_shape_to_dict(s, base) for s in mask.shapes],
         },
     }

@@ -124,6 +124,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         mp.overlay_toggled.connect(self.set_overlay)
         mp.invert_clicked.connect(self.invert_mask)
         mp.clear_clicked.connect(self.clear_mask)
+        mp.edges_toggled.connect(self.set_edge_aware)
         sb = self.statusBar()
         self.status_file = QLabel()
         self.status_engine = QLabel()
@@ -249,6 +250,10 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.adjust.set_knobs(state.knobs)
         if self.mask_panel.transition.value() != state.spec.transition:
             self.mask_panel.transition.set_quietly(state.spec.transition)
+        if self.mask_panel.follow_edges.isChecked() != state.spec.edge_aware:
+            self.mask_panel.follow_edges.blockSignals(True)
+            self.mask_panel.follow_edges.setChecked(state.spec.edge_aware)
+            self.mask_panel.follow_edges.blockSignals(False)
         tool = self.tools["ellipse"]
         assert isinstance(tool, EllipseTool)
         if mask_changed or len(tool.items) != sum(isinstance(s, Ellipse) for s in state.spec.shapes):
@@ -280,6 +285,12 @@ class MainWindow(FileOpsMixin, QMainWindow):
         if self.doc is not None:
             self._push("Change transition", self.doc.state.with_spec(transition=value),
                        merge_key="transition")
+
+    def set_edge_aware(self, on: bool) -> None:
+        """The band follows the photo's edges (``MaskSpec.edge_aware``), or not."""
+        if self.doc is not None and self.doc.state.spec.edge_aware != on:
+            self._push("Follow edges" if on else "Smooth band",
+                       self.doc.state.with_spec(edge_aware=on))
 
     def invert_mask(self) -> None:
         if self.doc is not None:
@@ -331,6 +342,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
             image_key=doc.image_key, mask_key=doc.mask_key, model=model, img=doc.img, display=doc.display,
             area_a=doc.area_a().copy(), transition_px=doc.transition_px,
             band=doc.state.spec.effective_band, knobs=doc.state.knobs,
+            edge_aware=doc.state.spec.edge_aware,
         )
         self._knob_changed_at[rid] = self._pending_knob_time or time.perf_counter()
         self._pending_knob_time = None

@@ -8,7 +8,7 @@ Signals (``AdjustPanel``):
     reset_requested(): the Reset button.
 Signals (``MaskPanel``):
     transition_edited(float), transition_released(), brush_changed(), overlay_toggled(bool),
-    invert_clicked(), clear_clicked().
+    invert_clicked(), clear_clicked(), edges_toggled(bool).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -203,6 +204,7 @@ class MaskPanel(QWidget):
     overlay_toggled = Signal(bool)
     invert_clicked = Signal()
     clear_clicked = Signal()
+    edges_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -214,6 +216,12 @@ class MaskPanel(QWidget):
         self.transition.edited.connect(self.transition_edited)
         self.transition.released.connect(self.transition_released)
         form.addRow("Transition", self.transition)
+        self.follow_edges = QCheckBox("Follow edges")
+        self.follow_edges.setToolTip("Let the transition band follow edges in the photo (a "
+                                     "guided filter), so light stops at a face's outline or "
+                                     "a doorway instead of a smooth curve")
+        self.follow_edges.toggled.connect(self.edges_toggled)
+        form.addRow("", self.follow_edges)
         self.brush_size = ValueSlider(0.002, 0.5, 0.05, decimals=3)
         self.brush_size.setToolTip("Brush radius, fraction of the short side ([ and ] resize)")
         self.brush_hardness = ValueSlider(0.0, 1.0, 0.5)

@@ -63,7 +63,8 @@ class PreviewRequest:
         area_a: (H, W) float32 in [0, 1].
         transition_px: transition width in proxy pixels.
         knobs: the light settings.
-        band: ``MaskSpec.band`` ("outside" or "inside").
+        band: ``MaskSpec.effective_band`` ("outside" or "inside").
+        edge_aware: the band follows the proxy's edges (``masks.follow_edges``).
     """
 
     request_id: int
@@ -76,11 +77,13 @@ class PreviewRequest:
     transition_px: float
     knobs: Knobs
     band: str = "outside"
+    edge_aware: bool = False
 
     @property
     def maps_key(self) -> tuple[Any, ...]:
         """Requests with equal keys share the network's maps."""
-        return (self.image_key, self.mask_key, round(self.transition_px, 3), self.band, self.model)
+        return (self.image_key, self.mask_key, round(self.transition_px, 3), self.band,
+                self.edge_aware, self.model)
 
 
 @dataclass(frozen=True)
@@ -262,13 +265,15 @@ class PreviewWorker(QObject):
             return self._pending is None and self._refine_for is None
 
     def _derived_mask(self, request: PreviewRequest) -> np.ndarray:
-        from limelight.core.masks import derive_mask
+        from limelight.core.masks import derive_mask, follow_edges
 
-        key = (request.mask_key, round(request.transition_px, 3), request.band,
-               request.area_a.shape)
+        key = (request.image_key, request.mask_key, round(request.transition_px, 3),
+               request.band, request.edge_aware, request.area_a.shape)
         if self._mask_cache is not None and self._mask_cache[0] == key:
             return self._mask_cache[1]
         mask = derive_mask(request.area_a, request.transition_px, request.band)  # type: ignore[arg-type]
+        if request.edge_aware:
+            mask = follow_edges(mask, request.img, request.transition_px)
         self._mask_cache = (key, mask)
         return mask
 
