@@ -48,7 +48,7 @@ def test_preview_equals_the_export_of_the_proxy(tiny_zoo: Path, model: str,
     diff = np.abs(floats.render(Knobs(), display).astype(int) - maps.render(Knobs(), display))
     # (the guided fit's small eps lets a rare flat dark pixel move by more, and the finish's
     # gain multiplies the rounding difference of the darkest pixels)
-    assert np.percentile(diff, 99.9) <= 2 and diff.mean() < 0.1
+    assert np.percentile(diff, 99.9) <= 3 and diff.mean() < 0.1
 
 
 def test_fast_pass_is_smaller_and_area_c_is_exact(tiny_zoo: Path) -> None:

@@ -9,7 +9,8 @@ real-photo light issue, #16; measured by ``limelight_models.real_eval``):
   stays black; pixels near the photo's own black level get less of it (a toe through 0),
   so the darkest shadows are not fogged;
 * **a gain that falls to 1 where the photo is already exposed**: the gain of a
-  neighbourhood is capped so that its mean luminance reaches at most ``CAP``;
+  neighbourhood is capped so that its mean luminance reaches at most ``cap(gamma2)``
+  (0.75 at the default);
 * **colour carried by ratio**: RGB = luminance x the input's own chroma ratios, smoothed
   where the gain is high (colour noise), so hue and saturation are kept;
 * **a soft shoulder**: the max channel rolls off above a knee and is never newly clipped;
@@ -22,8 +23,9 @@ Knobs (``recompose.Knobs``), each acting both ways around its default:
   gain squared; for a Retinex model ``I / L`` this is the paper's illumination scale).
 * ``gamma1`` shadows in [0, 1], default 0.5: the gain's exponent in the darkest
   neighbourhoods, from 0.4x (0) to 1.6x (1).
-* ``gamma2`` highlights in [0, 1], default 0.5: the shoulder's knee, 0.9 (0) to 0.5 (1);
-  above 0.5 bright pixels may also be pulled below the input (by up to 30 % at 1).
+* ``gamma2`` highlights in [0, 1], default 0.5: the neighbourhood cap, 0.95 (0) to 0.55 (1),
+  and the shoulder's knee, 0.9 (0) to 0.5 (1); above 0.5 bright pixels may also be pulled
+  below the input (by up to 30 % at 1).
 * ``gamma3`` noise in [0, 1], default 0.5: how strongly noise is removed per unit of gain
   (0 = none, 1 = twice the default, with a stronger filter past the default).
 
@@ -41,20 +43,25 @@ from limelight.core.recompose import OWN, Knobs, Recomposer
 
 #: Rec.601 luminance weights (R, G, B), as the real-photo measures use.
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-#: A neighbourhood's mean luminance after the gain is capped at this (the gain never drops
-#: below 1 for it): well-exposed parts keep gain ~1, faces and skies do not blow out.
-CAP = 0.5
+#: A neighbourhood's mean luminance after the gain is capped at CAP_HI - CAP_SPAN * gamma2
+#: (the gain never drops below 1 for it): well-exposed parts keep gain ~1, faces and skies
+#: do not blow out. At the default 0.75: LOL's references are bright all over, and a cap of
+#: 0.5 left the default 2 dB under its own output there (16.6 dB; 0.75: 18.6, with Kodak's
+#: well-exposed photos brightened by a median 1.25x instead of 1.12x).
+CAP_HI = 0.95
+CAP_SPAN = 0.4
 #: Largest gain the finish applies at degree 1.
 GAIN_MAX = 64.0
 #: Added to both luminances of the gain's ratio (in [0, 1] units): where the photo is
 #: black, the network's lift is not divided by ~0.
-GAIN_EPS = 0.3 / 255.0
-#: The toe: a pixel's share of the gain is L^2 / (L^2 + b^2), b = TOE_K x the photo's 1st
-#: percentile of luminance, at least TOE_MIN.
-TOE_K = 3.0
+GAIN_EPS = 0.1 / 255.0
+#: The toe: a pixel's share of the gain is L^4 / (L^4 + b^4), b = TOE_K x the photo's 1st
+#: percentile of luminance, at least TOE_MIN (quartic: it holds the black level and lets the
+#: shadows just above it rise, which LOL's references and the real photos' lift both want).
+TOE_K = 2.0
 TOE_MIN = 0.5 / 255.0
 #: Guided filter radius of the gain map, as a fraction of the short side, and its eps.
-GAIN_RADIUS = 1.0 / 48.0
+GAIN_RADIUS = 1.0 / 96.0
 GAIN_FILTER_EPS = 1e-3
 #: Gains at which noise removal reaches full strength (luminance, chroma) at gamma3 = 0.5.
 #: Chroma smoothing ramps more slowly: it moves the hue of the darkest coloured pixels, and
@@ -118,9 +125,11 @@ class LightFinish:
         lm = np.maximum(guided_filter(lum, lum, r, GAIN_FILTER_EPS), 0.0)
         tm = np.maximum(guided_filter(lum, luminance(own), r, GAIN_FILTER_EPS), 0.0)
         gain = np.clip((tm + GAIN_EPS) / (lm + GAIN_EPS), 1.0, GAIN_MAX)
-        gain = np.minimum(gain, np.maximum(1.0, CAP / np.maximum(lm, 1e-4)))
         self.log_gain = np.log(gain).astype(np.float32)
-        self.shadow = np.clip(1.0 - gain * lm / SHADOW_LEVEL, 0.0, 1.0).astype(np.float32)
+        #: log(1 / the neighbourhood's mean): the cap's gain is cap / mean
+        self.log_room = (-np.log(np.maximum(lm, 1e-4))).astype(np.float32)
+        capped = np.minimum(gain, np.maximum(1.0, cap(0.5) / np.maximum(lm, 1e-4)))
+        self.shadow = np.clip(1.0 - capped * lm / SHADOW_LEVEL, 0.0, 1.0).astype(np.float32)
         self.lum = lum
         sigma = noise_sigma(lum)
         den = [guided_filter(lum, lum, rr, (k * sigma) ** 2)
@@ -128,7 +137,7 @@ class LightFinish:
         #: the steps L -> den[0] -> den[1], (H, W) each
         self.den_step = [den[0] - lum, den[1] - den[0]]
         black = max(TOE_MIN, TOE_K * float(np.percentile(lum, 1.0)))
-        self.black2 = float(black * black)
+        self.black4 = float(black**4)
         safe = np.maximum(lum, 1e-4)
         self.chroma = self.img / safe[..., None]
         s = max(0.5, CHROMA_SIGMA * short / 512.0)
@@ -160,9 +169,10 @@ class LightFinish:
     def gain(self, knobs: Knobs) -> np.ndarray:
         """(H, W) float32 >= 1: the gain the knobs give each neighbourhood (before the toe)."""
         d = knobs.degree
+        room = cv2.max(cv2.add(self.log_room, float(np.log(cap(knobs.gamma2)))), 0.0)  # type: ignore[call-overload]
         exponent = cv2.addWeighted(self.shadow, 1.2 * (knobs.gamma1 - 0.5) * d, self.shadow,
                                    0.0, d)
-        return cv2.exp(cv2.multiply(self.log_gain, exponent))
+        return cv2.exp(cv2.multiply(cv2.min(self.log_gain, room), exponent))
 
     def __call__(self, knobs: Knobs) -> np.ndarray:
         """The finished image for ``knobs``, (H, W, 3) float32 in [0, 1] (a new array);
@@ -179,13 +189,19 @@ class LightFinish:
             more = cv2.max(cv2.subtract(lift, 1.0), 0.0)  # type: ignore[call-overload]
             lum = cv2.add(lum, cv2.multiply(cv2.min(more, 1.0), self.den_step[1]))  # type: ignore[call-overload]
         lum = cv2.max(lum, 0.0)  # type: ignore[call-overload]
-        l2 = cv2.multiply(lum, lum)
-        toe = cv2.divide(l2, cv2.add(l2, self.black2))  # type: ignore[call-overload]
+        l4 = cv2.multiply(lum, lum)
+        l4 = cv2.multiply(l4, l4)
+        toe = cv2.divide(l4, cv2.add(l4, self.black4))  # type: ignore[call-overload]
         out_lum = cv2.multiply(lum, cv2.add(cv2.multiply(g1, toe), 1.0))  # type: ignore[call-overload]
         mix = cv2.min(cv2.multiply(g1, 2.0 * knobs.gamma3 / CHROMA_GAIN), 1.0)  # type: ignore[call-overload]
         chroma = cv2.add(self.chroma, cv2.multiply(cv2.merge([mix] * 3), self.chroma_step))
         out = cv2.multiply(chroma, cv2.merge([out_lum] * 3))
         return shoulder(out, self.max_in, knobs.gamma2)
+
+
+def cap(gamma2: float) -> float:
+    """The highest mean luminance the gain may give a neighbourhood, for ``gamma2``."""
+    return CAP_HI - CAP_SPAN * gamma2
 
 
 def shoulder(out: np.ndarray, max_in: np.ndarray, gamma2: float) -> np.ndarray:
