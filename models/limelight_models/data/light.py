@@ -173,6 +173,10 @@ def light_pairs(sources: Sequence[str | Path], mix: Mapping[str, float], per_ima
         if scale < 1.0:
             high = cv2.resize(high, (round(high.shape[1] * scale), round(high.shape[0] * scale)),
                               interpolation=cv2.INTER_AREA)
+        # sides cut to multiples of 16: a crop as large as a small photo must still fit the
+        # backbones' downsampling (pixel_unshuffle refused an odd 213)
+        h16, w16 = high.shape[0] // 16 * 16, high.shape[1] // 16 * 16
+        high = np.ascontiguousarray(high[:h16, :w16])
         rng = np.random.default_rng([seed, index])
         for k in range(per_image):
             kind = names[int(rng.choice(len(names), p=probs))]
