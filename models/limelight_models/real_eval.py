@@ -137,6 +137,59 @@ def evaluate_photo(engine: Engine, models: list[str], photo: Photo, knobs: Knobs
     return rows, outs
 
 
+#: The knob settings the knob check compares (each knob alone, the others at the default).
+KNOB_STEPS = {"degree": (0.5, 1.0, 1.5, 2.0), "gamma1": (0.0, 0.5, 1.0),
+              "gamma2": (0.0, 0.5, 1.0), "gamma3": (0.0, 0.5, 1.0)}
+
+
+def _deciles(px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = rm.luma(px).ravel()
+    order = np.argsort(y)
+    n = max(1, y.size // 10)
+    return order[:n], order[-n:]
+
+
+def knob_figures(engine: Engine, model: str, photo: Photo) -> dict[str, list[float]]:
+    """What each knob moves on one photo (global edit), at ``KNOB_STEPS``: degree -> mean Y;
+    gamma1 -> the darkest input decile's mean output Y; gamma2 -> the brightest decile's and
+    the clip %; gamma3 -> grain (noise lifted over light, ``real_measures.grain``)."""
+    px = photo.pixels
+    dark, bright = _deciles(px)
+    figures: dict[str, list[float]] = {}
+    for knob, steps in KNOB_STEPS.items():
+        outs = [enhance_pixels(px, MaskSpec(), Knobs().with_(**{knob: v}), engine, model=model)
+                for v in steps]
+        ys = [rm.luma(o).ravel() for o in outs]
+        if knob == "degree":
+            figures["degree_mean"] = [round(float(y.mean()), 3) for y in ys]
+        elif knob == "gamma1":
+            figures["gamma1_dark"] = [round(float(y[dark].mean()), 3) for y in ys]
+        elif knob == "gamma2":
+            figures["gamma2_bright"] = [round(float(y[bright].mean()), 3) for y in ys]
+            figures["gamma2_clip"] = [round(rm.clip_pct(px, o), 4) for o in outs]
+        else:
+            figures["gamma3_grain"] = [round(rm.grain(px, o), 4) for o in outs]
+    return figures
+
+
+#: figure -> +1 (must rise with the knob) or -1 (must fall); clip may also stay equal.
+KNOB_DIRECTIONS = {"degree_mean": 1, "gamma1_dark": 1, "gamma2_bright": -1,
+                   "gamma2_clip": -1, "gamma3_grain": -1}
+
+
+def knob_summary(per_photo: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, int]]:
+    """figure -> {"both_ways": photos where it moves strictly the right way at every step
+    (clip: never the wrong way), "n": photos}."""
+    out: dict[str, dict[str, int]] = {}
+    for key, sign in KNOB_DIRECTIONS.items():
+        ok = 0
+        for figs in per_photo.values():
+            steps = np.diff(np.asarray(figs[key])) * sign
+            ok += bool((steps >= 0).all() if key == "gamma2_clip" else (steps > 0).all())
+        out[key] = {"both_ways": ok, "n": len(per_photo)}
+    return out
+
+
 def summarise(per_photo: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """method -> edit -> {n, kept, median of each measure, failures by measure, halo_ok}."""
     acc: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -199,11 +252,12 @@ def contact_sheets(rows: list[list[np.ndarray]], folder: Path, stem: str,
 
 def run(folder: Path, models: list[str] | None = None, *, engine: Engine | None = None,
         knobs: Knobs | None = None, sheets: Path | None = None,
-        sheet_model: str | None = None) -> dict[str, Any]:
+        sheet_model: str | None = None, knob_check: bool = False) -> dict[str, Any]:
     """Evaluates ``models`` (default: every shipped one) on the photos under ``folder``.
 
     Returns {"folder", "knobs", "photos": {name: rows}, "summary": summarise(...),
-    "sheets": [paths]}.
+    "sheets": [paths]} and, with ``knob_check``, "knob_photos" and "knob_summary" for
+    ``sheet_model`` (``knob_figures``, ``knob_summary``).
     """
     engine = engine or Engine()
     models = models or [m.name for m in engine.zoo.models]
@@ -213,10 +267,13 @@ def run(folder: Path, models: list[str] | None = None, *, engine: Engine | None 
     if not photos:
         raise SystemExit(f"{folder}: no photos found")
     per_photo: dict[str, dict[str, dict[str, Any]]] = {}
+    knob_photos: dict[str, dict[str, list[float]]] = {}
     sheet_rows = []
     for k, photo in enumerate(photos, 1):
         rows, outs = evaluate_photo(engine, models, photo, knobs)
         per_photo[photo.name] = rows
+        if knob_check:
+            knob_photos[photo.name] = knob_figures(engine, sheet_model, photo)
         log.info("%d/%d %s: %s kept %s", k, len(photos), photo.name, sheet_model,
                  {e: r["kept"] for e, r in rows.get(sheet_model, {}).items()})
         if sheets is not None and sheet_model in outs:
@@ -226,8 +283,26 @@ def run(folder: Path, models: list[str] | None = None, *, engine: Engine | None 
                                mine.get("subject", black), outs["baseline_b"]["global"]])
     paths = (contact_sheets(sheet_rows, sheets, f"{folder.name}-{sheet_model}")
              if sheets is not None else [])
-    return {"folder": str(folder), "knobs": vars(knobs), "photos": per_photo,
-            "summary": summarise(per_photo), "sheets": [str(p) for p in paths]}
+    result = {"folder": str(folder), "knobs": vars(knobs), "photos": per_photo,
+              "summary": summarise(per_photo), "sheets": [str(p) for p in paths]}
+    if knob_check:
+        result |= {"knob_model": sheet_model, "knob_photos": knob_photos,
+                   "knob_summary": knob_summary(knob_photos)}
+    return result
+
+
+def knob_markdown(summary: dict[str, dict[str, int]], model: str) -> str:
+    """The knob check as a markdown table."""
+    what = {"degree_mean": "Light 0.5 → 2: mean brightness rises",
+            "gamma1_dark": "Shadows 0 → 1: darkest decile rises",
+            "gamma2_bright": "Highlights 0 → 1: brightest decile falls",
+            "gamma2_clip": "Highlights 0 → 1: clip % never rises",
+            "gamma3_grain": "Noise 0 → 1: grain falls"}
+    lines = [f"**Knobs on {model}** (global edit, each knob alone at each step, the others "
+             "at the default)", "", "| knob and figure | photos where it moves the right way "
+             "at every step |", "| --- | --- |"]
+    lines += [f"| {what[k]} | {v['both_ways']}/{v['n']} |" for k, v in summary.items()]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,11 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write every figure here")
     p.add_argument("--markdown", type=Path, help="write the summary table here")
     p.add_argument("--sheets", type=Path, help="write contact sheets (PNG) into this folder")
-    p.add_argument("--sheet-model", help="the model on the sheets (default: the default)")
+    p.add_argument("--sheet-model", help="the model on the sheets and of the knob check "
+                   "(default: the default)")
+    p.add_argument("--knobs", action="store_true",
+                   help="also check that every knob acts both ways on every photo")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = run(args.real, args.models, sheets=args.sheets, sheet_model=args.sheet_model)
+    result = run(args.real, args.models, sheets=args.sheets, sheet_model=args.sheet_model,
+                 knob_check=args.knobs)
     table = markdown(result["summary"], f"{args.real.name}: {len(result['photos'])} photos")
+    if args.knobs:
+        table += "\n" + knob_markdown(result["knob_summary"], result["knob_model"])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1) + "\n")

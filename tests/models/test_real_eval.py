@@ -111,3 +111,22 @@ def test_the_ellipse_region_is_what_the_edit_may_touch() -> None:
     assert real_eval.region_of(real_eval.edit_spec("global", 60, 90), px, None) is None
     with pytest.raises(ValueError, match="unknown edit"):
         real_eval.edit_spec("square", 60, 90)
+
+
+def test_the_knob_check_reports_every_knob(tiny_zoo: Path, tmp_path: Path) -> None:
+    from limelight.core.engine import Engine
+    from limelight_models import real_eval
+
+    photos = tmp_path / "real"
+    photos.mkdir()
+    PILImage.fromarray(_dark(0.15)[::4, ::4]).save(photos / "a.png")
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    result = real_eval.run(photos, ["tiny-fusion"], engine=engine, sheet_model="tiny-fusion",
+                           knob_check=True)
+    figs = result["knob_photos"]["a.png"]
+    assert len(figs["degree_mean"]) == 4 and len(figs["gamma1_dark"]) == 3
+    summary = result["knob_summary"]
+    assert set(summary) == set(real_eval.KNOB_DIRECTIONS)
+    assert summary["degree_mean"] == {"both_ways": 1, "n": 1}  # brighter with each step
+    assert summary["gamma1_dark"]["both_ways"] == 1
+    assert "Shadows 0 → 1" in real_eval.knob_markdown(summary, "tiny-fusion")
