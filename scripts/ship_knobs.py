@@ -53,21 +53,21 @@ def degree_response(engine: Any, name: str, low: np.ndarray) -> list[float]:
 
 
 def knob_response(engine: Any, name: str) -> dict[str, Any]:
-    """Degree, gamma1/2/3 responses and the fusion maps' summary of one model."""
-    from limelight.core.recompose import Knobs, Recomposer
+    """Degree and gamma1/2/3 responses through the light finish (``core.finish``: every
+    family), and the fusion maps' summary for fusion models."""
+    from limelight.core.finish import LightFinish
+    from limelight.core.recompose import Knobs
 
-    def rec(low: np.ndarray) -> tuple[Recomposer, dict[str, np.ndarray]]:
+    def rec(low: np.ndarray) -> tuple[LightFinish, dict[str, np.ndarray]]:
         img = low.astype(np.float32) / 255.0
         maps = engine.run(name, img, np.ones((2, *low.shape[:2]), np.float32))
-        return Recomposer(maps.family, maps.img, maps.maps), maps.maps
+        return LightFinish.of_maps(maps.family, maps.img, maps.maps), maps.maps
 
     low = dark_photo()
     y = _luma(low)
     dark, bright = y <= np.percentile(y, 10), y >= np.percentile(y, 90)
     r, maps = rec(low)
     out: dict[str, Any] = {"degree_mean": degree_response(engine, name, low)}
-    if "weights" not in maps:
-        return out
     out["gamma1_dark"] = [round(float(_luma(r(Knobs(gamma1=g)))[dark].mean() * 255), 3)
                           for g in (0.0, 1.0)]
     out["gamma2_bright"] = [round(float(_luma(r(Knobs(gamma2=g)))[bright].mean() * 255), 3)
@@ -75,6 +75,8 @@ def knob_response(engine: Any, name: str) -> dict[str, Any]:
     rp, _ = rec(noisy_patch())
     out["gamma3_std"] = [round(float(_luma(rp(Knobs(gamma3=g)))[8:-8, 8:-8].std() * 255), 3)
                          for g in (0.0, 1.0)]
+    if "weights" not in maps:
+        return out
     out["weights_mean"] = [round(float(v), 3) for v in maps["weights"].mean(axis=(0, 1))]
     out["illumination_mean"] = round(float(maps["illumination"].mean()), 3)
     out["illumination_inv_mean"] = round(float(maps["illumination_inv"].mean()), 3)
@@ -95,21 +97,24 @@ def knob_moves(k: dict[str, Any], knob: str) -> bool:
 
 
 def knob_table(doc: dict[str, Any]) -> str:
-    """Markdown: the knob responses of the shipped fusion models."""
-    lines = ["| model | w (I, I_U, I_O) | mean L / Li | γ1 0→1: darkest decile | "
-             "γ2 0→1: brightest decile | γ3 0→1: patch noise std | N std | refine mean |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    """Markdown: the knob responses of the shipped models (and, for fusion models, their
+    maps: the fusion weights, mean illuminations, noise map and refine residual)."""
+    lines = ["| model | shadows 0→1: darkest decile | highlights 0→1: brightest decile | "
+             "noise 0→1: patch noise std | w (I, I_U, I_O) | mean L / Li | N std | "
+             "refine mean |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in doc["models"]:
         k = r.get("knobs") or {}
-        if "gamma1_dark" not in k:
+        if "gamma1_dark" not in k or not r.get("shipped"):
             continue
         g1, g2, g3 = k["gamma1_dark"], k["gamma2_bright"], k["gamma3_std"]
+        fusion = "weights_mean" in k
         lines.append(
-            f"| {r['name']} | {', '.join(f'{v:.2f}' for v in k['weights_mean'])} | "
-            f"{k['illumination_mean']:.2f} / {k['illumination_inv_mean']:.2f} | "
-            f"{g1[0]:.2f} → {g1[1]:.2f} | {g2[0]:.2f} → {g2[1]:.2f} | "
-            f"{g3[0]:.2f} → {g3[1]:.2f} | {k['noise_std']:.1f} | "
-            f"{k.get('refine_mean', '–')} |")
+            f"| {r['name']} | {g1[0]:.2f} → {g1[1]:.2f} | {g2[0]:.2f} → {g2[1]:.2f} | "
+            f"{g3[0]:.2f} → {g3[1]:.2f} | "
+            + (f"{', '.join(f'{v:.2f}' for v in k['weights_mean'])} | "
+               f"{k['illumination_mean']:.2f} / {k['illumination_inv_mean']:.2f} | "
+               f"{k['noise_std']:.1f} | " if fusion else "– | – | – | ")
+            + f"{k.get('refine_mean', '–')} |")
     return "\n".join(lines)
 
 
@@ -124,18 +129,9 @@ def knobs_section(doc: dict[str, Any]) -> str:
             continue
         inert = [g for g in ("γ1", "γ2", "γ3") if not knob_moves(k, g)]
         if inert:
-            why = []
-            if k["weights_mean"][2] < 0.01:
-                why.append("its Fusion-Net gives I_O (the only term γ2 acts on) no weight")
-            if k["noise_std"] < 2.0:
-                why.append(f"its noise map N is faint (std {k['noise_std']:.1f} code values), "
-                           "so Φ(N, γ3) has little to remove")
-            if k.get("refine_mean") is not None and k["refine_mean"] > 20:
-                why.append(f"the refine residual adds {k['refine_mean']:.0f} code values on "
-                           "average: the brightening bypasses the Retinex terms")
             verb = "does" if len(inert) == 1 else "do"
             notes.append(f"* **{r['name']}**: {', '.join(inert)} {verb} not move the figure the "
-                         f"test checks; {'; '.join(why) or 'see the maps above'}.")
+                         "test checks.")
     return (
         "Measured by `scripts/ship_knobs.py` on the inputs of `tests/core/test_shipped_zoo.py` "
         "(a dark photo under light rising left to right; a noisy flat patch), mean luminance in "
@@ -145,5 +141,8 @@ def knobs_section(doc: dict[str, Any]) -> str:
         + "".join(f"; not for **{r['name']}** (A means {r['knobs']['degree_mean']})"
                   for r in doc["models"] if r.get("knobs") and r["name"] not in mono)
         + ".\n\n"
+        + "Shadows, highlights and noise are the γ1, γ2, γ3 of recipes; since 2026-12-02 they "
+        "act in the core's light finish on every model (docs/architecture.md), and the "
+        "fusion models' own terms run at their model's setting.\n\n"
         + knob_table(doc) + "\n\n" + ("\n".join(notes) + "\n" if notes else
-                                      "Every fusion model answers all three γ knobs.\n"))
+                                      "Every shipped model answers all three γ knobs.\n"))

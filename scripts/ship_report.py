@@ -237,7 +237,8 @@ def _mixed_note(r: dict[str, Any]) -> str:
             "listed below")
 
 
-def write_cards(zoo: Path, records: list[dict[str, Any]], runs_synth: Path) -> None:
+def write_cards(zoo: Path, records: list[dict[str, Any]], runs_synth: Path,
+                real: dict[str, Any] | None = None) -> None:
     """Rewrites ``<name>.md`` beside each shipped ONNX file from the measured records."""
     counts = synth_counts(runs_synth)
     for r in records:
@@ -246,8 +247,22 @@ def write_cards(zoo: Path, records: list[dict[str, Any]], runs_synth: Path) -> N
         path = zoo / f"{r['name']}.md"
         stub = path.read_text(encoding="utf-8") if path.is_file() else ""
         arch = stub.split("## Architecture", 1)[1].strip() if "## Architecture" in stub else ""
-        path.write_text(card_text(r, counts, arch), encoding="utf-8")
+        path.write_text(card_text(r, counts, arch, real), encoding="utf-8")
         path.chmod(0o644)
+
+
+REAL_FILES = {"real": "real_photos.json", "real_lol": "real_photos_lol.json"}
+
+
+def load_real(docs: Path) -> dict[str, Any]:
+    """{"real": ..., "real_lol": ...} from ``docs/real_photos*.json`` (written by
+    ``limelight_models.real_eval``), the keys present only for the files that exist."""
+    out = {}
+    for key, name in REAL_FILES.items():
+        path = docs / name
+        if path.is_file():
+            out[key] = json.loads(path.read_text(encoding="utf-8"))
+    return out
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -270,10 +285,10 @@ def _default_reason(doc: dict[str, Any]) -> str:
             f"{d['params']:,} parameters): {d['global_psnr']:.2f} dB / {d['global_ssim']:.3f} "
             f"globally (rank {rank} of {len(rows)} shipped), {d['area_a_psnr']:.2f} dB in "
             f"area A, {d['ms_1mp']:.0f} ms per 1 MP preview ({faster} shipped models are "
-            f"faster){_mixed_rank(doc)}. Its family is the only one with all four knobs "
-            f"(degree, γ1 shadows, γ2 "
-            f"highlights, γ3 denoise){_knob_note(d, lead=': ')}, and ranlen is the "
-            f"region-aware conversion the editor is built around.")
+            f"faster){_mixed_rank(doc)}. Like every model it answers the four knobs (light, "
+            f"shadows, highlights, noise) through the core's light finish"
+            f"{_knob_note(d, lead=': ')}; ranlen is the region-aware conversion the editor "
+            f"is built around.")
 
 
 def _mixed_rank(doc: dict[str, Any]) -> str:
@@ -290,7 +305,7 @@ def _mixed_rank(doc: dict[str, Any]) -> str:
             f"{d['mixed']['global_psnr']:.2f} dB{ref}, rank {rank} of {len(mixed)} shipped")
 
 
-def _knob_note(r: dict[str, Any], lead: str = " (fusion family: degree, γ1, γ2, γ3; ") -> str:
+def _knob_note(r: dict[str, Any], lead: str = " (light, shadows, highlights, noise; ") -> str:
     """Which γ knobs the model's measured response shows inert (ship_knobs)."""
     k = r.get("knobs") or {}
     if "gamma1_dark" not in k:
@@ -310,7 +325,8 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
         "It exports every finished training run (`models/configs/<name>.toml` → "
         "`../runs/<name>/final.pt`) with `limelight_models.export`, evaluates each ONNX file "
         "**through the app's Engine and pipeline** (`limelight_models.evaluate`: working "
-        "resolution, recomposition at default knobs, compositing in the source integers) on "
+        "resolution, recomposition and the light finish at default knobs, compositing in the "
+        "source integers) on "
         "the 15 pairs of LOL eval15, and writes this page, `docs/results.json`, "
         "`resources/zoo/manifest.json` (figures under `metrics`) and the model cards "
         "`resources/zoo/<name>.md`.\n",
@@ -333,7 +349,8 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
               "fusion_net · ranlen trained twice with the same config, seed and time budget, "
               "with and without L_B (`models/configs/fusion_net-ranlen-nolb.toml`); B "
               "roughness as defined above (lower is smoother).\n", ablation(doc), _ablation_note(doc),
-              "## The knobs on the shipped fusion models\n", ship_knobs.knobs_section(doc),
+              *real_section(doc.get("real"), doc.get("real_lol")),
+              "## The knobs on the shipped models\n", ship_knobs.knobs_section(doc),
               *mixed_light_section(doc),
               "## Training budget of each row\n", budgets(doc), "", BUDGET_NOTE]
     if bench:
@@ -514,75 +531,121 @@ def mixed_light_section(doc: dict[str, Any]) -> list[str]:
 
 
 def _knob_limits(doc: dict[str, Any]) -> str:
-    """The 'Knobs' item of the limits, with the figures of the fusion_net runs measured."""
-    rows = _by_name(doc)
-
-    def fig(name: str) -> str:
-        r = rows.get(name)
-        return f" ({r['global_psnr']:.2f} dB on eval15)" if r else ""
-
+    """The 'Knobs' item of the limits."""
     return (
-        "* **Knobs.** γ1–γ3 act only through the fusion maps of eq. 10, and each does "
-        "something only if training gave its term a job. γ2 acts on I_O, which LOL never needs "
-        "(it has no over-exposure): trained on LOL and the plain synthetic pairs, the "
-        "Fusion-Net gives I_O no weight and its softmax saturates, after which no gradient "
-        "revives it (`fusion_net-ranlen-nomix`, the default until 2026-11-29"
-        f"{fig('fusion_net-ranlen-nomix-long')}; continuing such weights on mixed "
-        "pairs, with the fusion logits rescaled, failed). The fusion_net rows therefore train "
-        "from the first step with mixed-exposure pairs (`limelight_models.data.synth "
-        "--mixed`), and γ2 acts. A penalty on RANLEN's refine residual, which no knob scales, "
-        "was tried to move all the brightening into the knobs' maps (`fusion_net-ranlen-refpen`, "
-        f"`loss.refine_l1 = 0.2`{fig('fusion_net-ranlen-refpen-long')}): the knobs "
-        "then act more strongly, but the single-channel Retinex gains cannot correct colour "
-        "and the editor's sample photo came out with a red cast and hue shifts, so it is "
-        "evaluated, not shipped. " + _gamma2_misses(rows) + _gamma3_limits(rows)
-        + "The editor names a knob "
-        "that measurably does nothing on the chosen model.\n"
+        "* **Knobs.** Until 2026-12-01 γ1–γ3 acted only through the fusion maps of eq. 10, "
+        "and each did something only if training gave its term a job (γ2 needed over-exposed "
+        "training pairs, γ3 a noise map built to remove noise, and on some rows a term still "
+        "saturated and its knob did nothing). They now act in the core's light finish on every "
+        "model (docs/architecture.md): the network's output is read as a gain map, and "
+        "shadows, highlights and noise shape how that gain is applied, so no knob depends on "
+        "how a short training run went. The table above and the real-photo knob check measure "
+        "them; the editor names a knob that measurably does nothing on the chosen model.\n"
     )
 
 
-def _gamma2_misses(rows: dict[str, dict[str, Any]]) -> str:
-    """A sentence naming the shipped fusion models on which γ2 measurably does nothing."""
-    inert = sorted(r["name"] for r in rows.values() if r["shipped"]
-                   and r["backbone"] == "fusion_net" and r.get("knobs")
-                   and not ship_knobs.knob_moves(r["knobs"], "γ2"))
-    if not inert:
+def _kept(s: dict[str, Any]) -> str:
+    return f"{s['kept']}/{s['n']}"
+
+
+def real_section(real: dict[str, Any] | None, lol: dict[str, Any] | None) -> list[str]:
+    """The real-photo section of results.md (``limelight_models.real_eval`` figures)."""
+    if not real:
+        return []
+    summary = real["summary"]
+    parts = [
+        "## Real photos: the light a photographer keeps\n",
+        f"The {len(real['photos'])} real night photos of `../shared/data/real/` (faces in "
+        "cars, streets, lamps; no ground truth), through the app's pipeline at the default "
+        "knobs, measured by `python -m limelight_models.real_eval --real ../shared/data/real "
+        "--knobs --json docs/real_photos.json --sheets docs/real_sheets`: the six measures "
+        "of the real-photo light issue on 8-bit Rec.601 luminance (`limelight_models/"
+        "real_measures.py`): **clip** % of pixels under 235 that come out at 250 or more; "
+        "**fog** the mean rise of the darkest 1 %; **lift** the darkest half's mean, out over "
+        "in; **hue** the chroma-weighted mean CIELAB hue shift; **sat** the HSV saturation "
+        "ratio; **grain** noise lifted over light (1 = a plain gain). A photo is **kept** when "
+        "clip ≤ 1, fog ≤ 12, hue ≤ 8°, sat ≥ 0.7, grain ≤ 1 and lift ≥ 1.5 (≥ 1 when its "
+        "darkest half already averages 40). Medians over the photos; local edits (a centred "
+        "circle of radius 2/7 of the short side with the default band; the automatic subject, "
+        "on the photos where the subject network finds one) are measured over the pixels they "
+        "may touch, and **halo** counts the photos whose darkest 1 % there rises by at most "
+        "8. Baseline B is a denoise, a luminance gamma carried by ratio and a shoulder; CLAHE "
+        "on L* and a gamma 0.45 curve beside it.\n",
+        _real_table(summary), "",
+    ]
+    if real.get("knob_summary"):
+        parts += [_real_knobs(real["knob_summary"], real.get("knob_model", "")), ""]
+    if real.get("sheets"):
+        links = ", ".join(f"[{Path(p).name}](real_sheets/{Path(p).name})"
+                          for p in real["sheets"])
+        parts += [f"Contact sheets of {real.get('knob_model') or 'the default'} (input | global "
+                  f"| ellipse | subject | baseline B, a row a photo): {links}.\n"]
+    parts += [REAL_LIMITS]
+    if lol:
+        parts += [f"The same measures on LOL eval15's {len(lol['photos'])} low images "
+                  "(`--real ../shared/data/lol/eval15/low`):\n", _real_table(lol["summary"]), ""]
+    return parts
+
+
+REAL_LIMITS = (
+    "What limits these figures: two of the global misses are photos with 1 and 16 pixels of "
+    "chroma above 8, where the hue measure is a handful of noisy pixels; the others are the "
+    "darkest coloured pixels, whose hue the colour-noise smoothing moves. The ellipse misses "
+    "are mostly fog: a dim photo whose black level is high has its darkest 1 % inside the "
+    "circle, and lifting the circle lifts it. The same finish serves every backbone, so the "
+    "rows differ mainly in how much light each network asks for (lift), not in colour or "
+    "clipping. 35 photos are few; more are held back to check these figures.\n"
+)
+
+
+def _real_table(summary: dict[str, Any]) -> str:
+    lines = ["| method | global kept | ellipse kept | subject kept | clip | fog | lift | hue ° "
+             "| sat | grain | ellipse halo ≤ 8 |", "| --- | --- | --- | --- | --- | --- | --- "
+             "| --- | --- | --- | --- |"]
+    for method, edits in summary.items():
+        g = edits["global"]
+        e, sub = edits.get("ellipse"), edits.get("subject")
+        lines.append(
+            f"| {method} | {_kept(g)} | {_kept(e) if e else '–'} | {_kept(sub) if sub else '–'} "
+            f"| {g['clip']:.2f} | {g['fog']:.1f} | {g['lift']:.2f} | {g['hue']:.1f} | "
+            f"{g['sat']:.2f} | {g['grain']:.2f} | "
+            f"{(str(e['halo_ok']) + '/' + str(e['n'])) if e else '–'} |")
+    return "\n".join(lines)
+
+
+def _real_knobs(knobs: dict[str, Any], model: str) -> str:
+    what = {"degree_mean": "light 0.5 → 1 → 1.5 → 2: mean brightness rises",
+            "gamma1_dark": "shadows 0 → 0.5 → 1: darkest decile rises",
+            "gamma2_bright": "highlights 0 → 0.5 → 1: brightest decile falls",
+            "gamma2_clip": "highlights 0 → 0.5 → 1: clip % never rises",
+            "gamma3_grain": "noise 0 → 0.5 → 1: grain falls"}
+    lines = [f"The knobs on the real photos ({model}, global edit, each knob alone, the others "
+             "at the default): photos on which the figure moves the right way at every step.\n",
+             "| knob | photos |", "| --- | --- |"]
+    lines += [f"| {what.get(k, k)} | {v['both_ways']}/{v['n']} |" for k, v in knobs.items()]
+    return "\n".join(lines)
+
+
+def real_line(r: dict[str, Any], real: dict[str, Any] | None) -> str:
+    """One sentence of a model's real-photo figures ('' when not measured)."""
+    s = (real or {}).get("summary", {}).get(r["name"])
+    if not s:
         return ""
-    return (f"Mixed pairs do not guarantee it: on {', '.join(inert)} the I_O weight still "
-            "saturated at 0 and γ2 does nothing. ")
-
-
-def _gamma3_limits(rows: dict[str, dict[str, Any]]) -> str:
-    """What the γ3 part of the knob limits can say from the measured rows."""
-
-    def patch(r: dict[str, Any]) -> str:
-        lo, hi = (r.get("knobs") or {}).get("gamma3_std", (None, None))
-        return f"{lo:.1f} to {hi:.1f}" if lo is not None else "?"
-
-    paper = [r for r in rows.values()
-             if r["backbone"] == "fusion_net" and not r["training"].get("noise_smoothing")]
-    smoothing = [r for r in rows.values() if r["training"].get("noise_smoothing")]
-    text = ("γ3 needs the noise map N to carry the photo's noise. The paper's N, the "
-            "Restoration-Net's output, is trained only through the recomposed output, and in "
-            "ranlen the refine conv, whose input holds N, learned to cancel it; short "
-            "fine-tunes that fed the refine the output without N, kept only N's high "
-            "frequencies, trained N alone with the rest frozen (the paper's second stage) or "
-            "tied N to noise added to the input all left γ3 inert")
-    if paper:
-        text += (". On the rows trained with the paper's N, γ3 from 0 to 1 takes a noisy flat "
-                 "patch's std (code values) from "
-                 + ", ".join(f"{patch(r)} ({r['name']})"
-                             for r in sorted(paper, key=lambda r: r["name"])))
-    if smoothing:
-        text += (". The fusion_net rows trained with `noise_smoothing` export instead "
-                 "N = α (box5(rest) − rest), a weighted smoothing of the output without N "
-                 "(docs/architecture.md): N can only remove noise, the network learns where "
-                 "(α in (0, 1)), and γ3 sets how much: from "
-                 + ", ".join(f"{patch(r)} ({r['name']})"
-                             for r in sorted(smoothing, key=lambda r: r["name"]))
-                 + ". Φ keeps N's DCT coefficients at normalised radius ≥ 1 − γ3, so γ3 = 0.5 "
-                 "keeps only the upper half of the frequency range, where pixel noise lies")
-    return text + ". "
+    base = real["summary"].get("baseline_b", {}).get("global")
+    g = s["global"]
+    text = (f"On {g['n']} real night photos (docs/results.md, Real photos) it is kept on "
+            f"{_kept(g)} globally")
+    if "ellipse" in s:
+        text += f", {_kept(s['ellipse'])} with a centred ellipse"
+    if "subject" in s:
+        text += f", {_kept(s['subject'])} with the subject"
+    text += f"; median lift {g['lift']:.1f}, fog {g['fog']:.1f}, hue {g['hue']:.1f}°"
+    if base:
+        verdict = ("more than" if g["kept"] > base["kept"] else
+                   "no more than")
+        text += (f"; baseline B (denoise, gamma, shoulder) is kept on {_kept(base)}, so this "
+                 f"model is kept on {verdict} the baseline")
+    return text + "."
 
 
 def _stages_note(doc: dict[str, Any]) -> str:
@@ -612,7 +675,8 @@ def _stage_row(model: str, stage: int) -> str:
     return f"{model}-short" if stage == 1 else f"{model}-stage{stage}"
 
 
-def card_text(r: dict[str, Any], synth: dict[str, int], arch: str) -> str:
+def card_text(r: dict[str, Any], synth: dict[str, int], arch: str,
+              real: dict[str, Any] | None = None) -> str:
     """A model card from a results record."""
     t, cfg_path = r["training"], r["config"]
     n_synth = sum(synth.values())
@@ -631,6 +695,7 @@ def card_text(r: dict[str, Any], synth: dict[str, int], arch: str) -> str:
         "`limelight_models/metrics.py`; ms @1 MP is the editor's first preview of a 1224×816 photo "
         "(network at 384 px, recomposition, guided transfer). "
         "Peers and the other models: `docs/results.md`.\n",
+        *([f"{real_line(r, real)}\n"] if real_line(r, real) else []),
         *([f"Non-uniform light (eval15's photos partly dark, partly over-exposed; "
            f"docs/results.md): {r['mixed']['global_psnr']:.2f} dB / "
            f"{r['mixed']['global_ssim']:.3f}, {r['mixed']['area_a_psnr']:.2f} dB in area A.\n"]
@@ -741,6 +806,9 @@ def readme_block(doc: dict[str, Any], bench: str | None) -> str:
         f"missed and why: [docs/results.md](docs/results.md), made by "
         f"`python scripts/ship_zoo.py --bench`.",
     ]
+    if real_line(d, doc.get("real")):
+        lines += ["", "Real photos: " + real_line(d, doc.get("real"))[0].lower()
+                  + real_line(d, doc.get("real"))[1:]]
     if b:
         lines.append("")
         lines.append(
@@ -778,6 +846,7 @@ def write_docs(docs: Path, doc: dict[str, Any], readme: Path | None) -> bool:
     README's block; False when ``readme`` has no ship_zoo markers."""
     bench_path = docs / "bench.txt"
     bench = bench_path.read_text(encoding="utf-8") if bench_path.is_file() else None
+    doc = doc | load_real(docs)
     (docs / "results.md").write_text(results_markdown(doc, bench), encoding="utf-8")
     return readme is None or update_readme(readme, doc, bench)
 
@@ -794,7 +863,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, default=repo / "README.md")
     args = parser.parse_args(argv)
     doc = json.loads((args.docs / "results.json").read_text(encoding="utf-8"))
-    write_cards(args.zoo, doc["models"], runs_synth=repo.parent / "cache" / "synth")
+    write_cards(args.zoo, doc["models"], runs_synth=repo.parent / "cache" / "synth",
+                real=load_real(args.docs).get("real"))
     if not write_docs(args.docs, doc, args.readme):
         raise SystemExit(f"{args.readme} has no ship_zoo markers")
     return 0

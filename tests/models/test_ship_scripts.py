@@ -179,20 +179,27 @@ def test_non_uniform_light_table_lists_shipped_models_then_other_fusion_runs() -
     assert report.mixed_light_section({"models": doc["models"]}) == []  # not measured
 
 
-def test_gamma3_limits_report_each_kind_of_noise_map_with_its_measured_patch_std() -> None:
+def test_the_real_photo_figures_reach_the_page_the_cards_and_the_readme() -> None:
     report = _script("ship_report")
 
-    def row(name: str, smoothing: int, stds: tuple[float, float]) -> dict:
-        return {"name": name, "backbone": "fusion_net", "training": {"noise_smoothing": smoothing},
-                "knobs": {"gamma3_std": list(stds)}}
+    def edit(kept: int, n: int = 35, **extra: float) -> dict:
+        return {"n": n, "kept": kept, "clip": 0.0, "fog": 4.0, "lift": 20.0, "hue": 3.0,
+                "sat": 1.0, "grain": 0.4, "fails": {}, **extra}
 
-    rows = {r["name"]: r for r in (row("fusion_net-ranlen", 2, (9.0, 7.79)),
-                                   row("fusion_net-ranlen-nolb", 0, (5.0, 5.01)))}
-    text = report._gamma3_limits(rows)
-    assert "5.0 to 5.0 (fusion_net-ranlen-nolb)" in text and "9.0 to 7.8 (fusion_net-ranlen)" in text
-    assert text.index("nolb") < text.index("noise_smoothing")  # paper's N first, then ours
-    only_paper = report._gamma3_limits({"fusion_net-ranlen-nolb": rows["fusion_net-ranlen-nolb"]})
-    assert "noise_smoothing" not in only_paper
+    real = {"photos": {f"p{k}": {} for k in range(35)}, "sheets": ["x/real-m-1.png"],
+            "knob_model": "m",
+            "knob_summary": {"gamma1_dark": {"both_ways": 34, "n": 35}},
+            "summary": {"m": {"global": edit(32), "ellipse": edit(30, halo_ok=33),
+                              "subject": edit(20, n=29)},
+                        "baseline_b": {"global": edit(21)}}}
+    line = report.real_line({"name": "m"}, real)
+    assert "kept on 32/35 globally, 30/35 with a centred ellipse, 20/29 with the subject" in line
+    assert "baseline B (denoise, gamma, shoulder) is kept on 21/35" in line and "more than" in line
+    assert report.real_line({"name": "other"}, real) == ""
+    page = "\n".join(report.real_section(real, None))
+    assert "| m | 32/35 | 30/35 | 20/29 |" in page and "| baseline_b | 21/35 | – | – |" in page
+    assert "darkest decile rises | 34/35 |" in page and "(real_sheets/real-m-1.png)" in page
+    assert report.real_section(None, None) == []
 
 
 def test_ablation_table_adds_the_heavier_l_b_runs_in_beta_order() -> None:
