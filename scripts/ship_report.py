@@ -574,7 +574,9 @@ def real_section(real: dict[str, Any] | None, lol: dict[str, Any] | None) -> lis
         _real_table(summary), "",
     ]
     if real.get("knob_summary"):
-        parts += [_real_knobs(real["knob_summary"], real.get("knob_model", "")), ""]
+        from limelight_models.real_eval import knob_markdown
+
+        parts += [knob_markdown(real["knob_summary"], real.get("knob_model", "")), ""]
     if real.get("sheets"):
         links = ", ".join(f"[{Path(p).name}](real_sheets/{Path(p).name})"
                           for p in real["sheets"])
@@ -610,19 +612,6 @@ def _real_table(summary: dict[str, Any]) -> str:
             f"| {g['clip']:.2f} | {g['fog']:.1f} | {g['lift']:.2f} | {g['hue']:.1f} | "
             f"{g['sat']:.2f} | {g['grain']:.2f} | "
             f"{(str(e['halo_ok']) + '/' + str(e['n'])) if e else '–'} |")
-    return "\n".join(lines)
-
-
-def _real_knobs(knobs: dict[str, Any], model: str) -> str:
-    what = {"degree_mean": "light 0.5 → 1 → 1.5 → 2: mean brightness rises",
-            "gamma1_dark": "shadows 0 → 0.5 → 1: darkest decile rises",
-            "gamma2_bright": "highlights 0 → 0.5 → 1: brightest decile falls",
-            "gamma2_clip": "highlights 0 → 0.5 → 1: clip % never rises",
-            "gamma3_grain": "noise 0 → 0.5 → 1: grain falls"}
-    lines = [f"The knobs on the real photos ({model}, global edit, each knob alone, the others "
-             "at the default): photos on which the figure moves the right way at every step.\n",
-             "| knob | photos |", "| --- | --- |"]
-    lines += [f"| {what.get(k, k)} | {v['both_ways']}/{v['n']} |" for k, v in knobs.items()]
     return "\n".join(lines)
 
 
