@@ -117,3 +117,21 @@ def test_a_crop_keeps_the_values_of_the_whole() -> None:
 def test_shapes_must_match() -> None:
     with pytest.raises(ValueError, match="must be"):
         LightFinish(np.zeros((4, 4, 3), np.float32), np.zeros((4, 5, 3), np.float32))
+
+
+def test_a_local_edit_holds_the_blacks_of_the_area_it_lights() -> None:
+    """The toe's black level comes from the edited area: a dim area inside a photo with black
+    corners is not taken for shadow detail and fogged."""
+    img = _dark_photo(scale=0.25)
+    img[:60, :60] = 0.0  # black elsewhere in the photo
+    weight = np.zeros(img.shape[:2], np.float32)
+    weight[150:350, 200:450] = 1.0
+    own = _gain_model(img, 10.0)
+    y_in = _y(img)[weight > 0]
+    darkest = np.argsort(y_in)[: y_in.size // 100]
+
+    def fog(finish: LightFinish) -> float:
+        return float((_y(finish(Knobs()))[weight > 0][darkest] - y_in[darkest]).mean())
+
+    assert fog(LightFinish(img, own, weight)) < fog(LightFinish(img, own))
+    assert fog(LightFinish(img, own, weight)) <= 12.0

@@ -174,7 +174,8 @@ def test_guided_path_matches_running_at_full_size(tiny_zoo: Path, family: str, b
             self.img, self.own = img, own
 
         @classmethod
-        def of_maps(cls, family: str, img: np.ndarray, maps: dict) -> _Own:
+        def of_maps(cls, family: str, img: np.ndarray, maps: dict,
+                    weight: np.ndarray | None = None) -> _Own:
             return cls(img, Recomposer(family, img, maps)(OWN))
 
         def __call__(self, knobs: Knobs) -> np.ndarray:

@@ -113,9 +113,12 @@ class LightFinish:
         img: (H, W, 3) float32 in [0, 1], the image the model saw.
         own: (H, W, 3) float32 in [0, 1], the model's own output for it (default knobs of
             the family's recomposition).
+        weight: (H, W) compositing weight, or None (the whole image): the toe's black level
+            is taken where it is > 0, so a local edit holds the blacks of the area it lights.
     """
 
-    def __init__(self, img: np.ndarray, own: np.ndarray) -> None:
+    def __init__(self, img: np.ndarray, own: np.ndarray, weight: np.ndarray | None = None
+                 ) -> None:
         if img.shape != own.shape or img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f"image {img.shape} and output {own.shape} must be (H, W, 3)")
         self.img = np.ascontiguousarray(img, np.float32)
@@ -136,7 +139,10 @@ class LightFinish:
                for k, rr in zip(DENOISE_K, DENOISE_R, strict=True)]
         #: the steps L -> den[0] -> den[1], (H, W) each
         self.den_step = [den[0] - lum, den[1] - den[0]]
-        black = max(TOE_MIN, TOE_K * float(np.percentile(lum, 1.0)))
+        lit = lum if weight is None or not (weight > 0).any() else lum[weight > 0]
+        # (to a tenth of an 8-bit code, so a float proxy and its 8-bit export agree)
+        code = round(float(np.percentile(lit, 1.0)) * 2550.0) / 10.0
+        black = max(TOE_MIN, TOE_K * code / 255.0)
         self.black4 = float(black**4)
         safe = np.maximum(lum, 1e-4)
         self.chroma = self.img / safe[..., None]
@@ -149,10 +155,10 @@ class LightFinish:
         self.max_in = self.img.max(axis=2)
 
     @classmethod
-    def of_maps(cls, family: str, img: np.ndarray, maps: Mapping[str, np.ndarray]
-                ) -> LightFinish:
+    def of_maps(cls, family: str, img: np.ndarray, maps: Mapping[str, np.ndarray],
+                weight: np.ndarray | None = None) -> LightFinish:
         """The finish of a model's exported ``maps`` (``recompose``) for ``img``."""
-        return cls(img, Recomposer(family, img, maps)(OWN))
+        return cls(img, Recomposer(family, img, maps)(OWN), weight)
 
     def crop(self, ys: slice, xs: slice) -> LightFinish:
         """The same finish restricted to rows ``ys`` and columns ``xs`` (statistics and

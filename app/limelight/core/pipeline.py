@@ -265,7 +265,7 @@ def recompose_faded(maps: Any, knobs: Knobs, weight: np.ndarray) -> np.ndarray:
     """The engine's ``maps`` finished for ``knobs`` (``core.finish``), darkening faded across
     the band of ``weight`` ((h, w) at the maps' size); (h, w, 3) float32 in [0, 1]."""
     return fade_band_darkening(
-        maps.img, LightFinish.of_maps(maps.family, maps.img, maps.maps)(knobs), weight)
+        maps.img, LightFinish.of_maps(maps.family, maps.img, maps.maps, weight)(knobs), weight)
 
 
 def downscale_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:

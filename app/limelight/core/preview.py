@@ -107,7 +107,7 @@ class PreviewMaps:
         weight = np.ascontiguousarray(mask[1], np.float32)
         x, y, bw, bh = cv2.boundingRect((weight > 0).view(np.uint8))
         box = (y, y + bh, x, x + bw) if bw and bh else None
-        finish = LightFinish.of_maps(maps.family, maps.img, maps.maps)
+        finish = LightFinish.of_maps(maps.family, maps.img, maps.maps, small_mask[1])
         if full and box is not None:  # only the box can change: finish just that
             finish = finish.crop(slice(box[0], box[1]), slice(box[2], box[3]))
         return cls(small, finish, weight, box, full,
