@@ -252,7 +252,8 @@ def contact_sheets(rows: list[list[np.ndarray]], folder: Path, stem: str,
 
 def run(folder: Path, models: list[str] | None = None, *, engine: Engine | None = None,
         knobs: Knobs | None = None, sheets: Path | None = None,
-        sheet_model: str | None = None, knob_check: bool = False) -> dict[str, Any]:
+        sheet_model: str | None = None, knob_check: bool = False,
+        sheet_row: int = SHEET_ROW) -> dict[str, Any]:
     """Evaluates ``models`` (default: every shipped one) on the photos under ``folder``.
 
     Returns {"folder", "knobs", "photos": {name: rows}, "summary": summarise(...),
@@ -281,7 +282,7 @@ def run(folder: Path, models: list[str] | None = None, *, engine: Engine | None 
             mine = outs[sheet_model]
             sheet_rows.append([photo.pixels, mine["global"], mine["ellipse"],
                                mine.get("subject", black), outs["baseline_b"]["global"]])
-    paths = (contact_sheets(sheet_rows, sheets, f"{folder.name}-{sheet_model}")
+    paths = (contact_sheets(sheet_rows, sheets, f"{folder.name}-{sheet_model}", sheet_row)
              if sheets is not None else [])
     result = {"folder": str(folder), "knobs": vars(knobs), "photos": per_photo,
               "summary": summarise(per_photo), "sheets": [str(p) for p in paths]}
@@ -314,12 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sheets", type=Path, help="write contact sheets (PNG) into this folder")
     p.add_argument("--sheet-model", help="the model on the sheets and of the knob check "
                    "(default: the default)")
+    p.add_argument("--sheet-row", type=int, default=SHEET_ROW,
+                   help=f"height of a contact-sheet row in px (default {SHEET_ROW})")
     p.add_argument("--knobs", action="store_true",
                    help="also check that every knob acts both ways on every photo")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = run(args.real, args.models, sheets=args.sheets, sheet_model=args.sheet_model,
-                 knob_check=args.knobs)
+                 knob_check=args.knobs, sheet_row=args.sheet_row)
     table = markdown(result["summary"], f"{args.real.name}: {len(result['photos'])} photos")
     if args.knobs:
         table += "\n" + knob_markdown(result["knob_summary"], result["knob_model"])
