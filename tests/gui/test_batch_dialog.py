@@ -112,6 +112,25 @@ def test_a_single_photo_gets_an_engine_for_one_job(qtbot, window, engine,  # noq
     assert asked == [1] and blocker.args[0].counts["done"] == 1
 
 
+@pytest.mark.gui
+def test_a_missing_input_is_failed_and_reported(qtbot, window, engine,  # noqa: ANN001
+                                               tmp_path: Path) -> None:
+    """An input deleted after it was added: the dialog's batch fails it with its reason and
+    the report lists it (the dialog had dropped the planner's missing list)."""
+    import json
+
+    dialog = _recipe_dialog(qtbot, window, lambda jobs: engine, tmp_path, 1)
+    gone = tmp_path / "shoot" / "gone.png"
+    dialog.add_paths([gone])
+    with qtbot.waitSignal(dialog.batch_finished, timeout=60000) as blocker:
+        assert dialog.start()
+    assert blocker.args[0].counts["failed"] == 1 and blocker.args[0].counts["done"] == 1
+    report = json.loads((tmp_path / "out" / "limelight-batch-report.json").read_text())
+    failed = [f for f in report["files"] if f["status"] == "failed"]
+    assert [Path(f["input"]).name for f in failed] == ["gone.png"]
+    assert "no such file" in failed[0]["reason"]
+
+
 def test_problems_are_shown_not_raised(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
     from limelight.gui.batch_dialog import BatchDialog
 

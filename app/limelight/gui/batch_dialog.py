@@ -46,6 +46,7 @@ from limelight.core.batch import (
     CancelToken,
     batch_engine,
     fit_jobs,
+    missing_reason,
     plan_batch,
     run_batch,
 )
@@ -231,7 +232,7 @@ class BatchDialog(BatchFormMixin, QDialog):
             self._set_row(p.index - 1, p.input.name, STATUS_TEXT["skipped" if p.skip
                                                                  else "pending"], str(p.output))
         for k, path in enumerate(missing, start=len(planned)):
-            self._set_row(k, path.name, STATUS_TEXT["failed"], "no such file or folder")
+            self._set_row(k, path.name, STATUS_TEXT["failed"], missing_reason(path))
         total = len(planned) + len(missing)
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(0)
@@ -245,6 +246,7 @@ class BatchDialog(BatchFormMixin, QDialog):
         def work() -> None:
             try:
                 result = run_batch(job, engine, cancel=cancel, planned=planned,
+                                   missing=missing,
                                    on_event=lambda ev: post(self._on_event, ev))
             except Exception as err:  # noqa: BLE001 - shown to the user, logged in full
                 log.exception("batch failed")
