@@ -31,11 +31,27 @@ def test_black_stays_black_and_the_darkest_pixels_are_not_fogged() -> None:
     img = _dark_photo()
     img[:20, :20] = 0.0
     out = LightFinish(img, _gain_model(img, 12.0))(Knobs())
-    assert (out[:14, :14] == 0).all()  # (the denoise may blur its edge)
+    assert (out[:14, :14] < 0.5 / 255).all()  # 0 in 8 bits (the base may blur its edge)
     y_in, y_out = _y(img).ravel(), _y(out).ravel()
     darkest = np.argsort(y_in)[: y_in.size // 100]
-    assert (y_out[darkest] - y_in[darkest]).mean() <= 8.0
+    # the real-photo measures' fog bound (a global edit); a per-pixel curve held these 8x
+    # lower but speckled: the base lifts a lone dark pixel with its neighbourhood
+    assert (y_out[darkest] - y_in[darkest]).mean() <= 12.0
     assert y_out.mean() > 3 * y_in.mean()  # and it does lift the photo
+
+
+def test_a_lifted_dark_area_shows_no_black_speckle() -> None:
+    """A flat dark area at 2 codes with 5 % of its pixels at 0 (a night JPEG's shadows) lifted
+    ~20x: the lone black pixels rise with their neighbourhood instead of staying black among
+    lifted neighbours (the speckle a per-pixel toe made)."""
+    rng = np.random.default_rng(3)
+    y = np.where(rng.random((240, 320)) < 0.05, 0.0, 2.0 / 255.0).astype(np.float32)
+    img = np.repeat(y[..., None], 3, axis=2)
+    img[:, :20] = 0.3  # something exposed, so the black level is not the patch's own
+    out = LightFinish(img, _gain_model(img, 20.0))(Knobs())
+    y_out = _y(out)[20:-20, 40:-20]
+    assert y_out.mean() > 15.0
+    assert (y_out < 0.25 * y_out.mean()).mean() < 0.005
 
 
 def test_highlights_are_never_newly_clipped() -> None:
