@@ -37,14 +37,15 @@ def _wait_for(predicate, proc: subprocess.Popen[str], limit_s: float = 120.0) ->
 def test_sigint_stops_a_batch_cleanly(tiny_zoo: Path, tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
-    # photos big enough that the batch is still running when the signal comes: a
-    # 1600x2400 JPEG, copied (cheap to make, seconds to process all)
+    # photos big enough, and enough of them, that the batch is still running when the signal
+    # comes even on a loaded machine (40 were all done first once, while other jobs ran): a
+    # 1600x2400 JPEG, copied (cheap to make; the batch stops long before the last)
     rng = np.random.default_rng(0)
     base = np.linspace(5, 80, 2400)[None, :, None] + rng.normal(0, 3, (1600, 1, 3))
     PILImage.fromarray(np.clip(base, 0, 255).astype(np.uint8).repeat(1, 0)).save(
         src / "p00.jpg", quality=90)
-    for i in range(1, 40):
-        shutil.copyfile(src / "p00.jpg", src / f"p{i:02d}.jpg")
+    for i in range(1, 150):
+        shutil.copyfile(src / "p00.jpg", src / f"p{i:03d}.jpg")
     out = tmp_path / "out"
     report = out / "limelight-batch-report.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
