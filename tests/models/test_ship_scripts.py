@@ -217,3 +217,20 @@ def test_ablation_table_adds_the_heavier_l_b_runs_in_beta_order() -> None:
     assert [ln.split(" | ")[1] for ln in lines] == ["yes, β 0.0001", "no", "yes, β 0.001",
                                                    "yes, β 0.01"]
     assert "0.0101" in lines[-1]
+
+
+def test_refresh_puts_new_figures_into_shipped_rows_only() -> None:
+    rs = _script("refresh_shipped")
+    doc = {"models": [
+        {"name": "a", "shipped": True, "global_psnr": 1.0, "training": {"steps": 5}},
+        {"name": "a-short", "shipped": False, "global_psnr": 2.0},
+        {"name": "b", "shipped": True, "global_psnr": 3.0},
+    ]}
+    figures = {"a": {"global_psnr": 9.0, "mixed": {"global_psnr": 8.0}, "name": "a"},
+               "a-short": {"global_psnr": 7.0}}
+    assert rs.refresh(doc, figures, "today") == ["a"]
+    a, short, b = doc["models"]
+    assert a["global_psnr"] == 9.0 and a["mixed"] == {"global_psnr": 8.0}
+    assert a["training"] == {"steps": 5} and a["measured_with"] == "today"
+    assert short["global_psnr"] == 2.0 and "measured_with" not in short
+    assert b == {"name": "b", "shipped": True, "global_psnr": 3.0}
