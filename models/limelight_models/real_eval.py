@@ -319,9 +319,12 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"height of a contact-sheet row in px (default {SHEET_ROW})")
     p.add_argument("--knobs", action="store_true",
                    help="also check that every knob acts both ways on every photo")
+    p.add_argument("--zoo", type=Path, help="a zoo folder other than the shipped one (a model "
+                   "exported by limelight_models.export, to measure before shipping it)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = run(args.real, args.models, sheets=args.sheets, sheet_model=args.sheet_model,
+    result = run(args.real, args.models, engine=Engine(args.zoo) if args.zoo else None,
+                 sheets=args.sheets, sheet_model=args.sheet_model,
                  knob_check=args.knobs, sheet_row=args.sheet_row)
     table = markdown(result["summary"], f"{args.real.name}: {len(result['photos'])} photos")
     if args.knobs:

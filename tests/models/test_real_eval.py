@@ -130,3 +130,18 @@ def test_the_knob_check_reports_every_knob(tiny_zoo: Path, tmp_path: Path) -> No
     assert summary["degree_mean"] == {"both_ways": 1, "n": 1}  # brighter with each step
     assert summary["gamma1_dark"]["both_ways"] == 1
     assert "Shadows 0 → 1" in real_eval.knob_markdown(summary, "tiny-fusion")
+
+
+def test_the_command_measures_a_zoo_given_on_the_command_line(tiny_zoo: Path,
+                                                                tmp_path: Path) -> None:
+    """--zoo: a model exported elsewhere is measured before it is shipped."""
+    from limelight_models import real_eval
+
+    photos = tmp_path / "real"
+    photos.mkdir()
+    PILImage.fromarray(_dark()[::4, ::4]).save(photos / "a.png")
+    out = tmp_path / "r.json"
+    assert real_eval.main(["--real", str(photos), "--zoo", str(tiny_zoo), "--models",
+                           "tiny-curve", "--sheet-model", "tiny-curve", "--json", str(out)]) == 0
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["tiny-curve"]["global"]["n"] == 1
