@@ -443,6 +443,10 @@ def _add_batch(p: argparse.ArgumentParser) -> None:
                    help="same as --on-exists skip: resume an interrupted batch")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="photos in parallel (default: 2, or 1 on a single core)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run on a Dask cluster: a scheduler address (tcp://HOST:8786), or "
+                        "local[:N] for N worker processes here; --out must be a folder every "
+                        "worker reaches (needs pip install 'limelight[cluster]')")
     p.add_argument("--report", type=Path, metavar="PATH",
                    help="the JSON report (default: DIR/limelight-batch-report.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -462,6 +466,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         threads_per_job,
     )
 
+    if args.cluster is not None and args.jobs is not None:
+        raise UsageError("--jobs is for this computer; on a cluster each worker runs as many "
+                         "photos at once as it has threads (dask worker --nthreads N)")
     if args.jobs is None:
         args.jobs = default_jobs()
     if args.jobs < 1:
@@ -471,10 +478,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     job = BatchJob(tuple(args.inputs), args.out, recipe, name=args.name, fmt=args.format,
                    quality=args.quality, bit_depth=args.bit_depth, on_exists=args.on_exists,
                    jobs=args.jobs, recursive=args.recursive, report=args.report,
-                   protect=tuple(_recipe_inputs(args, recipe)))
+                   protect=tuple(_recipe_inputs(args, recipe)), cluster=args.cluster)
     planned, missing = plan_batch(job)  # BatchError (usage) before anything is written
     job = fit_jobs(job, planned)
-    engine = _engine(args, recipe, threads=threads_per_job(job.jobs))
+    # on a cluster this engine only checks the model; each worker makes its own
+    engine = _engine(args, recipe, threads=1 if job.cluster else threads_per_job(job.jobs))
     _warn_no_ops(args, recipe, engine, _mask_sizes(None))
     bar = _progress_bar(len(planned) + len(missing), disable=args.no_progress)
     cancel = CancelToken()
@@ -528,7 +536,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     c = result.counts
     _say(f"{c['done']} done, {c['skipped']} skipped, {c['failed']} failed"
          + (f", {c['cancelled']} cancelled" if c["cancelled"] else "")
-         + f" in {result.seconds:.1f} s on {engine.device}"
+         + f" in {result.seconds:.1f} s on {result.device or engine.device}"
          + (f"; report: {result.report}" if result.report else "")
          + ("; interrupted" if interrupted else ""))
     if result.cancelled or interrupted:
