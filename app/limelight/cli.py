@@ -606,7 +606,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    from limelight.core.engine import available_devices
+    from limelight.core.engine import available_devices, cuda_problem
     from limelight.core.zoo import load_zoo
 
     with _manifest_guard(args):
@@ -622,6 +622,9 @@ def _models_list(args: argparse.Namespace) -> int:
     import onnxruntime
 
     _say(f"devices: {', '.join(available_devices())} (ONNX Runtime {onnxruntime.__version__})")
+    problem = cuda_problem()
+    if problem:
+        _say(f"CUDA: not usable: {problem}.")
     return EXIT_OK
 
 
