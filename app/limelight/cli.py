@@ -309,14 +309,44 @@ def _manifest_guard(args: argparse.Namespace) -> Iterator[None]:
                          f"({type(err).__name__}: {err})", manifest) from None
 
 
-def _engine(args: argparse.Namespace, recipe, threads: int | None = None):  # noqa: ANN001, ANN202
-    """An Engine with the recipe's model loaded and verified (ModelError -> usage error)."""
+def _engine(args: argparse.Namespace, recipe, threads: int | None = None, *,  # noqa: ANN001, ANN202
+            load: bool = True):
+    """An Engine with the recipe's model loaded and verified (ModelError -> usage error);
+    ``load`` False only looks the model up (``_Loader`` loads it in the background)."""
     from limelight.core.engine import Engine
 
     with _manifest_guard(args):
         engine = Engine(args.zoo, device=args.device, threads=threads)
-    engine.session(recipe.model)
+    if load:
+        engine.session(recipe.model)
+    else:
+        engine.model(recipe.model)
     return engine
+
+
+class _Loader:
+    """Loads a model's session in a background thread (``enhance``), so that ONNX Runtime's
+    start-up overlaps the photo's decoding; ``error`` keeps a failure to load, which is a
+    usage error however the photo's processing then fails."""
+
+    def __init__(self, engine, model: str | None) -> None:  # noqa: ANN001 - an Engine
+        import threading
+
+        self.error: LimelightError | None = None
+
+        def load() -> None:
+            try:
+                engine.session(model)
+            except LimelightError as err:
+                self.error = err
+            except Exception:  # noqa: BLE001 - the same error comes back from the run
+                log.info("loading the model in the background failed", exc_info=True)
+
+        self._thread = threading.Thread(target=load, name="limelight-load", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
 
 
 # ----------------------------------------------------------------------------- enhance
@@ -355,12 +385,16 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
     if problem:
         _error(problem)
         return EXIT_FAILED
-    engine = _engine(args, recipe)
+    engine = _engine(args, recipe, load=False)
+    loader = _Loader(engine, recipe.model)  # ORT's start-up overlaps the decoding
     _warn_no_ops(args, recipe, engine, _mask_sizes(src))
     try:
         out = process_file(src, args.output, recipe, engine, fmt=args.format,
                            quality=args.quality, bit_depth=args.bit_depth)
     except LimelightError as err:
+        loader.wait()
+        if loader.error is not None:
+            raise loader.error from None  # the model cannot be used: a usage error
         _error(str(err))
         return EXIT_FAILED
     _say(f"{src} -> {out} ({engine.model(recipe.model).name} on {engine.device})")
