@@ -179,6 +179,34 @@ def test_a_worker_killed_mid_batch_loses_nothing(cluster: object, zoo: Path,
     assert report["summary"]["done"] == 8 and report["state"] == "finished"
 
 
+def test_cancel_stops_the_cluster_batch_and_keeps_outputs_whole(cluster: object, zoo: Path,
+                                                                 tmp_path: Path) -> None:
+    """Ctrl-C (the CancelToken) on a cluster batch: photos not started are cancelled, the
+    ones done are whole, nothing temporary is left, the report says "interrupted"."""
+    from limelight.core.batch import CancelToken
+
+    address = cluster.scheduler_address  # type: ignore[attr-defined]
+    inputs = _photos(tmp_path / "in", 8, (600, 800), seed=5)
+    reference = _local(inputs, tmp_path / "local", zoo)
+    token = CancelToken()
+
+    def stop(ev: object) -> None:
+        if ev.file.status == "done":  # type: ignore[attr-defined]
+            token.cancel("interrupted")
+
+    result = _on_cluster(inputs, tmp_path / "remote", zoo, address,
+                         run={"on_event": stop, "cancel": token})
+    statuses = [f.status for f in result.files]
+    assert result.cancelled and "cancelled" in statuses and statuses.count("done") >= 1
+    assert set(statuses) <= {"done", "cancelled"}
+    want = _digests(tmp_path / "local")
+    got = _digests(tmp_path / "remote")
+    assert set(got) == {f.output.name for f in result.files if f.status == "done"}
+    assert all(got[name] == want[name] for name in got) and reference.ok
+    report = json.loads((tmp_path / "remote" / "limelight-batch-report.json").read_text())
+    assert report["state"] == "interrupted"
+
+
 def test_cli_cluster_local(zoo: Path, tmp_path: Path) -> None:
     """``limelight batch --cluster local:1`` from the command line: summary and exit code;
     ``--jobs`` with ``--cluster`` is a usage error."""
