@@ -25,7 +25,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -160,7 +160,8 @@ def _register_engines(client: Any, engine: Engine, model: str | None) -> str:
         if problem:
             raise BatchError(f"the worker {worker} cannot run the model: {problem}")
     devices = sorted({d for d, _p in statuses.values()})
-    return f"{len(statuses)} workers, {'+'.join(devices)}"
+    n = len(statuses)
+    return f"{n} worker{'' if n == 1 else 's'}, {'+'.join(devices)}"
 
 
 def run_cluster_batch(
@@ -215,9 +216,11 @@ def run_cluster_batch(
                 todo.append(p)
         batch_id = uuid.uuid4().hex[:12]
         flag = dist.Event(f"limelight-cancel-{batch_id}", client=client)
-        protect = tuple(batch_inputs(job, planned).paths)
+        # absolute paths: a worker's working folder is not the client's
+        protect = tuple(p.absolute() for p in batch_inputs(job, planned).paths)
+        sent = [replace(p, input=p.input.absolute(), output=p.output.absolute()) for p in todo]
         keys = [f"limelight-{batch_id}-{p.index}" for p in todo]
-        futures = client.map(batch_worker.run_task, todo, key=keys, job=job,
+        futures = client.map(batch_worker.run_task, sent, key=keys, job=job,
                              recipe=run.recipe, protect=protect,
                              cancel_name=f"limelight-cancel-{batch_id}", pure=False)
         by_key = {f.key: p for f, p in zip(futures, todo, strict=True)}
@@ -242,8 +245,11 @@ def _collect(dist: Any, futures: list[Any], by_key: dict[Any, PlannedFile], run:
         batch = ac.next_batch(block=False)
         for fut in batch:
             p = by_key[fut.key]
-            if fut.status == "finished":
+            if fut.status == "finished":  # reported with the client's paths, as planned
                 res = fut.result()
+                reason = res.reason.replace(str(p.input.absolute()), str(p.input)).replace(
+                    str(p.output.absolute()), str(p.output))
+                res = replace(res, input=p.input, output=p.output, reason=reason)
             elif fut.status == "cancelled":
                 res = FileResult(p.index, p.input, p.output, "cancelled",
                                  f"the batch was {cancel.how}; not started")
