@@ -207,6 +207,25 @@ def test_cancel_stops_the_cluster_batch_and_keeps_outputs_whole(cluster: object,
     assert report["state"] == "interrupted"
 
 
+def test_a_worker_without_the_clients_model_stops_the_batch_before_any_photo(
+        cluster: object, tmp_path: Path) -> None:
+    """The workers load the model themselves: one that differs from the client's (here:
+    changed on disk after the client checked it) is named, before any output is written."""
+    from limelight.tinyzoo import build_tiny_zoo
+
+    zoo = build_tiny_zoo(tmp_path / "zoo")
+    engine = Engine(zoo, device="cpu")
+    info = engine.model()
+    engine.session(None)  # the client's check passes
+    info.path.write_bytes(info.path.read_bytes() + b"\0")  # what the workers will see
+    inputs = _photos(tmp_path / "in", 2, (40, 60))
+    job = BatchJob(tuple(inputs), tmp_path / "out", RECIPE,
+                   cluster=cluster.scheduler_address)  # type: ignore[attr-defined]
+    with pytest.raises(BatchError, match=r"the worker tcp://\S+ cannot run the model: .*"):
+        run_batch(job, engine)
+    assert not list((tmp_path / "out").glob("*.jpg"))
+
+
 def test_cli_cluster_local(zoo: Path, tmp_path: Path) -> None:
     """``limelight batch --cluster local:1`` from the command line: summary and exit code;
     ``--jobs`` with ``--cluster`` is a usage error."""
