@@ -24,6 +24,7 @@ import logging
 import re
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -98,10 +99,13 @@ def connect(spec: ClusterSpec) -> Iterator[Any]:
         from limelight.core.batch import available_cores
 
         threads = max(1, available_cores() // spec.workers)
-        with dist.LocalCluster(n_workers=spec.workers, threads_per_worker=threads,
-                               processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR) as cluster, \
-                dist.Client(cluster, timeout=CONNECT_TIMEOUT_S) as client:
+        with warnings.catch_warnings():  # "Port 8787 is already in use" (no dashboard here)
+            warnings.filterwarnings("ignore", message=r"Port \d+ is already in use",
+                                    category=UserWarning)
+            cluster = dist.LocalCluster(n_workers=spec.workers, threads_per_worker=threads,
+                                        processes=True, dashboard_address=None,
+                                        silence_logs=logging.ERROR)
+        with cluster, dist.Client(cluster, timeout=CONNECT_TIMEOUT_S) as client:
             yield client
         return
     try:
