@@ -152,11 +152,13 @@ def _cached_cpu_session(info: ModelInfo, providers: list[str], threads: int | No
         return _quiet_session(str(info.path), providers, threads)
     try:
         sess = _quiet_session(str(info.path), providers, threads, save_to=tmp)
-        if os.path.getsize(tmp) > 0:
-            os.replace(tmp, cache)
+        # another process may hold the cache file (Windows): the session is made anyway
+        with contextlib.suppress(OSError):
+            if os.path.getsize(tmp) > 0:
+                os.replace(tmp, cache)
         return sess
     finally:
-        if os.path.exists(tmp):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
 
 
