@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         r = bench_export(engine, model, photo, tmp, 1 if args.quick else 3)
         mp = size[0] * size[1] / 1e6
         print(f"export {mp:.1f} MP JPEG -> JPEG: {r['export_s']:.2f} s = {r['ratio']:.2f}x the "
-              f"decode+encode floor ({r['io_floor_s']:.2f} s, Pillow, same run)")
+              f"decode+encode floor ({r['pillow_floor_s']:.2f} s, Pillow, same run)")
         n, bsize = (4, (600, 900)) if args.quick else (BATCH, (2000, 3000))
         photos = make_batch(tmp / "batch", n, bsize)
         for jobs in (1, 2):
