@@ -752,8 +752,9 @@ def bench_figures(bench: str | None) -> dict[str, str]:
     patterns = {
         "preview": r"fast pass, network at (\d+) px\s+(\d+) ms",
         "refined": r"refined pass, network at (\d+) px\s+(\d+) ms",
-        "export": r"export \(decode\+enhance\+encode\)\s+([\d.]+) s\s+= ([\d.]+)x the I/O floor",
-        "floor": r"decode \+ encode alone\s+([\d.]+) s",
+        # the floor: Pillow's decode + encode since issue 19 (before: Limelight's own I/O)
+        "export": r"export \(decode\+enhance\+encode\)\s+([\d.]+) s\s+= ([\d.]+)x",
+        "floor": r"(?:floor: Pillow decode \+ encode|decode \+ encode alone)\s+([\d.]+) s",
         "peak": r"peak memory exporting (\S+) \(([\d.]+) MP\): ([\d,]+) MB",
         "load": r"load average before the run: ([\d.]+)",
         "size": r"(\d+x\d+) \(([\d.]+) MP\) JPEG -> JPEG",

@@ -4,6 +4,8 @@
 * throughput of ``run_batch`` on a batch of photo-like JPEGs with 1 and 2 jobs (worker
   threads sharing one Engine, ORT/OpenCV threads split so jobs x threads = cores), and the
   same 2 jobs as 2 worker *processes* (one Engine each), to check which overlaps better;
+* the same batch on a Dask ``LocalCluster`` of 2 worker processes (``BatchJob.cluster``,
+  the cluster's start-up included) when ``distributed`` is installed;
 * the peak memory (max RSS of the child) of ``limelight batch`` exporting a 50 MP photo.
 
 With an empty zoo the synthetic ``tiny-*`` models are used (working 1024 px) and the output
@@ -92,6 +94,28 @@ def time_processes(photos: list[Path], out: Path, zoo: Path, model: str | None,
     return time.perf_counter() - start
 
 
+def time_cluster(photos: list[Path], out: Path, zoo: Path, model: str | None,
+                 workers: int, device: str = "cpu") -> float | None:
+    """Wall seconds of the batch on ``--cluster local:workers`` (start-up included), or None
+    when ``distributed`` is not installed."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return None
+    from limelight.core.engine import Engine
+
+    engine = Engine(zoo, device=device, threads=1)
+    engine.session(model)  # the client checks the model, as the CLI does
+    job = BatchJob(tuple(photos), out, _recipe(model), fmt="jpeg", on_exists="overwrite",
+                   cluster=f"local:{workers}")
+    start = time.perf_counter()
+    result = run_batch(job, engine)
+    seconds = time.perf_counter() - start
+    if not result.ok:
+        raise SystemExit(f"the cluster batch failed: {result.failures[0].reason}")
+    return seconds
+
+
 def _batch_args(photos: list[Path], out: Path, zoo: Path, model: str | None,
                 device: str) -> list[str]:
     """``limelight batch`` arguments (after the program) exporting ``photos`` to JPEG in
@@ -162,6 +186,10 @@ def run_cases(zoo: Path, model: str | None, tmp: Path, *, quick: bool = False,
     tp = time_processes(photos, tmp / "batch-p", zoo, model, 2, device)
     print(f"  2 jobs (processes, compared) {tp:6.2f} s  {BATCH / tp:5.2f} photos/s  "
           f"= {t1 / tp:.2f}x one job")
+    tc = time_cluster(photos, tmp / "batch-cluster", zoo, model, 2, device)
+    if tc is not None:
+        print(f"  --cluster local:2 (Dask)      {tc:6.2f} s  {BATCH / tc:5.2f} photos/s  "
+              f"= {t1 / tc:.2f}x one job (the cluster's start-up included)")
     figures = {"one_job_s": t1, "two_jobs_s": t2, "two_procs_s": tp, "speedup": t1 / t2,
                "one_job_cores": cpu1 / t1, "two_jobs_cores": cpu2 / t2}
     if peak:

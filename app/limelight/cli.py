@@ -309,14 +309,44 @@ def _manifest_guard(args: argparse.Namespace) -> Iterator[None]:
                          f"({type(err).__name__}: {err})", manifest) from None
 
 
-def _engine(args: argparse.Namespace, recipe, threads: int | None = None):  # noqa: ANN001, ANN202
-    """An Engine with the recipe's model loaded and verified (ModelError -> usage error)."""
+def _engine(args: argparse.Namespace, recipe, threads: int | None = None, *,  # noqa: ANN001, ANN202
+            load: bool = True):
+    """An Engine with the recipe's model loaded and verified (ModelError -> usage error);
+    ``load`` False only looks the model up (``_Loader`` loads it in the background)."""
     from limelight.core.engine import Engine
 
     with _manifest_guard(args):
         engine = Engine(args.zoo, device=args.device, threads=threads)
-    engine.session(recipe.model)
+    if load:
+        engine.session(recipe.model)
+    else:
+        engine.model(recipe.model)
     return engine
+
+
+class _Loader:
+    """Loads a model's session in a background thread (``enhance``), so that ONNX Runtime's
+    start-up overlaps the photo's decoding; ``error`` keeps a failure to load, which is a
+    usage error however the photo's processing then fails."""
+
+    def __init__(self, engine, model: str | None) -> None:  # noqa: ANN001 - an Engine
+        import threading
+
+        self.error: LimelightError | None = None
+
+        def load() -> None:
+            try:
+                engine.session(model)
+            except LimelightError as err:
+                self.error = err
+            except Exception:  # noqa: BLE001 - the same error comes back from the run
+                log.info("loading the model in the background failed", exc_info=True)
+
+        self._thread = threading.Thread(target=load, name="limelight-load", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
 
 
 # ----------------------------------------------------------------------------- enhance
@@ -355,12 +385,16 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
     if problem:
         _error(problem)
         return EXIT_FAILED
-    engine = _engine(args, recipe)
+    engine = _engine(args, recipe, load=False)
+    loader = _Loader(engine, recipe.model)  # ORT's start-up overlaps the decoding
     _warn_no_ops(args, recipe, engine, _mask_sizes(src))
     try:
         out = process_file(src, args.output, recipe, engine, fmt=args.format,
                            quality=args.quality, bit_depth=args.bit_depth)
     except LimelightError as err:
+        loader.wait()
+        if loader.error is not None:
+            raise loader.error from None  # the model cannot be used: a usage error
         _error(str(err))
         return EXIT_FAILED
     _say(f"{src} -> {out} ({engine.model(recipe.model).name} on {engine.device})")
@@ -443,6 +477,10 @@ def _add_batch(p: argparse.ArgumentParser) -> None:
                    help="same as --on-exists skip: resume an interrupted batch")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="photos in parallel (default: 2, or 1 on a single core)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run on a Dask cluster: a scheduler address (tcp://HOST:8786), or "
+                        "local[:N] for N worker processes here; --out must be a folder every "
+                        "worker reaches (needs pip install 'limelight[cluster]')")
     p.add_argument("--report", type=Path, metavar="PATH",
                    help="the JSON report (default: DIR/limelight-batch-report.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -462,6 +500,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         threads_per_job,
     )
 
+    if args.cluster is not None and args.jobs is not None:
+        raise UsageError("--jobs is for this computer; on a cluster each worker runs as many "
+                         "photos at once as it has threads (dask worker --nthreads N)")
     if args.jobs is None:
         args.jobs = default_jobs()
     if args.jobs < 1:
@@ -471,10 +512,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     job = BatchJob(tuple(args.inputs), args.out, recipe, name=args.name, fmt=args.format,
                    quality=args.quality, bit_depth=args.bit_depth, on_exists=args.on_exists,
                    jobs=args.jobs, recursive=args.recursive, report=args.report,
-                   protect=tuple(_recipe_inputs(args, recipe)))
+                   protect=tuple(_recipe_inputs(args, recipe)), cluster=args.cluster)
     planned, missing = plan_batch(job)  # BatchError (usage) before anything is written
     job = fit_jobs(job, planned)
-    engine = _engine(args, recipe, threads=threads_per_job(job.jobs))
+    # on a cluster this engine only checks the model; each worker makes its own
+    engine = _engine(args, recipe, threads=1 if job.cluster else threads_per_job(job.jobs))
     _warn_no_ops(args, recipe, engine, _mask_sizes(None))
     bar = _progress_bar(len(planned) + len(missing), disable=args.no_progress)
     cancel = CancelToken()
@@ -528,7 +570,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     c = result.counts
     _say(f"{c['done']} done, {c['skipped']} skipped, {c['failed']} failed"
          + (f", {c['cancelled']} cancelled" if c["cancelled"] else "")
-         + f" in {result.seconds:.1f} s on {engine.device}"
+         + f" in {result.seconds:.1f} s on {result.device or engine.device}"
          + (f"; report: {result.report}" if result.report else "")
          + ("; interrupted" if interrupted else ""))
     if result.cancelled or interrupted:
@@ -598,7 +640,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    from limelight.core.engine import available_devices
+    from limelight.core.engine import available_devices, cuda_problem
     from limelight.core.zoo import load_zoo
 
     with _manifest_guard(args):
@@ -614,6 +656,9 @@ def _models_list(args: argparse.Namespace) -> int:
     import onnxruntime
 
     _say(f"devices: {', '.join(available_devices())} (ONNX Runtime {onnxruntime.__version__})")
+    problem = cuda_problem()
+    if problem:
+        _say(f"CUDA: not usable: {problem}.")
     return EXIT_OK
 
 

@@ -134,3 +134,34 @@ def test_a_cancelled_run_raises_run_cancelled(tiny_zoo: Path) -> None:
     cancel.cancel()
     with pytest.raises(RunCancelled):
         engine.run(None, img, mask, cancel=cancel)
+
+
+def test_cpu_sessions_reuse_a_cached_optimised_graph(tiny_zoo: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first CPU session of a model saves ORT's optimised graph; later ones load it
+    without optimising again, with the same maps; a damaged cache file is made again;
+    LIMELIGHT_ORT_CACHE=0 turns the cache off."""
+    from limelight.core.engine import optimized_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    img, mask = _inputs(24, 36)
+    monkeypatch.setenv("LIMELIGHT_ORT_CACHE", "0")
+    plain = Engine(tiny_zoo, device="cpu")
+    assert optimized_cache(plain.model()) is None
+    want = plain.run(None, img, mask).maps
+    monkeypatch.setenv("LIMELIGHT_ORT_CACHE", "1")
+    first = Engine(tiny_zoo, device="cpu")
+    cache = optimized_cache(first.model())
+    assert cache is not None and str(tmp_path / "cache") in str(cache) and not cache.exists()
+    got = first.run(None, img, mask).maps
+    assert cache.is_file() and cache.stat().st_size > 0
+    assert not [p for p in cache.parent.iterdir() if p.name.startswith(".tmp-")]
+    again = Engine(tiny_zoo, device="cpu").run(None, img, mask).maps
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name])
+        np.testing.assert_array_equal(again[name], want[name])
+    cache.write_bytes(b"not an onnx model")
+    healed = Engine(tiny_zoo, device="cpu").run(None, img, mask).maps
+    assert cache.stat().st_size > 100
+    for name in want:
+        np.testing.assert_array_equal(healed[name], want[name])

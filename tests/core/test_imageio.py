@@ -573,3 +573,18 @@ def test_tiff_output_keeps_software_without_a_tifffile_warning(
     assert not [r for r in caplog.records if "extratag" in r.getMessage()]
     with tifffile.TiffFile(out) as tif:
         assert tif.pages[0].tags[305].value == "MyCam 1.0"
+
+
+def test_jpeg_decoder_gives_opencvs_pixels(make, tmp_path: Path, photo: np.ndarray) -> None:  # noqa: ANN001
+    """The TurboJPEG decoder (simplejpeg) returns exactly what OpenCV's libjpeg-turbo does,
+    colour and gray (expanded to RGB), at 4:4:4 and 4:2:0 chroma."""
+    import cv2
+
+    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    cases = [("c444.jpg", photo, {"subsampling": 0}), ("c420.jpg", photo, {"subsampling": 2}),
+             ("gray.jpg", gray, {})]
+    for name, arr, kw in cases:
+        path = make.save_pil(tmp_path / name, arr, quality=90, **kw)
+        want = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR_RGB)
+        got = read_image(path).pixels
+        assert got.shape == want.shape and np.array_equal(got, want), name

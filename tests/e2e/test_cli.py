@@ -281,3 +281,24 @@ def test_batch_jobs_default_to_two_but_never_more_than_the_photos(
     assert main(["batch", str(photos[0]), "--out", str(tmp_path / "one"),
                  "--zoo", str(tiny_zoo), "--no-progress"]) == 0
     assert seen == [1, 2]
+
+
+def test_models_says_why_cuda_cannot_load_in_one_sentence(
+        tiny_zoo: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where CUDA does not work (CI: no GPU), one line says what is missing; an ONNX Runtime
+    without the CUDA provider (the plain package) is told how to get it."""
+    from limelight.core import engine
+
+    code, out, _ = _run(capsys, "models", "--zoo", str(tiny_zoo))
+    cuda = [ln for ln in out.splitlines() if ln.startswith("CUDA:")]
+    if "CUDA" in engine.available_devices():
+        assert code == 0 and not cuda
+        return
+    assert code == 0 and len(cuda) == 1 and cuda[0].endswith(".") and cuda[0].count(". ") == 0
+    assert "driver" in cuda[0] or "limelight[cuda]" in cuda[0]
+    monkeypatch.setattr(engine.ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    monkeypatch.setattr(engine, "_device_cache", {})
+    code, out, _ = _run(capsys, "models", "--zoo", str(tiny_zoo))
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("CUDA:")]
+    assert "has no CUDA provider" in line and "pip install 'limelight[cuda]'" in line

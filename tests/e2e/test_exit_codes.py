@@ -78,6 +78,10 @@ CASES: list[Case] = [
                                                          str(p)]),
     (2, "a report written over the input", lambda t, p: [
         "batch", str(p), "--out", str(t / "o"), "--report", str(p)]),
+    (2, "a cluster that cannot be used: local:0", lambda t, p: [
+        "batch", str(p), "--out", str(t / "o"), "--cluster", "local:0"]),
+    (2, "a cluster that cannot be used: --jobs with it", lambda t, p: [
+        "batch", str(p), "--out", str(t / "o"), "--cluster", "local:1", "--jobs", "2"]),
     (2, "a mask written over the input", lambda t, p: ["select", str(p), "-o", str(p),
                                                         "--rect", "0,0,1,1"]),
 ]

@@ -153,3 +153,29 @@ def test_subject_placement_needs_its_model(qtbot, window, monkeypatch) -> None: 
     qtbot.addWidget(dialog)
     assert not dialog.placement.model().item(1).isEnabled()
     assert "limelight models install subject" in dialog.placement_hint.text()
+
+
+def test_runs_on_a_cluster_when_asked(qtbot, window, engine, tmp_path: Path) -> None:  # noqa: ANN001
+    """"The cluster at" runs the same batch on Dask (here local:1) with the same bytes as
+    "This computer"; an empty address is shown, not raised."""
+    import hashlib
+
+    dialog = _recipe_dialog(qtbot, window, lambda jobs: engine, tmp_path, 2)
+    with qtbot.waitSignal(dialog.batch_finished, timeout=60000):
+        assert dialog.start()
+    here = {p.name: hashlib.sha256(p.read_bytes()).digest()
+            for p in (tmp_path / "out").iterdir() if p.suffix != ".json"}
+    assert len(here) == 2 and dialog.jobs.isEnabled()
+    dialog.run_on.setCurrentIndex(1)
+    assert not dialog.jobs.isEnabled() and dialog.cluster.isEnabled()
+    assert not dialog.start() and "scheduler address" in dialog.summary.toPlainText()
+    dialog.cluster.setText("local:1")
+    dialog.out_dir.setText(str(tmp_path / "out2"))
+    assert dialog.job().cluster == "local:1"
+    with qtbot.waitSignal(dialog.batch_finished, timeout=120000) as blocker:
+        assert dialog.start()
+    result = blocker.args[0]
+    assert result.counts["done"] == 2 and "local cluster" in result.device
+    there = {p.name: hashlib.sha256(p.read_bytes()).digest()
+             for p in (tmp_path / "out2").iterdir() if p.suffix != ".json"}
+    assert there == here

@@ -80,7 +80,9 @@ class BatchJob:
     the source's (16-bit TIFF/PNG from 16-bit and RAW inputs). ``report`` None writes
     ``out_dir/limelight-batch-report.json``. ``protect``: other inputs that no output nor
     the report may replace (the recipe file); the photos and the recipe's raster masks are
-    always protected.
+    always protected. ``cluster``: None runs on this computer with ``jobs`` photos at once;
+    ``"local[:N]"`` or a Dask scheduler address runs one task per photo there
+    (``batch_cluster``; ``jobs`` is then unused).
     """
 
     inputs: tuple[Path, ...]
@@ -96,6 +98,7 @@ class BatchJob:
     jobs: int = 1
     report: Path | None = None
     protect: tuple[Path, ...] = ()
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(Path(p) for p in self.inputs))
@@ -117,6 +120,10 @@ class BatchJob:
         if self.jobs < 1:
             raise BatchError(f"jobs must be at least 1, got {self.jobs}")
         check_template(self.name)
+        if self.cluster is not None:
+            from limelight.core.batch_cluster import ClusterSpec
+
+            ClusterSpec.parse(self.cluster)  # BatchError on a malformed address
 
     @property
     def report_path(self) -> Path:
@@ -156,6 +163,7 @@ class BatchResult:
     seconds: float
     cancelled: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    device: str = ""  # where it ran: "CPU", "CUDA", or the cluster and its workers' devices
 
     def __post_init__(self) -> None:
         counts = {s: sum(1 for f in self.files if f.status == s) for s in FINAL}
@@ -291,10 +299,10 @@ def _cv2_threads(n: int) -> Iterator[None]:
 class _Run:
     """The mutable state of one run: results, counters, report; all under one lock."""
 
-    def __init__(self, job: BatchJob, engine: Engine, planned: Sequence[PlannedFile],
+    def __init__(self, job: BatchJob, device: str, planned: Sequence[PlannedFile],
                  missing: Sequence[Path], on_event: Callable[[BatchEvent], None] | None,
                  cancel: CancelToken) -> None:
-        self.job, self.engine, self.cancel, self.on_event = job, engine, cancel, on_event
+        self.job, self.cancel, self.on_event, self.device = job, cancel, on_event, device
         self.recipe = placed_recipe(job.recipe, job.placement)
         self.lock = threading.Lock()
         self.start = time.perf_counter()
@@ -307,7 +315,7 @@ class _Run:
                         for k, path in enumerate(missing, start=1)]
         self.results += [replace(r, status="pending", reason="") for r in self.missing]
         self.finished = 0
-        self.report = ReportWriter(job.report_path, job, self.recipe, engine.device)
+        self.report = ReportWriter(job.report_path, job, self.recipe, device)
 
     def update(self, res: FileResult) -> None:
         with self.lock:
@@ -335,17 +343,35 @@ class _Run:
         return (now - self.first_work) / self.worked * left
 
 
-def _process(run: _Run, p: PlannedFile, inputs: Protected) -> FileResult:
+def batch_inputs(job: BatchJob, planned: Sequence[PlannedFile]) -> Protected:
+    """Every file the batch reads (photos, the recipe's masks, ``job.protect``): never
+    written."""
+    return Protected.of([*(p.input for p in planned), *job.protect,
+                         *(s.path for s in job.recipe.mask.shapes if isinstance(s, RasterMask))])
+
+
+def _process(run: _Run, engine: Engine, p: PlannedFile, inputs: Protected) -> FileResult:
     """Processes one photo (worker thread); never raises."""
-    job = run.job
     if run.cancel.cancelled:
         return FileResult(p.index, p.input, p.output, "cancelled",
                           f"the batch was {run.cancel.how}; not started")
     run.update(FileResult(p.index, p.input, p.output, "running"))
+    return process_planned(p, run.recipe, engine, run.job, inputs,
+                           lambda: run.cancel.cancelled)
+
+
+def process_planned(p: PlannedFile, recipe: Recipe, engine: Engine, job: BatchJob,
+                    inputs: Protected, cancelled: Callable[[], bool]) -> FileResult:
+    """One planned photo with the placed ``recipe``: its outcome (``done``, ``failed`` with
+    the reason, ``cancelled`` when ``cancelled()`` became true before its output was
+    written); never raises. Shared by the local runner and the cluster's workers."""
+    if cancelled():
+        return FileResult(p.index, p.input, p.output, "cancelled",
+                          "the batch was stopped; not started")
     start = time.perf_counter()
 
     def progress(_fraction: float) -> None:
-        if run.cancel.cancelled:
+        if cancelled():
             raise _Cancelled
 
     def res(status: Status, reason: str = "") -> FileResult:
@@ -355,7 +381,7 @@ def _process(run: _Run, p: PlannedFile, inputs: Protected) -> FileResult:
     try:
         if inputs.find(p.output) is not None:  # planned against this; checked again to be sure
             raise ImageWriteError("refusing to overwrite an input photo", p.output)
-        process_file(p.input, p.output, run.recipe, run.engine, fmt=job.fmt,
+        process_file(p.input, p.output, recipe, engine, fmt=job.fmt,
                      quality=job.quality, bit_depth=job.bit_depth, progress=progress)
     except _Cancelled:
         return res("cancelled", "cancelled while in progress; nothing was written")
@@ -380,15 +406,21 @@ def run_batch(
     photo starts and when it finishes. ``planned``: the result of ``plan_batch(job)`` if the
     caller already has it, and ``missing`` the inputs it found missing or unreadable (each is
     failed and reported; when ``planned`` is given without it, none are). Raises BatchError (before anything is written) when the batch
-    cannot start: bad template, an output that is an input, no photos. An output folder
+    cannot start: bad template, an output that is an input, no photos (and, on a cluster,
+    when it cannot be used: ``batch_cluster.run_cluster_batch``). An output folder
     that cannot be created fails every photo with the reason. The engine should come from
     ``batch_engine(..., jobs=job.jobs)`` so that jobs x ORT threads ≈ cores.
     """
+    if job.cluster is not None:
+        from limelight.core.batch_cluster import run_cluster_batch
+
+        return run_cluster_batch(job, engine, on_event=on_event, cancel=cancel,
+                                 planned=planned, missing=missing)
     cancel = cancel or CancelToken()
     if planned is None:
         planned, missing = plan_batch(job)
     missing = missing or ()
-    run = _Run(job, engine, planned, missing, on_event, cancel)
+    run = _Run(job, engine.device, planned, missing, on_event, cancel)
     folders = sorted({p.output.parent for p in planned})
     try:
         for folder in folders:
@@ -405,8 +437,7 @@ def run_batch(
     run.report.write(run.results, 0.0, force=True)
     for r in run.missing:
         run.update(r)
-    inputs = Protected.of([*(p.input for p in planned), *job.protect,
-                           *(s.path for s in job.recipe.mask.shapes if isinstance(s, RasterMask))])
+    inputs = batch_inputs(job, planned)
     todo = []
     for p in planned:
         if p.skip:
@@ -417,8 +448,9 @@ def run_batch(
     threads = threads_per_job(job.jobs)
     with _cv2_threads(threads), ThreadPoolExecutor(job.jobs, "limelight-batch") as pool:
         # each worker reports its own outcome as soon as it has it
-        list(pool.map(lambda p: run.update(_process(run, p, inputs)), todo))
+        list(pool.map(lambda p: run.update(_process(run, engine, p, inputs)), todo))
     seconds = time.perf_counter() - run.start
     report = run.report.write(run.results, seconds, force=True, final=True,
                               cancelled=cancel.how if cancel.cancelled else False)
-    return BatchResult(tuple(run.results), report, seconds, cancelled=cancel.cancelled)
+    return BatchResult(tuple(run.results), report, seconds, cancelled=cancel.cancelled,
+                       device=run.device)

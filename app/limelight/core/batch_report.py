@@ -52,7 +52,7 @@ class ReportWriter:
                 "output_folder": str(job.out_dir), "name": job.name, "format": job.fmt,
                 "quality": job.quality, "bit_depth": job.bit_depth,
                 "on_exists": job.on_exists, "placement": job.placement,
-                "recursive": job.recursive, "jobs": job.jobs,
+                "recursive": job.recursive, "jobs": job.jobs, "cluster": job.cluster,
             },
             "recipe": recipe_to_dict(recipe),
         }

@@ -7,7 +7,16 @@ by reflection and cropping the maps back, and returns them as a frozen ``Maps``.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import hashlib
+import io
 import logging
+import os
+import platform
+import re
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,13 +43,23 @@ _PROBE_MODEL = bytes.fromhex(
     "0801620f0a0179120a0a08080112040a02080142040a001011"
 )
 _device_cache: dict[str, bool] = {}
+_device_problem: dict[str, str] = {}
 _device_lock = threading.Lock()
+#: What 'pip install limelight[cuda]' adds: the CUDA and cuDNN wheels ONNX Runtime needs.
+CUDA_HINT = "pip install 'limelight[cuda]'"
 
 
-def _quiet_session(model: bytes | str, providers: list[str], threads: int | None):
-    """An InferenceSession whose provider-loading failures are not printed to stderr."""
+def _quiet_session(model: bytes | str, providers: list[str], threads: int | None, *,
+                   optimize: bool = True, save_to: str | None = None):
+    """An InferenceSession whose provider-loading failures are not printed to stderr.
+    ``optimize`` False: the model is already optimised (``optimized_cache``); ``save_to``:
+    where ORT writes the optimised model."""
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    if not optimize:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if save_to:
+        so.optimized_model_filepath = save_to
     # Idle ORT threads spin by default; on a busy machine (batch jobs, the GUI, other apps)
     # that burns the cores the other work needs.
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -56,21 +75,158 @@ def _quiet_session(model: bytes | str, providers: list[str], threads: int | None
         ort.set_default_logger_severity(2)
 
 
+def _preload_cuda_libraries() -> list[str]:
+    """Loads the CUDA and cuDNN libraries of the pip wheels (the ``cuda`` extra) so that
+    ONNX Runtime's CUDA provider finds them (``onnxruntime.preload_dlls``, which prints
+    instead of raising); returns the libraries it could not load."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None or sys.platform == "darwin":
+        return []
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            preload()
+    except Exception as exc:  # noqa: BLE001 - only a diagnosis
+        log.info("onnxruntime.preload_dlls failed: %s", exc)
+    return sorted(set(re.findall(r"Failed to load (?:\S*/)?([^\s/:]+):", out.getvalue())))
+
+
+def _driver_missing() -> bool:
+    """True when the NVIDIA driver's library cannot be loaded (no driver, or no GPU)."""
+    names = ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1",)
+    for name in names:
+        try:
+            ctypes.CDLL(name)
+            return False
+        except OSError:
+            continue
+    return True
+
+
+def _cpu_signature() -> str:
+    """What an ORT-optimised CPU model depends on: the CPU's instruction sets."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def optimized_cache(info: ModelInfo) -> Path | None:
+    """Where the CPU session's optimised graph of ``info`` is cached (None: no caching,
+    ``LIMELIGHT_ORT_CACHE=0``). The key holds the model's sha256, ONNX Runtime's version
+    and the CPU's instruction sets, since the optimised graph is specific to all three."""
+    if os.environ.get("LIMELIGHT_ORT_CACHE", "1") == "0":
+        return None
+    from platformdirs import user_cache_dir
+
+    key = hashlib.sha256(f"{info.sha256}|{ort.__version__}|{platform.machine()}|"
+                         f"{_cpu_signature()}".encode()).hexdigest()[:20]
+    return Path(user_cache_dir("limelight")) / "ort" / f"{info.name}-{key}.onnx"
+
+
+def _cached_cpu_session(info: ModelInfo, providers: list[str], threads: int | None) -> Any:
+    """A CPU session of ``info`` from its cached optimised graph, which is made (and saved
+    atomically) the first time: a model's start-up then skips ORT's graph optimisation
+    (about half of its load time measured on the shipped default model); the graph
+    and so the maps are the same."""
+    cache = optimized_cache(info)
+    if cache is not None and cache.is_file():
+        try:
+            return _quiet_session(str(cache), providers, threads, optimize=False)
+        except Exception as exc:  # a damaged cache file: made again below
+            log.info("ignoring the cached optimised model %s: %s", cache, exc)
+            cache.unlink(missing_ok=True)
+    if cache is None:
+        return _quiet_session(str(info.path), providers, threads)
+    tmp = None
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=cache.parent)
+        os.close(fd)
+    except OSError as exc:
+        log.info("cannot cache optimised models in %s: %s", cache.parent, exc)
+        return _quiet_session(str(info.path), providers, threads)
+    try:
+        sess = _quiet_session(str(info.path), providers, threads, save_to=tmp)
+        # another process may hold the cache file (Windows): the session is made anyway
+        with contextlib.suppress(OSError):
+            if os.path.getsize(tmp) > 0:
+                os.replace(tmp, cache)
+        return sess
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def cuda_works() -> bool:
-    """True when a CUDA session can really be created (not merely listed by the build)."""
+    """True when a CUDA session can really be created (not merely listed by the build);
+    ``cuda_problem`` then says why not."""
     with _device_lock:
         if "CUDA" not in _device_cache:
             ok = False
-            if _PROVIDERS["CUDA"] in ort.get_available_providers():
+            problem = ""
+            if _PROVIDERS["CUDA"] not in ort.get_available_providers():
+                problem = (f"this ONNX Runtime ({ort.__version__}) has no CUDA provider: "
+                           f"install onnxruntime-gpu and its libraries with {CUDA_HINT}")
+            else:
+                missing = _preload_cuda_libraries()
                 try:
                     s = _quiet_session(_PROBE_MODEL, [_PROVIDERS["CUDA"]], 1)
                     ok = s.get_providers()[0] == _PROVIDERS["CUDA"]
                 except Exception as exc:  # ORT raises plain RuntimeError/Fail here
                     log.info("CUDA provider unusable: %s", exc)
+                    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+                else:
+                    first = "the CUDA provider fell back to the CPU"
+                if not ok:
+                    problem = _cuda_sentence(missing, first)
             if not ok:
-                log.info("CUDA is not usable (no GPU or CUDA/cuDNN libraries); using the CPU")
+                log.info("CUDA is not usable (%s); using the CPU", problem)
             _device_cache["CUDA"] = ok
+            _device_problem["CUDA"] = problem
         return _device_cache["CUDA"]
+
+
+#: CUDA major version of the onnxruntime-gpu build -> (least driver, least compute capability)
+_CUDA_NEEDS = {12: ("525", "5.2"), 13: ("580", "7.5")}
+
+
+def cuda_requirements() -> str:
+    """What this ONNX Runtime build's CUDA needs, e.g. 'an NVIDIA GPU of compute capability
+    7.5 or newer and a driver for CUDA 13 (580 or newer)'."""
+    try:
+        from onnxruntime.capi.build_and_package_info import cuda_version  # type: ignore
+        major = int(str(cuda_version).split(".")[0])
+    except (ImportError, ValueError, AttributeError):
+        major = 13
+    driver, cc = _CUDA_NEEDS.get(major, _CUDA_NEEDS[13])
+    return (f"an NVIDIA GPU of compute capability {cc} or newer and a driver for CUDA "
+            f"{major} ({driver} or newer)")
+
+
+def _cuda_sentence(missing: list[str], error: str) -> str:
+    """Why the CUDA provider could not load, in one sentence, with what to do."""
+    if _driver_missing():
+        also = (f"; the CUDA libraries {', '.join(missing)} are missing too ({CUDA_HINT})"
+                if missing else "")
+        return (f"no NVIDIA driver is loaded (libcuda), so no GPU is usable here; CUDA needs "
+                f"{cuda_requirements()}{also}")
+    if missing:
+        return (f"the CUDA libraries {', '.join(missing)} are missing: install them with "
+                f"{CUDA_HINT}")
+    return (f"ONNX Runtime's CUDA provider failed to start ({error or 'no reason given'}); "
+            f"it needs {cuda_requirements()}")
+
+
+def cuda_problem() -> str:
+    """Why CUDA is not usable here, one sentence without a final full stop ('' when it
+    works)."""
+    cuda_works()
+    return _device_problem.get("CUDA", "")
 
 
 def available_devices() -> tuple[str, ...]:
@@ -193,7 +349,10 @@ class Engine:
         if self.device == "CUDA":
             providers.insert(0, _PROVIDERS["CUDA"])
         try:
-            sess = _quiet_session(str(info.path), providers, self.threads)
+            if self.device == "CPU":
+                sess = _cached_cpu_session(info, providers, self.threads)
+            else:
+                sess = _quiet_session(str(info.path), providers, self.threads)
         except Exception as exc:
             raise ModelError(f"ONNX Runtime cannot load model {info.name!r}: {exc}",
                              info.path) from exc

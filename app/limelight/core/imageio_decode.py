@@ -129,6 +129,23 @@ def split_channels(arr: np.ndarray, order: str = "RGB") -> tuple[np.ndarray, np.
     return np.ascontiguousarray(rgb), alpha
 
 
+def _decode_turbo(path: Path) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a complete 8-bit JPEG (gray ones expanded) through
+    libjpeg-turbo's TurboJPEG API (``simplejpeg``): the same pixels as OpenCV's decoder,
+    in about 0.6x its time on 24 MP (issue 19, measured in one run); OpenCV's lenient
+    decoder takes over when simplejpeg refuses the file (corrupt-data warnings)."""
+    try:
+        import simplejpeg
+
+        data = path.read_bytes()
+        arr = simplejpeg.decode_jpeg(data, colorspace="RGB")
+        if arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint8:
+            return arr
+    except (ImportError, ValueError) as exc:
+        log.debug("simplejpeg could not decode %s (%s); using OpenCV", path, exc)
+    return _imdecode(path, cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION)
+
+
 def _imdecode(path: Path, flags: int) -> np.ndarray:
     data = np.fromfile(path, dtype=np.uint8)
     arr = cv2.imdecode(data, flags)
@@ -212,14 +229,15 @@ def decode_pillow(path: Path, fmt: str, max_pixels: int) -> Decoded:
 
 
 def decode_jpeg(path: Path, max_pixels: int) -> Decoded:
-    """JPEG: libjpeg-turbo through OpenCV when the file is complete, else Pillow (strict)."""
+    """JPEG: libjpeg-turbo (``_decode_turbo``) when the file is complete, else Pillow
+    (strict)."""
     with pil_open(path, "JPEG") as im:
         check_size(path, im.size[0], im.size[1], max_pixels)
         mode = im.mode
         exif = normalise_exif(im.info.get("exif"))
         icc = im.info.get("icc_profile") or None
     if mode in ("RGB", "L") and _ends_with_eoi(path):
-        arr = _imdecode(path, cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION)
+        arr = _decode_turbo(path)
         return Decoded(arr, None, "JPEG", 8, exif, icc, exif_orientation(exif, path))
     return decode_pillow(path, "JPEG", max_pixels)
 

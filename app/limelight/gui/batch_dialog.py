@@ -201,7 +201,8 @@ class BatchDialog(BatchFormMixin, QDialog):
             placement=self.placement.currentData(), recursive=self.recursive.isChecked(),
             name=self.name.text(), fmt=FORMATS[self.format.currentText()][0],
             quality=self.quality.value(), bit_depth=self.bit_depth.currentData(),
-            on_exists=self.on_exists.currentData(), jobs=self.jobs.value())
+            on_exists=self.on_exists.currentData(), jobs=self.jobs.value(),
+            cluster=self.cluster_address())
 
     def _default_engine(self, jobs: int) -> Engine:
         base = getattr(self.window_, "engine", None)

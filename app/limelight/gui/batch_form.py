@@ -88,7 +88,33 @@ class BatchFormMixin:
         self.jobs.setToolTip("Photos processed at the same time; the cores are shared "
                              "between them")
         form.addRow("Parallel photos", self.jobs)
+        self.run_on = QComboBox()
+        self.run_on.addItem("This computer", "here")
+        self.run_on.addItem("The cluster at", "cluster")
+        self.cluster = QLineEdit()
+        self.cluster.setPlaceholderText("tcp://scheduler:8786, or local:4")
+        self.cluster.setToolTip("A Dask scheduler (dask scheduler; dask worker ADDRESS on each "
+                                "machine), or local:N worker processes here. The output "
+                                "folder must be one every worker reaches.")
+        self.run_on.currentIndexChanged.connect(self._on_run_on_changed)
+        self._on_run_on_changed()
+        form.addRow("Run on", self._hbox(self.run_on, self.cluster))
         return form
+
+    def cluster_address(self) -> str | None:
+        """The cluster chosen (None: this computer); BatchError when its address is empty."""
+        if self.run_on.currentData() != "cluster":
+            return None
+        text = self.cluster.text().strip()
+        if not text:
+            raise BatchError("give the cluster's scheduler address (tcp://HOST:8786) or "
+                             "local:N, or run on this computer")
+        return text
+
+    def _on_run_on_changed(self, *_args: object) -> None:
+        on_cluster = self.run_on.currentData() == "cluster"
+        self.cluster.setEnabled(on_cluster)
+        self.jobs.setEnabled(not on_cluster)  # a worker runs as many photos as its threads
 
     @staticmethod
     def _hbox(*widgets: QWidget) -> QWidget:
