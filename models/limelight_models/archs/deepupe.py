@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from limelight.core.recompose import FLOOR
 from limelight_models.archs.common import (
     GlobalContext,
     area_resize,
@@ -94,4 +95,4 @@ class DeepUPE(nn.Module):
         guide = torch.sigmoid(self.guide(full))
         coeffs = upsample_to(bilateral_slice(grid, guide_low, channels=6), image)
         illum = coeffs[:, 0:3] * guide + coeffs[:, 3:6]
-        return {"illumination": 0.02 + 0.98 * torch.sigmoid(illum)}
+        return {"illumination": FLOOR + (1.0 - FLOOR) * torch.sigmoid(illum)}

@@ -52,6 +52,7 @@ from limelight_models.archs.common import (
     with_mask,
 )
 from limelight_models.ranlen import check_conversion, mask_channels, norm_site
+from limelight_models.recompose import over_exposure, under_exposure
 
 FAMILY = "fusion"
 MAP_NAMES = ("illumination", "illumination_inv", "weights", "noise")
@@ -171,8 +172,7 @@ class FusionNet(nn.Module):
 
         thumb = area_resize(torch.cat([image, illumination, illumination_inv], 1), (s, s), 2)
         i_s, l_s, li_s = thumb[:, :3], thumb[:, 3:4], thumb[:, 4:5]
-        under = torch.clamp(i_s / l_s.clamp(min=0.02), 0.0, 1.0)
-        over = torch.clamp(1.0 - (1.0 - i_s) / li_s.clamp(min=0.02), 0.0, 1.0)
+        under, over = under_exposure(i_s, l_s), over_exposure(i_s, li_s)
         weights = upsample_to(
             self.fusion(with_mask(torch.cat([i_s, under, over], 1), low_mask), norm_mask), image
         )
