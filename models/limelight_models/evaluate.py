@@ -81,7 +81,8 @@ class TorchRunner:
     def __init__(self, model: Any, name: str | None = None) -> None:
         import torch
 
-        from limelight_models.archs import load_checkpoint, parameter_count
+        from limelight_models.archs import parameter_count
+        from limelight_models.checkpoint import load_checkpoint
 
         if isinstance(model, str | Path):
             model, _ = load_checkpoint(model)

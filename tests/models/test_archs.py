@@ -52,7 +52,28 @@ def _inputs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_registry_lists_every_combination() -> None:
     assert list_models() == [(b, c) for b in BACKBONES for c in CONVERSIONS]
+    # the order of every table (results, zoo, report), fixed by the registration order
+    assert BACKBONES == ("deepupe", "star_dce", "fusion_net", "dln", "gladnet")
     assert len(list_models()) == 15
+
+
+def test_the_registry_is_the_one_place_a_backbone_is_named() -> None:
+    """``@register_backbone`` is the only table: the class carries no family of its own, a
+    name cannot be registered twice, and a family must be one the app recomposes."""
+    from torch import nn
+
+    from limelight_models.archs import backbone_entry, register_backbone
+
+    entry = backbone_entry("dln")
+    assert entry.family == FAMILY_OF["dln"] == "residual" and entry.cls.__name__ == "DLN"
+    assert all(not hasattr(backbone_entry(b).cls, "family") for b in BACKBONES)
+    assert build_model("fusion_net", "global").family == "fusion"
+    with pytest.raises(ValueError, match="registered twice"):
+        register_backbone("dln", family="residual")(type("Other", (nn.Module,), {}))
+    with pytest.raises(ValueError, match="family must be one of"):
+        register_backbone("new", family="magic")
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        backbone_entry("resnet")
 
 
 @pytest.mark.parametrize(("backbone", "conversion"), list_models())

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from limelight.core.recompose import FLOOR
+from limelight_models.archs import register_backbone
 from limelight_models.archs.common import (
     GlobalContext,
     area_resize,
@@ -44,10 +45,10 @@ from limelight_models.ranlen import check_conversion, mask_channels, norm_site
 LOW_RES = 256
 
 
+@register_backbone("deepupe", family="retinex")
 class DeepUPE(nn.Module):
     """forward(image, mask) -> {"illumination": [N,3,H,W] in (0, 1)}."""
 
-    family = "retinex"
     map_names = ("illumination",)
     pad_multiple = 1
 

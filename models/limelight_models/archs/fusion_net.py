@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from limelight_models.archs import register_backbone
 from limelight_models.archs.common import (
     GlobalContext,
     area_resize,
@@ -54,7 +55,6 @@ from limelight_models.archs.common import (
 from limelight_models.ranlen import check_conversion, mask_channels, norm_site
 from limelight_models.recompose import over_exposure, under_exposure
 
-FAMILY = "fusion"
 MAP_NAMES = ("illumination", "illumination_inv", "weights", "noise")
 
 
@@ -129,11 +129,11 @@ class RestorationNet(nn.Module):
         return F.pixel_shuffle(self.branch1(f) + upsample_to(b2, f), 2)
 
 
+@register_backbone("fusion_net", family="fusion")
 class FusionNet(nn.Module):
     """fusion_net backbone; ``forward(image, mask) -> {illumination, illumination_inv,
     weights, noise}`` (NCHW; L, Li [N,1,H,W] in (0,1); weights [N,3,H,W]; noise [N,3,H,W])."""
 
-    family = FAMILY
     map_names = MAP_NAMES
     pad_multiple = 2
 
