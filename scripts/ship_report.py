@@ -8,12 +8,20 @@ here is typed by hand except the peer figures, copied from ``../shared/data/READ
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import ship_knobs
 
 from limelight_models.archs import BACKBONES, CONVERSIONS  # the registry's order: every table's
+
+REPO = Path(__file__).resolve().parents[1]
+#: The shared data and the synthetic-pair cache live outside the repo: $LIMELIGHT_DATA and
+#: $LIMELIGHT_CACHE, by default beside the checkout (../shared/data, ../cache) as the configs
+#: name them; relative folders in a record are the configs' own, from the repo root.
+DATA = Path(os.environ.get("LIMELIGHT_DATA") or REPO.parent / "shared" / "data")
+CACHE = Path(os.environ.get("LIMELIGHT_CACHE") or REPO.parent / "cache")
 
 METRIC_KEYS = ("global_psnr", "global_ssim", "global_delta_e", "area_a_psnr", "area_a_ssim", "area_c_max",
                "b_roughness", "ms_1mp", "params", "pairs")
@@ -238,8 +246,9 @@ def _mixed_note(r: dict[str, Any]) -> str:
 
 
 def write_cards(zoo: Path, records: list[dict[str, Any]], runs_synth: Path,
-                real: dict[str, Any] | None = None) -> None:
-    """Rewrites ``<name>.md`` beside each shipped ONNX file from the measured records."""
+                real: dict[str, Any] | None = None, lol: Path = DATA / "lol" / "our485") -> None:
+    """Rewrites ``<name>.md`` beside each shipped ONNX file from the measured records
+    (``runs_synth``: the synthetic pairs' cache; ``lol``: LOL's training pairs, counted)."""
     counts = synth_counts(runs_synth)
     for r in records:
         if not r["shipped"]:
@@ -247,7 +256,7 @@ def write_cards(zoo: Path, records: list[dict[str, Any]], runs_synth: Path,
         path = zoo / f"{r['name']}.md"
         stub = path.read_text(encoding="utf-8") if path.is_file() else ""
         arch = stub.split("## Architecture", 1)[1].strip() if "## Architecture" in stub else ""
-        path.write_text(card_text(r, counts, arch, real), encoding="utf-8")
+        path.write_text(card_text(r, counts, arch, real, lol), encoding="utf-8")
         path.chmod(0o644)
 
 
@@ -269,8 +278,9 @@ def load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _count_pairs(folder: str | None) -> int:
-    low = Path(folder) / "low" if folder else None
+def _count_pairs(folder: str | Path | None) -> int:
+    """PNG pairs in ``folder``/low (a relative folder is a config's: from the repo root)."""
+    low = REPO / folder / "low" if folder else None
     return len(list(low.glob("*.png"))) if low and low.is_dir() else 0
 
 
@@ -665,12 +675,12 @@ def _stage_row(model: str, stage: int) -> str:
 
 
 def card_text(r: dict[str, Any], synth: dict[str, int], arch: str,
-              real: dict[str, Any] | None = None) -> str:
+              real: dict[str, Any] | None = None, lol: Path = DATA / "lol" / "our485") -> str:
     """A model card from a results record."""
     t, cfg_path = r["training"], r["config"]
     n_synth = sum(synth.values())
     synth_parts = ", ".join(f"{v} from {k}" for k, v in sorted(synth.items()))
-    n_lol = _count_pairs("../shared/data/lol/our485")
+    n_lol = _count_pairs(lol)
     e = r.get("training_eval")
     frac = 100 * (t.get("synth_fraction") if t.get("synth_fraction") is not None else 0.3)
     lines = [
@@ -845,15 +855,20 @@ def main(argv: list[str] | None = None) -> int:
     ``docs/results.json`` and ``docs/bench.txt`` (no export, no evaluation)."""
     import argparse
 
-    repo = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--docs", type=Path, default=repo / "docs")
-    parser.add_argument("--zoo", type=Path, default=repo / "resources" / "zoo")
-    parser.add_argument("--readme", type=Path, default=repo / "README.md")
+    parser.add_argument("--docs", type=Path, default=REPO / "docs")
+    parser.add_argument("--zoo", type=Path, default=REPO / "resources" / "zoo")
+    parser.add_argument("--readme", type=Path, default=REPO / "README.md")
+    parser.add_argument("--synth", type=Path, default=CACHE / "synth",
+                        help="the synthetic pairs' cache, counted by source for the cards "
+                             "(default: $LIMELIGHT_CACHE/synth, ../cache/synth)")
+    parser.add_argument("--lol", type=Path, default=DATA / "lol" / "our485",
+                        help="LOL's training pairs, counted for the cards (default: "
+                             "$LIMELIGHT_DATA/lol/our485, ../shared/data/lol/our485)")
     args = parser.parse_args(argv)
     doc = json.loads((args.docs / "results.json").read_text(encoding="utf-8"))
-    write_cards(args.zoo, doc["models"], runs_synth=repo.parent / "cache" / "synth",
-                real=load_real(args.docs).get("real"))
+    write_cards(args.zoo, doc["models"], runs_synth=args.synth,
+                real=load_real(args.docs).get("real"), lol=args.lol)
     if not write_docs(args.docs, doc, args.readme):
         raise SystemExit(f"{args.readme} has no ship_zoo markers")
     return 0

@@ -217,3 +217,30 @@ def test_ablation_table_adds_the_heavier_l_b_runs_in_beta_order() -> None:
     assert [ln.split(" | ")[1] for ln in lines] == ["yes, β 0.0001", "no", "yes, β 0.001",
                                                    "yes, β 0.01"]
     assert "0.0101" in lines[-1]
+
+
+def test_the_report_takes_its_data_folders_as_arguments(tmp_path: Path) -> None:
+    """The cards count LOL's and the synthetic pairs from --lol / --synth (defaults from
+    $LIMELIGHT_DATA / $LIMELIGHT_CACHE), not from folders relative to the working directory."""
+    import shutil
+
+    report = _script("ship_report")
+    repo = SCRIPTS.parent
+    docs, zoo = tmp_path / "docs", tmp_path / "zoo"
+    docs.mkdir()
+    shutil.copy(repo / "docs" / "results.json", docs)
+    shutil.copytree(repo / "resources" / "zoo", zoo,
+                    ignore=shutil.ignore_patterns("*.onnx"))
+    shutil.copy(repo / "README.md", tmp_path / "README.md")
+    lol, synth = tmp_path / "lol", tmp_path / "synth"
+    (lol / "low").mkdir(parents=True)
+    (synth / "low").mkdir(parents=True)
+    for k in range(3):
+        (lol / "low" / f"{k}.png").write_bytes(b"")
+    for k in range(5):
+        (synth / "low" / f"kodak_{k}_0.png").write_bytes(b"")
+    assert report.main(["--docs", str(docs), "--zoo", str(zoo), "--readme",
+                        str(tmp_path / "README.md"), "--lol", str(lol), "--synth",
+                        str(synth)]) == 0
+    card = (zoo / "fusion_net-ranlen.md").read_text(encoding="utf-8")
+    assert "LOL our485, 3 real pairs, plus 5 synthetic pairs" in card, card
