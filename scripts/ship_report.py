@@ -7,6 +7,7 @@ here is typed by hand except the peer figures, copied from ``../shared/data/READ
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -65,6 +66,26 @@ def _f(v: Any, nd: int = 2) -> str:
 
 def _by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in doc["models"]}
+
+
+def in_group(doc: dict[str, Any], group: str) -> list[dict[str, Any]]:
+    """The records whose config's ``[report] groups`` hold ``group`` (e.g. ``lb-off``), in
+    the doc's order: the report finds its rows by what the configs say they are for."""
+    return [r for r in doc["models"] if group in _report_tags(r.get("config"))]
+
+
+def _first(doc: dict[str, Any], group: str) -> dict[str, Any] | None:
+    rows = in_group(doc, group)
+    return rows[0] if rows else None
+
+
+@functools.cache
+def _report_tags(config: str | None) -> tuple[str, ...]:
+    """The ``[report] groups`` of a config (a path from the repo root); () when it is gone."""
+    from limelight_models.config import load_config
+
+    path = REPO / config if config else None
+    return load_config(path).report.groups if path and path.is_file() else ()
 
 
 def synth_counts(folder: Path) -> dict[str, int]:
@@ -163,8 +184,7 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     cmax = max((r["area_c_max"] for r in doc["models"]), default=None)
     out.append(("Area-C max difference exactly 0 for every model", f"max over all: {cmax}",
                 cmax == 0))
-    with_lb, no_lb = rows.get("fusion_net-ranlen-short") or rows.get("fusion_net-ranlen"), \
-        rows.get("fusion_net-ranlen-nolb")
+    with_lb, no_lb = _first(doc, "lb-reference"), _first(doc, "lb-off")
     if with_lb and no_lb:
         out.append(("with L_B, B roughness lower than without (Fig. 6)",
                     f"{with_lb['b_roughness']:.4f} with vs {no_lb['b_roughness']:.4f} without",
@@ -188,8 +208,7 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
 
 
 def _ablation_note(doc: dict[str, Any]) -> str:
-    rows = _by_name(doc)
-    with_lb = rows.get("fusion_net-ranlen-short") or rows.get("fusion_net-ranlen")
+    with_lb = _first(doc, "lb-reference")
     share = with_lb.get("lb_share") if with_lb else None
     return ABLATION_NOTE.format(share=(
         f": β·L_B is {100 * share:.1f} % of the total loss over the last 50 logged steps of "
@@ -199,15 +218,12 @@ def _ablation_note(doc: dict[str, Any]) -> str:
 
 
 def ablation(doc: dict[str, Any]) -> str:
-    rows = _by_name(doc)
-    with_lb = rows.get("fusion_net-ranlen-short") or rows.get("fusion_net-ranlen")
-    no_lb = rows.get("fusion_net-ranlen-nolb")
+    with_lb, no_lb = _first(doc, "lb-reference"), _first(doc, "lb-off")
     if not (with_lb and no_lb):
         return "The ablation runs have not both finished.\n"
     lines = ["| run | L_B | B roughness | PSNR | SSIM | A PSNR | steps | train min |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    heavier = sorted((r for n, r in rows.items() if n.startswith("fusion_net-ranlen-beta")),
-                     key=lambda r: r["training"].get("beta") or 0.0)
+    heavier = sorted(in_group(doc, "lb-heavier"), key=lambda r: r["training"].get("beta") or 0.0)
     runs = [(with_lb, f"yes, β {with_lb['training'].get('beta') or 1e-4:g}"), (no_lb, "no"),
             *((r, f"yes, β {r['training'].get('beta'):g}") for r in heavier)]
     for r, lb in runs:
@@ -454,8 +470,7 @@ def _exposure_limit(doc: dict[str, Any]) -> str:
     gain = r.get("exposure_gain")
     shipped = [x for x in doc["models"] if x["shipped"] and "exposure_fit_psnr" in x]
     gaps = [x["exposure_fit_psnr"] - x["global_psnr"] for x in shipped]
-    tried = [(n, rows[n]) for n in ("fusion_net-ranlen-mse", "fusion_net-ranlen-w24",
-                                    "fusion_net-ranlen-w24-crop384") if n in rows]
+    tried = [(x["name"], x) for x in in_group(doc, "exposure")]
     tried_text = "; ".join(f"`{n}` {x['global_psnr']:.2f} dB (exposure fit "
                            f"{x['exposure_fit_psnr']:.2f})" for n, x in tried
                            if "exposure_fit_psnr" in x)
