@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,15 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("LIMELIGHT_DATA") or REPO.parent / "shared" / "data")
 CACHE = Path(os.environ.get("LIMELIGHT_CACHE") or REPO.parent / "cache")
 
+#: The report's prose (fixed paragraphs, and templates whose {fields} the figures fill) lives in
+#: ship_report_prose.toml beside this script.
+PROSE: dict[str, Any] = tomllib.loads(
+    Path(__file__).with_name("ship_report_prose.toml").read_text(encoding="utf-8"))
+SYNTH_RECIPE, PROTOCOL, ABLATION_NOTE, BUDGET_NOTE, LIMITS_TEXT, REAL_LIMITS = (
+    PROSE[k] for k in ("synth_recipe", "protocol", "ablation_note", "budget_note",
+                       "limits_text", "real_limits"))
+LIMITS: list[str] = PROSE["limits"]
+
 METRIC_KEYS = ("global_psnr", "global_ssim", "global_delta_e", "area_a_psnr", "area_a_ssim", "area_c_max",
                "b_roughness", "ms_1mp", "params", "pairs")
 #: LOL eval15, global setting (../shared/data/README.md): name -> (PSNR, SSIM, source).
@@ -36,24 +46,6 @@ PEERS = {
     "SGZ": (16.04, 0.576, "re-measured, authors' weights, CPU"),
     "DLN": (19.26, 0.724, "its slides (not re-measured)"),
 }
-SYNTH_RECIPE = (
-    "DLN's darkening `X = β·(α·Y)^γ` per channel (α ~ U(0.9, 1), β ~ U(0.5, 1), "
-    "γ ~ U(1.5, 5)), then signal-dependent Poisson-Gaussian noise `X + N(0, aX + b)` "
-    "(a ~ logU(1e-4, 1e-2), b ~ logU(1e-6, 1e-4)), 8-bit quantisation and, with probability "
-    "0.7, JPEG at quality 40-95 (`python -m limelight_models.data.synth`)"
-)
-LIMITS = [
-    "Trained on two shared CPU cores, one thread per run, for minutes (see the budget above), "
-    "not the hundreds of GPU epochs of the papers: the figures are those of an early stop.",
-    "Loss: region-aware L1/SSIM-style terms of RANLEN eq. 5 with the backbone's own loss; "
-    "no VGG perceptual loss (no pretrained network here), no GAN loss.",
-    "Evaluated on LOL eval15 (15 indoor photos, 600x400) and on the same photos under "
-    "synthetic non-uniform light, no real back-lit photos; LOL's dark images are very "
-    "noisy and 7 % of their pixels are 0, so a photo's shadows may look flat or noisy at "
-    "high degree.",
-    "Full-resolution photos are enhanced at a working resolution of 1024 px and upsampled by "
-    "a guided filter: fine texture added by the network is not reproduced pixel for pixel.",
-]
 
 
 def _f(v: Any, nd: int = 2) -> str:
@@ -396,70 +388,6 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
     return "\n".join(parts) + "\n"
 
 
-PROTOCOL = (
-    "LOL eval15, the protocol of `docs/design.md` (uint8 RGB, data range 255). **PSNR/SSIM**: "
-    "global setting (area A = the whole image; SSIM is skimage's, gaussian 11×11, σ 1.5). "
-    "Local setting: the centred circle r1 = 2·min(H, W)/7, B out to r2 = 1.225·r1 "
-    "(`limelight.core.masks.protocol_mask`), passed to the network *and* used as the "
-    "compositing weight, so the mask measured is the mask applied. **A PSNR/SSIM**: over area "
-    "A. **C max**: max |out − in| in code values where the compositing weight is exactly 0. "
-    "**B rough.**: mean |Laplacian| of the σ = 2 px blurred log-gain of luminance inside B "
-    "(`limelight_models/metrics.py`; lower is smoother). **ms @1 MP**: the editor's first "
-    "preview of a 1224×816 photo (`limelight.core.preview`: network at 384 px, "
-    "recomposition, guided transfer to 1 MP, compositing), median of 7 runs after a "
-    "warm-up, ONNX Runtime with the "
-    "app's thread settings (ORT default = all cores), measured while training jobs may have "
-    "shared the 2 cores (see the load in the benchmark). **steps / train min**: the "
-    "checkpoint's optimisation steps and training wall time (`summary.json`).\n"
-)
-ABLATION_NOTE = (
-    "Why this does not reproduce the paper's Fig. 6 here: the paper uses the network's output "
-    "as it is, so without L_B the edge of A shows. Limelight composites the output with the "
-    "transition weight (channel A ∪ B), so the band's shape comes from the weight in both "
-    "runs. What the metric then sees in B is mostly LOL's noise times the gain: the run "
-    "without L_B is trained to return the input outside A (the paper's ablation splits the "
-    "image into A and its complement), so its B pixels are lifted only through the weight "
-    "and score as smoother. L_B's weight (β = 1e-4 on a sum, as in eq. 5) is also small "
-    "next to the backbone loss in these short runs{share}; the rows with a larger β "
-    "(`models/configs/fusion_net-ranlen-beta*.toml`, otherwise the same run) show what "
-    "weighting it up does.\n"
-)
-BUDGET_NOTE = (
-    "Each run trained on one thread (two runs at a time on the 2-core machine), batch 4, "
-    "cosine learning rate over the run's time budget; crops, data mix and masks are in each "
-    "config and model card. Budgets per row of the table (steps and minutes in the table "
-    "are totals over a model's stages): deepupe, star_dce, dln and gladnet, every conversion "
-    "5 + 7 + 7 minutes in three stages (`<name>.toml`, then `<name>-long.toml` and "
-    "`<name>-long3.toml`, each from the previous stage's final weights); fusion_net, "
-    "global/concat 5 minutes, ranlen (the default) three stages (25 + 35 + 25 minutes) and "
-    "its L_B ablation 25 minutes. So the fusion_net row compares ranlen with concat/global at unequal "
-    "budgets: the last column gives each run's own training-time evaluation (torch path, same "
-    "protocol) within its first 5 minutes for the equal-budget comparison. Equal minutes are "
-    "not equal steps: the first stages (2026-11-22) shared the cores with the rest of the "
-    "project's work and made 3-10 times fewer steps per minute than the later stages; the "
-    "steps column has the counts.\n"
-)
-LIMITS_TEXT = (
-    "* **CPU time.** {train_min:.0f} CPU-thread minutes of training for all {runs} runs, "
-    "{steps_min:,}–{steps_max:,} steps per run, on two cores shared with the rest of the "
-    "project's work (the 5-minute runs made {short_min:,}–{short_max:,} steps). The papers train for hundreds of "
-    "GPU epochs: every row here is an early stop, and the training-time evaluations "
-    "(`../runs/<name>/eval.jsonl`) swing by about half a dB between checkpoints while only "
-    "the last checkpoint ships. More steps (a GPU, or a night on this CPU) and keeping the "
-    "best checkpoint are the first levers.\n"
-    "* **Data.** 243 real LOL pairs (every other pair of our485) plus synthetic pairs; LOL's "
-    "dark images are very noisy with clipped zeros, which caps what a pointwise curve or "
-    "Retinex division can reach (design.md). The full 485 pairs and more real pairs would "
-    "help.\n"
-    "* **Loss and size.** No VGG perceptual loss (no pretrained network available offline), "
-    "and the backbones are small (thousands to tens of thousands of parameters) so the "
-    "preview stays interactive on a CPU.\n"
-    "{knobs}"
-    "* **Figures are on 15 photos**: differences of a few tenths of a dB between rows are "
-    "within run-to-run noise (seeds were not repeated).\n"
-)
-
-
 def _exposure_limit(doc: dict[str, Any]) -> str:
     """The 'Exposure' item of the limits: the default's PSNR against its exposure-fit PSNR,
     and what was tried on it (empty when the figure was not measured)."""
@@ -612,17 +540,6 @@ def real_section(real: dict[str, Any] | None, lol: dict[str, Any] | None) -> lis
         parts += [f"The same measures on LOL eval15's {len(lol['photos'])} low images "
                   "(`--real ../shared/data/lol/eval15/low`):\n", _real_table(lol["summary"]), ""]
     return parts
-
-
-REAL_LIMITS = (
-    "What limits these figures: two of the global misses are photos with 1 and 16 pixels of "
-    "chroma above 8, where the hue measure is a handful of noisy pixels; the others are the "
-    "darkest coloured pixels, whose hue the colour-noise smoothing moves. The ellipse misses "
-    "are mostly fog: a dim photo whose black level is high has its darkest 1 % inside the "
-    "circle, and lifting the circle lifts it. The same finish serves every backbone, so the "
-    "rows differ mainly in how much light each network asks for (lift), not in colour or "
-    "clipping. 35 photos are few; more are held back to check these figures.\n"
-)
 
 
 def _real_table(summary: dict[str, Any]) -> str:
