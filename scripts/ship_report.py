@@ -608,80 +608,41 @@ def _stage_row(model: str, stage: int) -> str:
 
 def card_text(r: dict[str, Any], synth: dict[str, int], arch: str,
               real: dict[str, Any] | None = None, lol: Path = DATA / "lol" / "our485") -> str:
-    """A model card from a results record."""
-    t, cfg_path = r["training"], r["config"]
-    n_synth = sum(synth.values())
-    synth_parts = ", ".join(f"{v} from {k}" for k, v in sorted(synth.items()))
-    n_lol = _count_pairs(lol)
-    e = r.get("training_eval")
+    """A model card from a results record (the ``card*`` templates of the prose)."""
+    t, e = r["training"], r.get("training_eval")
     frac = 100 * (t.get("synth_fraction") if t.get("synth_fraction") is not None else 0.3)
-    lines = [
-        f"# {r['name']}\n",
-        f"Backbone `{r['backbone']}`, conversion `{r['conversion']}`, {r['params']:,} "
-        f"parameters. Made by `python scripts/ship_zoo.py` (figures copied from "
-        f"`docs/results.json`; do not edit by hand).\n",
-        "## Figures (LOL eval15, design.md protocol, through the app's pipeline)\n",
-        HEADER, _row(r), "",
-        "C max is measured where the compositing weight is exactly 0; B rough. is defined in "
-        "`limelight_models/metrics.py`; ms @1 MP is the editor's first preview of a 1224×816 photo "
-        "(network at 384 px, recomposition, guided transfer). "
-        "Peers and the other models: `docs/results.md`.\n",
-        *([f"{real_line(r, real)}\n"] if real_line(r, real) else []),
-        *([f"Non-uniform light (eval15's photos partly dark, partly over-exposed; "
-           f"docs/results.md): {r['mixed']['global_psnr']:.2f} dB / "
-           f"{r['mixed']['global_ssim']:.3f}, {r['mixed']['area_a_psnr']:.2f} dB in area A.\n"]
-          if r.get("mixed") else []),
-        "## Training\n",
-        f"* Data: LOL our485, {n_lol or 243} real pairs, plus {n_synth} synthetic pairs "
-        f"({synth_parts}; 3 per photo) made with {SYNTH_RECIPE}{_mixed_note(r)}. Batches mix "
-        f"{100 - frac:.0f} % real and {frac:.0f} % synthetic pairs, "
-        f"{t['crops'][0]}–{t['crops'][1]} px crops, batch "
-        f"{t['batch_size']}, random masks (circle, ellipse, brush, blob, whole image).",
-        f"* Budget: {t['step']:,} steps, {t['wall_time_s'] / 60:.1f} minutes of wall time on "
-        f"{t['threads']} CPU thread(s) (time budget {t['time_budget_min']} min, stopped by "
-        f"{t['stopped_by']}), Adam with a cosine learning rate over the time budget.",
-        f"* Loss: RANLEN's region loss (area A backbone loss, L_B transition smoothness "
-        f"{'on' if t['use_lb'] else 'off'}, area C identity) with the backbone's own terms"
-        + (f", plus {t['refine_l1']:g} × mean |refine| (a penalty on RANLEN's refine residual, "
-           "not in the paper: it moves the brightening into the maps the knobs act on)"
-           if t.get("refine_l1") else "")
-        + (f", plus {t['mse_a']:g} × the squared error over area A (`loss.mse_a`, not in the "
-           "paper: LOL is scored by PSNR, and the paper's Huber + SSIM left the photos too "
-           "dark)" if t.get("mse_a") else "")
-        + ("; in training the output's clip to [0, 1] passes gradients (straight-through; "
-           "with the hard clip, gladnet-ranlen's first training got stuck with most pixels "
-           "clipped at 0)" if t.get("straight_through_clip") else "")
-        + ("; the noise map N is a learned weighted smoothing of the output, α (box5(rest) − "
-           "rest) (`noise_smoothing`, docs/architecture.md), so γ3 removes noise"
-           if t.get("noise_smoothing") else "") + ".",
-    ]
     stages = r.get("earlier_stages") or []
-    if stages:
-        chain = "; ".join(
-            f"stage {i}: `{st['name']}`, {st['step']:,} steps, {st['wall_time_s'] / 60:.1f} "
-            f"min, synthetic {', '.join(st['synthetic'] or [])} at "
-            f"{100 * (st['synth_fraction'] or 0):.0f} %" for i, st in enumerate(stages, 1))
-        lines.append(
-            f"* {len(stages) + 1} stages, each starting from the previous one's final weights "
-            f"with a fresh optimiser ({chain}; this run is stage {len(stages) + 1}, with "
-            f"synthetic {', '.join(t.get('synthetic') or [])} at "
-            f"{100 * (t.get('synth_fraction') or 0):.0f} %); in all "
-            f"{sum(st['step'] for st in stages) + t['step']:,} steps, "
-            f"{(sum(st['wall_time_s'] for st in stages) + t['wall_time_s']) / 60:.1f} minutes. "
-            "The earlier stages are rows of docs/results.md.")
-    if e:
-        lines.append(f"* Training-time evaluation (torch) at step {e['step']} "
-                     f"({e['elapsed_s'] / 60:.1f} min): {e['global_psnr']:.2f} dB, A "
-                     f"{e['area_a_psnr']:.2f} dB.")
-    lines += [
-        f"* Re-create: {_train_commands(stages, cfg_path)} then "
-        "`python scripts/ship_zoo.py` (or `python -m limelight_models.export --checkpoint "
-        f"../runs/<run>/final.pt --out resources/zoo --name {r['name']}`).\n",
-        "## Known limits\n",
-        *[f"* {x}" for x in LIMITS], "",
-        "## Architecture\n", arch, "",
-    ]
-    return "\n".join(lines)
+    line = real_line(r, real)
+    mixed = r.get("mixed")
+    chain = "; ".join(PROSE["card_stage"].format(
+        i=i, name=st["name"], step=st["step"], wall_min=st["wall_time_s"] / 60,
+        synthetic=", ".join(st["synthetic"] or []), synth_pct=100 * (st["synth_fraction"] or 0))
+        for i, st in enumerate(stages, 1))
+    return PROSE["card"].format(
+        name=r["name"], backbone=r["backbone"], conversion=r["conversion"], params=r["params"],
+        header=HEADER, row=_row(r),
+        real=PROSE["card_real"].format(line=line) if line else "",
+        mixed=PROSE["card_mixed"].format(**mixed) if mixed else "",
+        n_lol=_count_pairs(lol) or 243, n_synth=sum(synth.values()),
+        synth_parts=", ".join(f"{v} from {k}" for k, v in sorted(synth.items())),
+        synth_recipe=SYNTH_RECIPE, mixed_note=_mixed_note(r), real_pct=100 - frac,
+        synth_pct=frac, crop_min=t["crops"][0], crop_max=t["crops"][1],
+        batch_size=t["batch_size"], step=t["step"], wall_min=t["wall_time_s"] / 60,
+        threads=t["threads"], time_budget_min=t["time_budget_min"], stopped_by=t["stopped_by"],
+        lb="on" if t["use_lb"] else "off",
+        loss_extras="".join(PROSE[f"card_loss_{k}"].format(**t) for k in (
+            "refine_l1", "mse_a", "straight_through_clip", "noise_smoothing") if t.get(k)),
+        stages=PROSE["card_stages"].format(
+            n=len(stages) + 1, chain=chain, synthetic=", ".join(t.get("synthetic") or []),
+            synth_pct=100 * (t.get("synth_fraction") or 0),
+            steps=sum(st["step"] for st in stages) + t["step"],
+            minutes=(sum(st["wall_time_s"] for st in stages) + t["wall_time_s"]) / 60)
+        if stages else "",
+        evaluation=PROSE["card_evaluation"].format(
+            step=e["step"], minutes=e["elapsed_s"] / 60, global_psnr=e["global_psnr"],
+            area_a_psnr=e["area_a_psnr"]) if e else "",
+        commands=_train_commands(stages, r["config"]),
+        limits="\n".join(f"* {x}" for x in LIMITS), arch=arch)
 
 
 def bench_figures(bench: str | None) -> dict[str, str]:
