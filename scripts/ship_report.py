@@ -335,57 +335,30 @@ def _knob_note(r: dict[str, Any], lead: str = " (light, shadows, highlights, noi
 
 
 def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
-    """The whole of docs/results.md."""
-    parts = [
-        "# Results: the shipped models on LOL eval15\n",
-        "Every figure on this page is measured and re-made by one command, from the "
-        "repository root:\n\n    python scripts/ship_zoo.py --bench\n\n"
-        "It exports every finished training run (`models/configs/<name>.toml` → "
-        "`../runs/<name>/final.pt`) with `limelight_models.export`, evaluates each ONNX file "
-        "**through the app's Engine and pipeline** (`limelight_models.evaluate`: working "
-        "resolution, recomposition and the light finish at default knobs, compositing in the "
-        "source integers) on "
-        "the 15 pairs of LOL eval15, and writes this page, `docs/results.json`, "
-        "`resources/zoo/manifest.json` (figures under `metrics`) and the model cards "
-        "`resources/zoo/<name>.md`.\n",
-    ]
-    if doc.get("snapshot"):
-        parts.append("> **DRY RUN** on unfinished checkpoints (`--snapshot`): not the shipped "
-                     "figures.\n")
-    if doc.get("missing"):
-        parts.append(f"> Not finished, not shipped: {', '.join(doc['missing'])}.\n")
-    parts += [f"Default model: {_default_reason(doc)}\n",
-              f"Zoo: {sum(r['shipped'] for r in doc['models'])} models, "
-              f"{doc['zoo_mb']:.2f} MB in total.\n",
-              "## Targets of issue 4\n", "| target | measured | met |", "| --- | --- | --- |"]
-    for t, m, ok in targets(doc):
-        parts.append(f"| {t} | {m} | {'yes' if ok else '**no**'} |")
-    note = _stages_note(doc)
-    parts += ["", "## Backbone × conversion\n", PROTOCOL + note, main_table(doc), "",
-              "## Beside the published figures (global setting)\n", peer_table(doc), "",
-              "## Ablation of RANLEN's Fig. 6: the transition loss L_B\n",
-              "fusion_net · ranlen trained twice with the same config, seed and time budget, "
-              "with and without L_B (`models/configs/fusion_net-ranlen-nolb.toml`); B "
-              "roughness as defined above (lower is smoother).\n", ablation(doc), _ablation_note(doc),
-              *real_section(doc.get("real"), doc.get("real_lol")),
-              "## The knobs on the shipped models\n", ship_knobs.knobs_section(doc),
-              *mixed_light_section(doc),
-              "## Training budget of each row\n", budgets(doc), "", BUDGET_NOTE]
-    if bench:
-        parts += ["## Benchmark of the default model\n",
-                  "`python -m limelight.bench` with the shipped zoo (24 MP export against the "
-                  "decode + encode floor, preview recomposition per knob change, 50 MP peak "
-                  "memory); the load average says how busy the 2 cores were.\n",
-                  "```", bench.rstrip(), "```", ""]
+    """The whole of docs/results.md (the ``results_page`` template)."""
     steps = [r["training"]["step"] for r in doc["models"]]
     short = [r["training"]["step"] for r in doc["models"]
              if r["training"]["time_budget_min"] == 5]
-    parts += ["## What limits these figures, and what would lift them\n", _exposure_limit(doc),
-              LIMITS_TEXT.format(
-        train_min=sum(r["training"]["wall_time_s"] for r in doc["models"]) / 60,
-        runs=len(doc["models"]), steps_min=min(steps), steps_max=max(steps),
-        short_min=min(short or [0]), short_max=max(short or [0]), knobs=_knob_limits(doc))]
-    return "\n".join(parts) + "\n"
+    return PROSE["results_page"].format(
+        dry_run=PROSE["results_dry_run"] if doc.get("snapshot") else "",
+        missing=PROSE["results_missing"].format(names=", ".join(doc["missing"]))
+        if doc.get("missing") else "",
+        default_reason=_default_reason(doc), n_shipped=sum(r["shipped"] for r in doc["models"]),
+        zoo_mb=doc["zoo_mb"],
+        target_rows="".join(f"| {t} | {m} | {'yes' if ok else '**no**'} |\n"
+                            for t, m, ok in targets(doc)),
+        protocol=PROTOCOL, stages_note=_stages_note(doc), main_table=main_table(doc),
+        peer_table=peer_table(doc), ablation=ablation(doc), ablation_note=_ablation_note(doc),
+        real="".join(f"{x}\n" for x in real_section(doc.get("real"), doc.get("real_lol"))),
+        knobs=ship_knobs.knobs_section(doc),
+        mixed="".join(f"{x}\n" for x in mixed_light_section(doc)),
+        budgets=budgets(doc), budget_note=BUDGET_NOTE,
+        bench=PROSE["results_bench"].format(bench=bench.rstrip()) if bench else "",
+        exposure=_exposure_limit(doc),
+        limits=LIMITS_TEXT.format(
+            train_min=sum(r["training"]["wall_time_s"] for r in doc["models"]) / 60,
+            runs=len(doc["models"]), steps_min=min(steps), steps_max=max(steps),
+            short_min=min(short or [0]), short_max=max(short or [0]), knobs=_knob_limits(doc)))
 
 
 def _exposure_limit(doc: dict[str, Any]) -> str:
