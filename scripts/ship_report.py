@@ -7,6 +7,7 @@ here is typed by hand except the peer figures, copied from ``../shared/data/READ
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import os
@@ -645,48 +646,24 @@ def bench_figures(bench: str | None) -> dict[str, str]:
 
 def readme_block(doc: dict[str, Any], bench: str | None) -> str:
     """The README's models/results paragraph (between its ship_zoo markers)."""
-    rows = _by_name(doc)
-    d = rows.get(doc["default"])
+    d = _by_name(doc).get(doc["default"])
     shipped = [r for r in doc["models"] if r["shipped"]]
     if not d or not shipped:
-        return "No trained models have shipped yet.\n"
+        return PROSE["readme_none"]
     best = max(shipped, key=lambda r: r["global_psnr"])
-    b = bench_figures(bench)
-    table = [r for r in doc["models"] if r["name"] == f"{r['backbone']}-{r['conversion']}"]
-    dropped = [r["name"] for r in table if not r["shipped"]]
-    unshipped = (f" ({len(dropped)} more, {', '.join(dropped)}, are evaluated but not shipped: "
-                 f"they fell under the 15 dB floor)" if dropped else "")
-    lines = [
-        f"The editor ships {len(shipped)} trained models ({doc['zoo_mb']:.1f} MB, "
-        f"`resources/zoo/`, each with a model card) of the five backbones × {{global, concat, "
-        f"ranlen}} trained here on two CPU cores{unshipped}. The default is "
-        f"**{d['name']}**{_knob_note(d)}{_mixed_rank(doc)}. On LOL "
-        f"eval15 through the "
-        f"app's pipeline it scores {d['global_psnr']:.2f} dB "
-        f"/ {d['global_ssim']:.3f} SSIM globally and {d['area_a_psnr']:.2f} dB in a local "
-        f"spotlight with area C bit-identical (C max {d['area_c_max']}); the best shipped "
-        f"model, {best['name']}, {best['global_psnr']:.2f} dB / {best['global_ssim']:.3f} "
-        f"(published small models re-measured on the same data: 14.9–16.5 dB; DLN's paper "
-        f"19.26 dB). Full table, peers, the L_B ablation, training budgets, the targets "
-        f"missed and why: [docs/results.md](docs/results.md), made by "
-        f"`python scripts/ship_zoo.py --bench`.",
-    ]
-    if real_line(d, doc.get("real")):
-        lines += ["", "Real photos: " + real_line(d, doc.get("real"))[0].lower()
-                  + real_line(d, doc.get("real"))[1:]]
-    if b:
-        lines.append("")
-        lines.append(
-            f"Speed (`python -m limelight.bench`, 2-core CPU, load {b.get('load0', '?')}): "
-            f"the editor shows a new mask on a 1 MP photo with {d['name']} in "
-            f"{b.get('preview1', '?')} ms (network at {b.get('preview0', '?')} px, "
-            f"recomposition, guided transfer), and the full-detail pass follows in "
-            f"{b.get('refined1', '?')} ms once the user pauses; exporting a "
-            f"{b.get('size1', '?')} MP JPEG takes "
-            f"{b.get('export0', '?')} s, {b.get('export1', '?')}× the decode + encode floor "
-            f"({b.get('floor0', '?')} s); a {b.get('peak1', '?')} MP export peaks at "
-            f"{b.get('peak2', '?')} MB.")
-    return "\n".join(lines) + "\n"
+    speed = collections.defaultdict(lambda: "?", bench_figures(bench), name=d["name"])
+    dropped = [r["name"] for r in doc["models"]
+               if r["name"] == f"{r['backbone']}-{r['conversion']}" and not r["shipped"]]
+    line = real_line(d, doc.get("real"))
+    return PROSE["readme"].format(
+        n_shipped=len(shipped), zoo_mb=doc["zoo_mb"],
+        unshipped=PROSE["readme_unshipped"].format(n=len(dropped), names=", ".join(dropped))
+        if dropped else "", name=d["name"], knob_note=_knob_note(d), mixed_rank=_mixed_rank(doc),
+        global_psnr=d["global_psnr"], global_ssim=d["global_ssim"],
+        area_a_psnr=d["area_a_psnr"], area_c_max=d["area_c_max"], best=best["name"],
+        best_psnr=best["global_psnr"], best_ssim=best["global_ssim"],
+        real=PROSE["readme_real"].format(line=line[0].lower() + line[1:]) if line else "",
+        speed=PROSE["readme_speed"].format_map(speed) if bench_figures(bench) else "")
 
 
 README_BEGIN = "<!-- ship_zoo:begin (written by scripts/ship_zoo.py) -->"
