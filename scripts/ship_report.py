@@ -365,30 +365,21 @@ def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
 def _exposure_limit(doc: dict[str, Any]) -> str:
     """The 'Exposure' item of the limits: the default's PSNR against its exposure-fit PSNR,
     and what was tried on it (empty when the figure was not measured)."""
-    rows = _by_name(doc)
-    r = rows.get(doc["default"], {})
+    r = _by_name(doc).get(doc["default"], {})
     if "exposure_fit_psnr" not in r:
         return ""
     gain = r.get("exposure_gain")
-    shipped = [x for x in doc["models"] if x["shipped"] and "exposure_fit_psnr" in x]
-    gaps = [x["exposure_fit_psnr"] - x["global_psnr"] for x in shipped]
+    gaps = [x["exposure_fit_psnr"] - x["global_psnr"] for x in doc["models"]
+            if x["shipped"] and "exposure_fit_psnr" in x]
     tried = [(x["name"], x) for x in in_group(doc, "exposure")]
-    tried_text = "; ".join(f"`{n}` {x['global_psnr']:.2f} dB (exposure fit "
-                           f"{x['exposure_fit_psnr']:.2f})" for n, x in tried
-                           if "exposure_fit_psnr" in x)
-    return (
-        f"* **Exposure.** Scaled by the one gain that fits each reference best "
-        f"(`metrics.exposure_fit_psnr`), the default's outputs would score "
-        f"{r['exposure_fit_psnr']:.2f} dB instead of {r['global_psnr']:.2f}; over the shipped "
-        f"models that gap is {min(gaps):.1f}–{max(gaps):.1f} dB. So most of the error left is "
-        "each photo's overall brightness, which LOL's references set differently from photo "
-        "to photo" + (f" (the default's best gains on eval15 range from {gain[1]:.2f} to "
-                      f"{gain[2]:.2f}, mean {gain[0]:.2f})" if gain else "")
-        + ", not the local light, colour or noise. Runs that tried to learn it better, each "
-        "measured against the default (its config says what it changes)"
-        + (f": {tried_text}" if tried_text else "") + ". " + _lifted(r, tried)
-        + _best_fit_note(r, tried) + "\n"
-    )
+    tried_text = "; ".join(PROSE["exposure_tried"].format(
+        name=n, psnr=x["global_psnr"], fit=x["exposure_fit_psnr"])
+        for n, x in tried if "exposure_fit_psnr" in x)
+    return PROSE["exposure_limit"].format(
+        fit=r["exposure_fit_psnr"], psnr=r["global_psnr"], gap_min=min(gaps), gap_max=max(gaps),
+        gains=PROSE["exposure_gains"].format(mean=gain[0], low=gain[1], high=gain[2])
+        if gain else "", tried=f": {tried_text}" if tried_text else "",
+        lifted=_lifted(r, tried), best_fit=_best_fit_note(r, tried))
 
 
 def _best_fit_note(default: dict[str, Any], tried: list[tuple[str, dict[str, Any]]]) -> str:
