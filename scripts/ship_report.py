@@ -435,15 +435,7 @@ def mixed_light_section(doc: dict[str, Any]) -> list[str]:
                      f"{m['area_a_psnr']:.2f} |")
     return [
         "## Non-uniform light: dark and over-exposed parts in one photo\n",
-        "LOL has no over-exposed pixels, so eval15 cannot show what the fusion models' "
-        "highlights branch (I_O, the γ2 knob) does. These pairs are eval15's 15 normal-light "
-        "photos (never trained on) under the training synthesis's mixed exposure: "
-        f"`python -m limelight_models.data.synth --src ../shared/data/lol/eval15/high --out "
-        f"{ml['pairs']} --per-image {ml['per_image']} --seed {ml['seed']} --mixed "
-        f"{ml['mixed']}` (made by ship_zoo when missing; the training caches use seeds 0 and "
-        "1). The same generator made the fusion_net rows' mixed training pairs, so this set "
-        "is in their distribution: it measures the capability, not generalisation to real "
-        "back-lit photos. Same protocol as above.\n",
+        PROSE["mixed_light_intro"].format(**ml),
         "\n".join(lines), "",
     ]
 
@@ -473,22 +465,7 @@ def real_section(real: dict[str, Any] | None, lol: dict[str, Any] | None) -> lis
     summary = real["summary"]
     parts = [
         "## Real photos: the light a photographer keeps\n",
-        f"The {len(real['photos'])} real night photos of `../shared/data/real/` (faces in "
-        "cars, streets, lamps; no ground truth), through the app's pipeline at the default "
-        "knobs, measured by `python -m limelight_models.real_eval --real ../shared/data/real "
-        "--knobs --json docs/real_photos.json --sheets docs/real_sheets`: the six measures "
-        "of the real-photo light issue on 8-bit Rec.601 luminance (`limelight_models/"
-        "real_measures.py`): **clip** % of pixels under 235 that come out at 250 or more; "
-        "**fog** the mean rise of the darkest 1 %; **lift** the darkest half's mean, out over "
-        "in; **hue** the chroma-weighted mean CIELAB hue shift; **sat** the HSV saturation "
-        "ratio; **grain** noise lifted over light (1 = a plain gain). A photo is **kept** when "
-        "clip ≤ 1, fog ≤ 12, hue ≤ 8°, sat ≥ 0.7, grain ≤ 1 and lift ≥ 1.5 (≥ 1 when its "
-        "darkest half already averages 40). Medians over the photos; local edits (a centred "
-        "circle of radius 2/7 of the short side with the default band; the automatic subject, "
-        "on the photos where the subject network finds one) are measured over the pixels they "
-        "may touch, and **halo** counts the photos whose darkest 1 % there rises by at most "
-        "8. Baseline B is a denoise, a luminance gamma carried by ratio and a shoulder; CLAHE "
-        "on L* and a gamma 0.45 curve beside it.\n",
+        PROSE["real_intro"].format(n=len(real["photos"])),
         _real_table(summary), "",
     ]
     if real.get("knob_summary"):
