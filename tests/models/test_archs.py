@@ -7,7 +7,7 @@ import torch
 
 from limelight.core.recompose import FAMILIES
 from limelight_models.archs import BACKBONES, CONVERSIONS, FAMILY_OF, build_model, list_models
-from limelight_models.archs.common import area_resize, count_params, upsample_to
+from limelight_models.layers import area_resize, count_params, upsample_to
 
 torch.set_num_threads(1)
 
@@ -208,3 +208,17 @@ def test_noise_smoothing_makes_n_a_weighted_smoothing_of_the_output() -> None:
     assert out["output"].std() < rest.std()  # adding N removes noise, whatever the weights
     with pytest.raises(ValueError, match="fusion"):
         build_model("dln", "ranlen", noise_smoothing=2)
+
+
+@pytest.mark.parametrize("first", ["limelight_models.ranlen", "limelight_models.layers",
+                                   "limelight_models.config", "limelight_models.checkpoint",
+                                   "limelight_models.archs.dln"])
+def test_any_module_can_be_imported_first(first: str) -> None:
+    """ranlen imported first failed (ranlen -> archs.common -> archs/__init__ -> ranlen, half
+    made); the shared layers now sit outside the archs package."""
+    import subprocess
+    import sys
+
+    code = f"import {first}; from limelight_models.archs import BACKBONES; print(len(BACKBONES))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "5", done.stderr[-400:]

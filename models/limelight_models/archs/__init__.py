@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from torch import nn
 
 from limelight.core.recompose import FAMILIES
-from limelight_models.archs.common import count_params
 from limelight_models.archs.local_model import GRAPH_OPTIONS, LocalModel
 from limelight_models.archs.noise_smoothing import NOISE_ALPHA_OFFSET, smoothing_noise_map
+from limelight_models.layers import count_params
 from limelight_models.ranlen import CONVERSIONS, Refine, check_conversion
 
 __all__ = [

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from limelight.core.recompose import FLOOR
 from limelight_models.archs import register_backbone
-from limelight_models.archs.common import (
+from limelight_models.layers import (
     GlobalContext,
     area_resize,
     bilateral_slice,

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from limelight_models.archs import register_backbone
-from limelight_models.archs.common import (
+from limelight_models.layers import (
     GlobalContext,
     area_resize,
     conv,

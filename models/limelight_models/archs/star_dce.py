@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from limelight_models.archs import register_backbone
-from limelight_models.archs.common import area_resize, conv, upsample_to, with_mask
+from limelight_models.layers import area_resize, conv, upsample_to, with_mask
 from limelight_models.ranlen import check_conversion, mask_channels, norm_site
 
 LOW_RES = 64
