@@ -9,7 +9,9 @@
 # Logs: ../runs/<name>/log.txt (stdout/stderr), log.jsonl, eval.jsonl, summary.json.
 set -u
 cd "$(dirname "$0")/.."
-PY=${PY:-/tmp/venv/bin/python}
+# The Python of the active environment (pip install -e '.[train]'), or $PYTHON ($PY, its
+# older name, still works).
+PY=${PYTHON:-${PY:-python3}}
 RUNS=${RUNS:-../runs}
 MAX_PASSES=${MAX_PASSES:-6}
 RETRY_WAIT=${RETRY_WAIT:-300}

@@ -20,11 +20,10 @@ import os
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
+import ship_report  # sibling modules: Python puts a script's own folder first on sys.path
+import ship_zoo
 
-import ship_report  # noqa: E402  (sibling modules of this script)
-import ship_zoo  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 log = logging.getLogger("refresh_shipped")
 
@@ -72,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"no shipped row in {results} for {', '.join(missing)}")
     results.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     ship_zoo.finalize_manifest(args.zoo, figures, doc["default"])  # the figures it lists
-    ship_report.write_cards(args.zoo, doc["models"], runs_synth=REPO.parent / "cache" / "synth",
+    ship_report.write_cards(args.zoo, doc["models"], runs_synth=ship_report.CACHE / "synth",
                             real=ship_report.load_real(args.docs).get("real"))
     if not ship_report.write_docs(args.docs, doc, args.readme):
         raise SystemExit(f"{args.readme} has no ship_zoo markers")

@@ -7,16 +7,36 @@ here is typed by hand except the peer figures, copied from ``../shared/data/READ
 
 from __future__ import annotations
 
+import collections
+import functools
 import json
+import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import ship_knobs
 
+from limelight_models.archs import BACKBONES, CONVERSIONS  # the registry's order: every table's
+
+REPO = Path(__file__).resolve().parents[1]
+#: The shared data and the synthetic-pair cache live outside the repo: $LIMELIGHT_DATA and
+#: $LIMELIGHT_CACHE, by default beside the checkout (../shared/data, ../cache) as the configs
+#: name them; relative folders in a record are the configs' own, from the repo root.
+DATA = Path(os.environ.get("LIMELIGHT_DATA") or REPO.parent / "shared" / "data")
+CACHE = Path(os.environ.get("LIMELIGHT_CACHE") or REPO.parent / "cache")
+
+#: The report's prose (fixed paragraphs, and templates whose {fields} the figures fill) lives in
+#: ship_report_prose.toml beside this script.
+PROSE: dict[str, Any] = tomllib.loads(
+    Path(__file__).with_name("ship_report_prose.toml").read_text(encoding="utf-8"))
+SYNTH_RECIPE, PROTOCOL, ABLATION_NOTE, BUDGET_NOTE, LIMITS_TEXT, REAL_LIMITS = (
+    PROSE[k] for k in ("synth_recipe", "protocol", "ablation_note", "budget_note",
+                       "limits_text", "real_limits"))
+LIMITS: list[str] = PROSE["limits"]
+
 METRIC_KEYS = ("global_psnr", "global_ssim", "global_delta_e", "area_a_psnr", "area_a_ssim", "area_c_max",
                "b_roughness", "ms_1mp", "params", "pairs")
-BACKBONES = ("deepupe", "star_dce", "fusion_net", "dln", "gladnet")
-CONVERSIONS = ("global", "concat", "ranlen")
 #: LOL eval15, global setting (../shared/data/README.md): name -> (PSNR, SSIM, source).
 PEERS = {
     "input (no enhancement)": (7.77, 0.191, "re-measured on this data"),
@@ -27,24 +47,6 @@ PEERS = {
     "SGZ": (16.04, 0.576, "re-measured, authors' weights, CPU"),
     "DLN": (19.26, 0.724, "its slides (not re-measured)"),
 }
-SYNTH_RECIPE = (
-    "DLN's darkening `X = β·(α·Y)^γ` per channel (α ~ U(0.9, 1), β ~ U(0.5, 1), "
-    "γ ~ U(1.5, 5)), then signal-dependent Poisson-Gaussian noise `X + N(0, aX + b)` "
-    "(a ~ logU(1e-4, 1e-2), b ~ logU(1e-6, 1e-4)), 8-bit quantisation and, with probability "
-    "0.7, JPEG at quality 40-95 (`python -m limelight_models.data.synth`)"
-)
-LIMITS = [
-    "Trained on two shared CPU cores, one thread per run, for minutes (see the budget above), "
-    "not the hundreds of GPU epochs of the papers: the figures are those of an early stop.",
-    "Loss: region-aware L1/SSIM-style terms of RANLEN eq. 5 with the backbone's own loss; "
-    "no VGG perceptual loss (no pretrained network here), no GAN loss.",
-    "Evaluated on LOL eval15 (15 indoor photos, 600x400) and on the same photos under "
-    "synthetic non-uniform light, no real back-lit photos; LOL's dark images are very "
-    "noisy and 7 % of their pixels are 0, so a photo's shadows may look flat or noisy at "
-    "high degree.",
-    "Full-resolution photos are enhanced at a working resolution of 1024 px and upsampled by "
-    "a guided filter: fine texture added by the network is not reproduced pixel for pixel.",
-]
 
 
 def _f(v: Any, nd: int = 2) -> str:
@@ -57,6 +59,26 @@ def _f(v: Any, nd: int = 2) -> str:
 
 def _by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in doc["models"]}
+
+
+def in_group(doc: dict[str, Any], group: str) -> list[dict[str, Any]]:
+    """The records whose config's ``[report] groups`` hold ``group`` (e.g. ``lb-off``), in
+    the doc's order: the report finds its rows by what the configs say they are for."""
+    return [r for r in doc["models"] if group in _report_tags(r.get("config"))]
+
+
+def _first(doc: dict[str, Any], group: str) -> dict[str, Any] | None:
+    rows = in_group(doc, group)
+    return rows[0] if rows else None
+
+
+@functools.cache
+def _report_tags(config: str | None) -> tuple[str, ...]:
+    """The ``[report] groups`` of a config (a path from the repo root); () when it is gone."""
+    from limelight_models.config import load_config
+
+    path = REPO / config if config else None
+    return load_config(path).report.groups if path and path.is_file() else ()
 
 
 def synth_counts(folder: Path) -> dict[str, int]:
@@ -155,8 +177,7 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     cmax = max((r["area_c_max"] for r in doc["models"]), default=None)
     out.append(("Area-C max difference exactly 0 for every model", f"max over all: {cmax}",
                 cmax == 0))
-    with_lb, no_lb = rows.get("fusion_net-ranlen-short") or rows.get("fusion_net-ranlen"), \
-        rows.get("fusion_net-ranlen-nolb")
+    with_lb, no_lb = _first(doc, "lb-reference"), _first(doc, "lb-off")
     if with_lb and no_lb:
         out.append(("with L_B, B roughness lower than without (Fig. 6)",
                     f"{with_lb['b_roughness']:.4f} with vs {no_lb['b_roughness']:.4f} without",
@@ -180,8 +201,7 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
 
 
 def _ablation_note(doc: dict[str, Any]) -> str:
-    rows = _by_name(doc)
-    with_lb = rows.get("fusion_net-ranlen-short") or rows.get("fusion_net-ranlen")
+    with_lb = _first(doc, "lb-reference")
     share = with_lb.get("lb_share") if with_lb else None
     return ABLATION_NOTE.format(share=(
         f": β·L_B is {100 * share:.1f} % of the total loss over the last 50 logged steps of "
@@ -191,15 +211,12 @@ def _ablation_note(doc: dict[str, Any]) -> str:
 
 
 def ablation(doc: dict[str, Any]) -> str:
-    rows = _by_name(doc)
-    with_lb = rows.get("fusion_net-ranlen-short") or rows.get("fusion_net-ranlen")
-    no_lb = rows.get("fusion_net-ranlen-nolb")
+    with_lb, no_lb = _first(doc, "lb-reference"), _first(doc, "lb-off")
     if not (with_lb and no_lb):
         return "The ablation runs have not both finished.\n"
     lines = ["| run | L_B | B roughness | PSNR | SSIM | A PSNR | steps | train min |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    heavier = sorted((r for n, r in rows.items() if n.startswith("fusion_net-ranlen-beta")),
-                     key=lambda r: r["training"].get("beta") or 0.0)
+    heavier = sorted(in_group(doc, "lb-heavier"), key=lambda r: r["training"].get("beta") or 0.0)
     runs = [(with_lb, f"yes, β {with_lb['training'].get('beta') or 1e-4:g}"), (no_lb, "no"),
             *((r, f"yes, β {r['training'].get('beta'):g}") for r in heavier)]
     for r, lb in runs:
@@ -238,8 +255,9 @@ def _mixed_note(r: dict[str, Any]) -> str:
 
 
 def write_cards(zoo: Path, records: list[dict[str, Any]], runs_synth: Path,
-                real: dict[str, Any] | None = None) -> None:
-    """Rewrites ``<name>.md`` beside each shipped ONNX file from the measured records."""
+                real: dict[str, Any] | None = None, lol: Path = DATA / "lol" / "our485") -> None:
+    """Rewrites ``<name>.md`` beside each shipped ONNX file from the measured records
+    (``runs_synth``: the synthetic pairs' cache; ``lol``: LOL's training pairs, counted)."""
     counts = synth_counts(runs_synth)
     for r in records:
         if not r["shipped"]:
@@ -247,7 +265,7 @@ def write_cards(zoo: Path, records: list[dict[str, Any]], runs_synth: Path,
         path = zoo / f"{r['name']}.md"
         stub = path.read_text(encoding="utf-8") if path.is_file() else ""
         arch = stub.split("## Architecture", 1)[1].strip() if "## Architecture" in stub else ""
-        path.write_text(card_text(r, counts, arch, real), encoding="utf-8")
+        path.write_text(card_text(r, counts, arch, real, lol), encoding="utf-8")
         path.chmod(0o644)
 
 
@@ -269,8 +287,9 @@ def load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _count_pairs(folder: str | None) -> int:
-    low = Path(folder) / "low" if folder else None
+def _count_pairs(folder: str | Path | None) -> int:
+    """PNG pairs in ``folder``/low (a relative folder is a config's: from the repo root)."""
+    low = REPO / folder / "low" if folder else None
     return len(list(low.glob("*.png"))) if low and low.is_dir() else 0
 
 
@@ -317,151 +336,50 @@ def _knob_note(r: dict[str, Any], lead: str = " (light, shadows, highlights, noi
 
 
 def results_markdown(doc: dict[str, Any], bench: str | None) -> str:
-    """The whole of docs/results.md."""
-    parts = [
-        "# Results: the shipped models on LOL eval15\n",
-        "Every figure on this page is measured and re-made by one command, from the "
-        "repository root:\n\n    python scripts/ship_zoo.py --bench\n\n"
-        "It exports every finished training run (`models/configs/<name>.toml` → "
-        "`../runs/<name>/final.pt`) with `limelight_models.export`, evaluates each ONNX file "
-        "**through the app's Engine and pipeline** (`limelight_models.evaluate`: working "
-        "resolution, recomposition and the light finish at default knobs, compositing in the "
-        "source integers) on "
-        "the 15 pairs of LOL eval15, and writes this page, `docs/results.json`, "
-        "`resources/zoo/manifest.json` (figures under `metrics`) and the model cards "
-        "`resources/zoo/<name>.md`.\n",
-    ]
-    if doc.get("snapshot"):
-        parts.append("> **DRY RUN** on unfinished checkpoints (`--snapshot`): not the shipped "
-                     "figures.\n")
-    if doc.get("missing"):
-        parts.append(f"> Not finished, not shipped: {', '.join(doc['missing'])}.\n")
-    parts += [f"Default model: {_default_reason(doc)}\n",
-              f"Zoo: {sum(r['shipped'] for r in doc['models'])} models, "
-              f"{doc['zoo_mb']:.2f} MB in total.\n",
-              "## Targets of issue 4\n", "| target | measured | met |", "| --- | --- | --- |"]
-    for t, m, ok in targets(doc):
-        parts.append(f"| {t} | {m} | {'yes' if ok else '**no**'} |")
-    note = _stages_note(doc)
-    parts += ["", "## Backbone × conversion\n", PROTOCOL + note, main_table(doc), "",
-              "## Beside the published figures (global setting)\n", peer_table(doc), "",
-              "## Ablation of RANLEN's Fig. 6: the transition loss L_B\n",
-              "fusion_net · ranlen trained twice with the same config, seed and time budget, "
-              "with and without L_B (`models/configs/fusion_net-ranlen-nolb.toml`); B "
-              "roughness as defined above (lower is smoother).\n", ablation(doc), _ablation_note(doc),
-              *real_section(doc.get("real"), doc.get("real_lol")),
-              "## The knobs on the shipped models\n", ship_knobs.knobs_section(doc),
-              *mixed_light_section(doc),
-              "## Training budget of each row\n", budgets(doc), "", BUDGET_NOTE]
-    if bench:
-        parts += ["## Benchmark of the default model\n",
-                  "`python -m limelight.bench` with the shipped zoo (24 MP export against the "
-                  "decode + encode floor, preview recomposition per knob change, 50 MP peak "
-                  "memory); the load average says how busy the 2 cores were.\n",
-                  "```", bench.rstrip(), "```", ""]
+    """The whole of docs/results.md (the ``results_page`` template)."""
     steps = [r["training"]["step"] for r in doc["models"]]
     short = [r["training"]["step"] for r in doc["models"]
              if r["training"]["time_budget_min"] == 5]
-    parts += ["## What limits these figures, and what would lift them\n", _exposure_limit(doc),
-              LIMITS_TEXT.format(
-        train_min=sum(r["training"]["wall_time_s"] for r in doc["models"]) / 60,
-        runs=len(doc["models"]), steps_min=min(steps), steps_max=max(steps),
-        short_min=min(short or [0]), short_max=max(short or [0]), knobs=_knob_limits(doc))]
-    return "\n".join(parts) + "\n"
-
-
-PROTOCOL = (
-    "LOL eval15, the protocol of `docs/design.md` (uint8 RGB, data range 255). **PSNR/SSIM**: "
-    "global setting (area A = the whole image; SSIM is skimage's, gaussian 11×11, σ 1.5). "
-    "Local setting: the centred circle r1 = 2·min(H, W)/7, B out to r2 = 1.225·r1 "
-    "(`limelight.core.masks.protocol_mask`), passed to the network *and* used as the "
-    "compositing weight, so the mask measured is the mask applied. **A PSNR/SSIM**: over area "
-    "A. **C max**: max |out − in| in code values where the compositing weight is exactly 0. "
-    "**B rough.**: mean |Laplacian| of the σ = 2 px blurred log-gain of luminance inside B "
-    "(`limelight_models/metrics.py`; lower is smoother). **ms @1 MP**: the editor's first "
-    "preview of a 1224×816 photo (`limelight.core.preview`: network at 384 px, "
-    "recomposition, guided transfer to 1 MP, compositing), median of 7 runs after a "
-    "warm-up, ONNX Runtime with the "
-    "app's thread settings (ORT default = all cores), measured while training jobs may have "
-    "shared the 2 cores (see the load in the benchmark). **steps / train min**: the "
-    "checkpoint's optimisation steps and training wall time (`summary.json`).\n"
-)
-ABLATION_NOTE = (
-    "Why this does not reproduce the paper's Fig. 6 here: the paper uses the network's output "
-    "as it is, so without L_B the edge of A shows. Limelight composites the output with the "
-    "transition weight (channel A ∪ B), so the band's shape comes from the weight in both "
-    "runs. What the metric then sees in B is mostly LOL's noise times the gain: the run "
-    "without L_B is trained to return the input outside A (the paper's ablation splits the "
-    "image into A and its complement), so its B pixels are lifted only through the weight "
-    "and score as smoother. L_B's weight (β = 1e-4 on a sum, as in eq. 5) is also small "
-    "next to the backbone loss in these short runs{share}; the rows with a larger β "
-    "(`models/configs/fusion_net-ranlen-beta*.toml`, otherwise the same run) show what "
-    "weighting it up does.\n"
-)
-BUDGET_NOTE = (
-    "Each run trained on one thread (two runs at a time on the 2-core machine), batch 4, "
-    "cosine learning rate over the run's time budget; crops, data mix and masks are in each "
-    "config and model card. Budgets per row of the table (steps and minutes in the table "
-    "are totals over a model's stages): deepupe, star_dce, dln and gladnet, every conversion "
-    "5 + 7 + 7 minutes in three stages (`<name>.toml`, then `<name>-long.toml` and "
-    "`<name>-long3.toml`, each from the previous stage's final weights); fusion_net, "
-    "global/concat 5 minutes, ranlen (the default) three stages (25 + 35 + 25 minutes) and "
-    "its L_B ablation 25 minutes. So the fusion_net row compares ranlen with concat/global at unequal "
-    "budgets: the last column gives each run's own training-time evaluation (torch path, same "
-    "protocol) within its first 5 minutes for the equal-budget comparison. Equal minutes are "
-    "not equal steps: the first stages (2026-11-22) shared the cores with the rest of the "
-    "project's work and made 3-10 times fewer steps per minute than the later stages; the "
-    "steps column has the counts.\n"
-)
-LIMITS_TEXT = (
-    "* **CPU time.** {train_min:.0f} CPU-thread minutes of training for all {runs} runs, "
-    "{steps_min:,}–{steps_max:,} steps per run, on two cores shared with the rest of the "
-    "project's work (the 5-minute runs made {short_min:,}–{short_max:,} steps). The papers train for hundreds of "
-    "GPU epochs: every row here is an early stop, and the training-time evaluations "
-    "(`../runs/<name>/eval.jsonl`) swing by about half a dB between checkpoints while only "
-    "the last checkpoint ships. More steps (a GPU, or a night on this CPU) and keeping the "
-    "best checkpoint are the first levers.\n"
-    "* **Data.** 243 real LOL pairs (every other pair of our485) plus synthetic pairs; LOL's "
-    "dark images are very noisy with clipped zeros, which caps what a pointwise curve or "
-    "Retinex division can reach (design.md). The full 485 pairs and more real pairs would "
-    "help.\n"
-    "* **Loss and size.** No VGG perceptual loss (no pretrained network available offline), "
-    "and the backbones are small (thousands to tens of thousands of parameters) so the "
-    "preview stays interactive on a CPU.\n"
-    "{knobs}"
-    "* **Figures are on 15 photos**: differences of a few tenths of a dB between rows are "
-    "within run-to-run noise (seeds were not repeated).\n"
-)
+    return PROSE["results_page"].format(
+        dry_run=PROSE["results_dry_run"] if doc.get("snapshot") else "",
+        missing=PROSE["results_missing"].format(names=", ".join(doc["missing"]))
+        if doc.get("missing") else "",
+        default_reason=_default_reason(doc), n_shipped=sum(r["shipped"] for r in doc["models"]),
+        zoo_mb=doc["zoo_mb"],
+        target_rows="".join(f"| {t} | {m} | {'yes' if ok else '**no**'} |\n"
+                            for t, m, ok in targets(doc)),
+        protocol=PROTOCOL, stages_note=_stages_note(doc), main_table=main_table(doc),
+        peer_table=peer_table(doc), ablation=ablation(doc), ablation_note=_ablation_note(doc),
+        real="".join(f"{x}\n" for x in real_section(doc.get("real"), doc.get("real_lol"))),
+        knobs=ship_knobs.knobs_section(doc),
+        mixed="".join(f"{x}\n" for x in mixed_light_section(doc)),
+        budgets=budgets(doc), budget_note=BUDGET_NOTE,
+        bench=PROSE["results_bench"].format(bench=bench.rstrip()) if bench else "",
+        exposure=_exposure_limit(doc),
+        limits=LIMITS_TEXT.format(
+            train_min=sum(r["training"]["wall_time_s"] for r in doc["models"]) / 60,
+            runs=len(doc["models"]), steps_min=min(steps), steps_max=max(steps),
+            short_min=min(short or [0]), short_max=max(short or [0]), knobs=_knob_limits(doc)))
 
 
 def _exposure_limit(doc: dict[str, Any]) -> str:
     """The 'Exposure' item of the limits: the default's PSNR against its exposure-fit PSNR,
     and what was tried on it (empty when the figure was not measured)."""
-    rows = _by_name(doc)
-    r = rows.get(doc["default"], {})
+    r = _by_name(doc).get(doc["default"], {})
     if "exposure_fit_psnr" not in r:
         return ""
     gain = r.get("exposure_gain")
-    shipped = [x for x in doc["models"] if x["shipped"] and "exposure_fit_psnr" in x]
-    gaps = [x["exposure_fit_psnr"] - x["global_psnr"] for x in shipped]
-    tried = [(n, rows[n]) for n in ("fusion_net-ranlen-mse", "fusion_net-ranlen-w24",
-                                    "fusion_net-ranlen-w24-crop384") if n in rows]
-    tried_text = "; ".join(f"`{n}` {x['global_psnr']:.2f} dB (exposure fit "
-                           f"{x['exposure_fit_psnr']:.2f})" for n, x in tried
-                           if "exposure_fit_psnr" in x)
-    return (
-        f"* **Exposure.** Scaled by the one gain that fits each reference best "
-        f"(`metrics.exposure_fit_psnr`), the default's outputs would score "
-        f"{r['exposure_fit_psnr']:.2f} dB instead of {r['global_psnr']:.2f}; over the shipped "
-        f"models that gap is {min(gaps):.1f}–{max(gaps):.1f} dB. So most of the error left is "
-        "each photo's overall brightness, which LOL's references set differently from photo "
-        "to photo" + (f" (the default's best gains on eval15 range from {gain[1]:.2f} to "
-                      f"{gain[2]:.2f}, mean {gain[0]:.2f})" if gain else "")
-        + ", not the local light, colour or noise. Runs that tried to learn it better, each "
-        "measured against the default (its config says what it changes)"
-        + (f": {tried_text}" if tried_text else "") + ". " + _lifted(r, tried)
-        + _best_fit_note(r, tried) + "\n"
-    )
+    gaps = [x["exposure_fit_psnr"] - x["global_psnr"] for x in doc["models"]
+            if x["shipped"] and "exposure_fit_psnr" in x]
+    tried = [(x["name"], x) for x in in_group(doc, "exposure")]
+    tried_text = "; ".join(PROSE["exposure_tried"].format(
+        name=n, psnr=x["global_psnr"], fit=x["exposure_fit_psnr"])
+        for n, x in tried if "exposure_fit_psnr" in x)
+    return PROSE["exposure_limit"].format(
+        fit=r["exposure_fit_psnr"], psnr=r["global_psnr"], gap_min=min(gaps), gap_max=max(gaps),
+        gains=PROSE["exposure_gains"].format(mean=gain[0], low=gain[1], high=gain[2])
+        if gain else "", tried=f": {tried_text}" if tried_text else "",
+        lifted=_lifted(r, tried), best_fit=_best_fit_note(r, tried))
 
 
 def _best_fit_note(default: dict[str, Any], tried: list[tuple[str, dict[str, Any]]]) -> str:
@@ -517,15 +435,7 @@ def mixed_light_section(doc: dict[str, Any]) -> list[str]:
                      f"{m['area_a_psnr']:.2f} |")
     return [
         "## Non-uniform light: dark and over-exposed parts in one photo\n",
-        "LOL has no over-exposed pixels, so eval15 cannot show what the fusion models' "
-        "highlights branch (I_O, the γ2 knob) does. These pairs are eval15's 15 normal-light "
-        "photos (never trained on) under the training synthesis's mixed exposure: "
-        f"`python -m limelight_models.data.synth --src ../shared/data/lol/eval15/high --out "
-        f"{ml['pairs']} --per-image {ml['per_image']} --seed {ml['seed']} --mixed "
-        f"{ml['mixed']}` (made by ship_zoo when missing; the training caches use seeds 0 and "
-        "1). The same generator made the fusion_net rows' mixed training pairs, so this set "
-        "is in their distribution: it measures the capability, not generalisation to real "
-        "back-lit photos. Same protocol as above.\n",
+        PROSE["mixed_light_intro"].format(**ml),
         "\n".join(lines), "",
     ]
 
@@ -555,22 +465,7 @@ def real_section(real: dict[str, Any] | None, lol: dict[str, Any] | None) -> lis
     summary = real["summary"]
     parts = [
         "## Real photos: the light a photographer keeps\n",
-        f"The {len(real['photos'])} real night photos of `../shared/data/real/` (faces in "
-        "cars, streets, lamps; no ground truth), through the app's pipeline at the default "
-        "knobs, measured by `python -m limelight_models.real_eval --real ../shared/data/real "
-        "--knobs --json docs/real_photos.json --sheets docs/real_sheets`: the six measures "
-        "of the real-photo light issue on 8-bit Rec.601 luminance (`limelight_models/"
-        "real_measures.py`): **clip** % of pixels under 235 that come out at 250 or more; "
-        "**fog** the mean rise of the darkest 1 %; **lift** the darkest half's mean, out over "
-        "in; **hue** the chroma-weighted mean CIELAB hue shift; **sat** the HSV saturation "
-        "ratio; **grain** noise lifted over light (1 = a plain gain). A photo is **kept** when "
-        "clip ≤ 1, fog ≤ 12, hue ≤ 8°, sat ≥ 0.7, grain ≤ 1 and lift ≥ 1.5 (≥ 1 when its "
-        "darkest half already averages 40). Medians over the photos; local edits (a centred "
-        "circle of radius 2/7 of the short side with the default band; the automatic subject, "
-        "on the photos where the subject network finds one) are measured over the pixels they "
-        "may touch, and **halo** counts the photos whose darkest 1 % there rises by at most "
-        "8. Baseline B is a denoise, a luminance gamma carried by ratio and a shoulder; CLAHE "
-        "on L* and a gamma 0.45 curve beside it.\n",
+        PROSE["real_intro"].format(n=len(real["photos"])),
         _real_table(summary), "",
     ]
     if real.get("knob_summary"):
@@ -587,17 +482,6 @@ def real_section(real: dict[str, Any] | None, lol: dict[str, Any] | None) -> lis
         parts += [f"The same measures on LOL eval15's {len(lol['photos'])} low images "
                   "(`--real ../shared/data/lol/eval15/low`):\n", _real_table(lol["summary"]), ""]
     return parts
-
-
-REAL_LIMITS = (
-    "What limits these figures: two of the global misses are photos with 1 and 16 pixels of "
-    "chroma above 8, where the hue measure is a handful of noisy pixels; the others are the "
-    "darkest coloured pixels, whose hue the colour-noise smoothing moves. The ellipse misses "
-    "are mostly fog: a dim photo whose black level is high has its darkest 1 % inside the "
-    "circle, and lifting the circle lifts it. The same finish serves every backbone, so the "
-    "rows differ mainly in how much light each network asks for (lift), not in colour or "
-    "clipping. 35 photos are few; more are held back to check these figures.\n"
-)
 
 
 def _real_table(summary: dict[str, Any]) -> str:
@@ -665,81 +549,42 @@ def _stage_row(model: str, stage: int) -> str:
 
 
 def card_text(r: dict[str, Any], synth: dict[str, int], arch: str,
-              real: dict[str, Any] | None = None) -> str:
-    """A model card from a results record."""
-    t, cfg_path = r["training"], r["config"]
-    n_synth = sum(synth.values())
-    synth_parts = ", ".join(f"{v} from {k}" for k, v in sorted(synth.items()))
-    n_lol = _count_pairs("../shared/data/lol/our485")
-    e = r.get("training_eval")
+              real: dict[str, Any] | None = None, lol: Path = DATA / "lol" / "our485") -> str:
+    """A model card from a results record (the ``card*`` templates of the prose)."""
+    t, e = r["training"], r.get("training_eval")
     frac = 100 * (t.get("synth_fraction") if t.get("synth_fraction") is not None else 0.3)
-    lines = [
-        f"# {r['name']}\n",
-        f"Backbone `{r['backbone']}`, conversion `{r['conversion']}`, {r['params']:,} "
-        f"parameters. Made by `python scripts/ship_zoo.py` (figures copied from "
-        f"`docs/results.json`; do not edit by hand).\n",
-        "## Figures (LOL eval15, design.md protocol, through the app's pipeline)\n",
-        HEADER, _row(r), "",
-        "C max is measured where the compositing weight is exactly 0; B rough. is defined in "
-        "`limelight_models/metrics.py`; ms @1 MP is the editor's first preview of a 1224×816 photo "
-        "(network at 384 px, recomposition, guided transfer). "
-        "Peers and the other models: `docs/results.md`.\n",
-        *([f"{real_line(r, real)}\n"] if real_line(r, real) else []),
-        *([f"Non-uniform light (eval15's photos partly dark, partly over-exposed; "
-           f"docs/results.md): {r['mixed']['global_psnr']:.2f} dB / "
-           f"{r['mixed']['global_ssim']:.3f}, {r['mixed']['area_a_psnr']:.2f} dB in area A.\n"]
-          if r.get("mixed") else []),
-        "## Training\n",
-        f"* Data: LOL our485, {n_lol or 243} real pairs, plus {n_synth} synthetic pairs "
-        f"({synth_parts}; 3 per photo) made with {SYNTH_RECIPE}{_mixed_note(r)}. Batches mix "
-        f"{100 - frac:.0f} % real and {frac:.0f} % synthetic pairs, "
-        f"{t['crops'][0]}–{t['crops'][1]} px crops, batch "
-        f"{t['batch_size']}, random masks (circle, ellipse, brush, blob, whole image).",
-        f"* Budget: {t['step']:,} steps, {t['wall_time_s'] / 60:.1f} minutes of wall time on "
-        f"{t['threads']} CPU thread(s) (time budget {t['time_budget_min']} min, stopped by "
-        f"{t['stopped_by']}), Adam with a cosine learning rate over the time budget.",
-        f"* Loss: RANLEN's region loss (area A backbone loss, L_B transition smoothness "
-        f"{'on' if t['use_lb'] else 'off'}, area C identity) with the backbone's own terms"
-        + (f", plus {t['refine_l1']:g} × mean |refine| (a penalty on RANLEN's refine residual, "
-           "not in the paper: it moves the brightening into the maps the knobs act on)"
-           if t.get("refine_l1") else "")
-        + (f", plus {t['mse_a']:g} × the squared error over area A (`loss.mse_a`, not in the "
-           "paper: LOL is scored by PSNR, and the paper's Huber + SSIM left the photos too "
-           "dark)" if t.get("mse_a") else "")
-        + ("; in training the output's clip to [0, 1] passes gradients (straight-through; "
-           "with the hard clip, gladnet-ranlen's first training got stuck with most pixels "
-           "clipped at 0)" if t.get("straight_through_clip") else "")
-        + ("; the noise map N is a learned weighted smoothing of the output, α (box5(rest) − "
-           "rest) (`noise_smoothing`, docs/architecture.md), so γ3 removes noise"
-           if t.get("noise_smoothing") else "") + ".",
-    ]
     stages = r.get("earlier_stages") or []
-    if stages:
-        chain = "; ".join(
-            f"stage {i}: `{st['name']}`, {st['step']:,} steps, {st['wall_time_s'] / 60:.1f} "
-            f"min, synthetic {', '.join(st['synthetic'] or [])} at "
-            f"{100 * (st['synth_fraction'] or 0):.0f} %" for i, st in enumerate(stages, 1))
-        lines.append(
-            f"* {len(stages) + 1} stages, each starting from the previous one's final weights "
-            f"with a fresh optimiser ({chain}; this run is stage {len(stages) + 1}, with "
-            f"synthetic {', '.join(t.get('synthetic') or [])} at "
-            f"{100 * (t.get('synth_fraction') or 0):.0f} %); in all "
-            f"{sum(st['step'] for st in stages) + t['step']:,} steps, "
-            f"{(sum(st['wall_time_s'] for st in stages) + t['wall_time_s']) / 60:.1f} minutes. "
-            "The earlier stages are rows of docs/results.md.")
-    if e:
-        lines.append(f"* Training-time evaluation (torch) at step {e['step']} "
-                     f"({e['elapsed_s'] / 60:.1f} min): {e['global_psnr']:.2f} dB, A "
-                     f"{e['area_a_psnr']:.2f} dB.")
-    lines += [
-        f"* Re-create: {_train_commands(stages, cfg_path)} then "
-        "`python scripts/ship_zoo.py` (or `python -m limelight_models.export --checkpoint "
-        f"../runs/<run>/final.pt --out resources/zoo --name {r['name']}`).\n",
-        "## Known limits\n",
-        *[f"* {x}" for x in LIMITS], "",
-        "## Architecture\n", arch, "",
-    ]
-    return "\n".join(lines)
+    line = real_line(r, real)
+    mixed = r.get("mixed")
+    chain = "; ".join(PROSE["card_stage"].format(
+        i=i, name=st["name"], step=st["step"], wall_min=st["wall_time_s"] / 60,
+        synthetic=", ".join(st["synthetic"] or []), synth_pct=100 * (st["synth_fraction"] or 0))
+        for i, st in enumerate(stages, 1))
+    return PROSE["card"].format(
+        name=r["name"], backbone=r["backbone"], conversion=r["conversion"], params=r["params"],
+        header=HEADER, row=_row(r),
+        real=PROSE["card_real"].format(line=line) if line else "",
+        mixed=PROSE["card_mixed"].format(**mixed) if mixed else "",
+        n_lol=_count_pairs(lol) or 243, n_synth=sum(synth.values()),
+        synth_parts=", ".join(f"{v} from {k}" for k, v in sorted(synth.items())),
+        synth_recipe=SYNTH_RECIPE, mixed_note=_mixed_note(r), real_pct=100 - frac,
+        synth_pct=frac, crop_min=t["crops"][0], crop_max=t["crops"][1],
+        batch_size=t["batch_size"], step=t["step"], wall_min=t["wall_time_s"] / 60,
+        threads=t["threads"], time_budget_min=t["time_budget_min"], stopped_by=t["stopped_by"],
+        lb="on" if t["use_lb"] else "off",
+        loss_extras="".join(PROSE[f"card_loss_{k}"].format(**t) for k in (
+            "refine_l1", "mse_a", "straight_through_clip", "noise_smoothing") if t.get(k)),
+        stages=PROSE["card_stages"].format(
+            n=len(stages) + 1, chain=chain, synthetic=", ".join(t.get("synthetic") or []),
+            synth_pct=100 * (t.get("synth_fraction") or 0),
+            steps=sum(st["step"] for st in stages) + t["step"],
+            minutes=(sum(st["wall_time_s"] for st in stages) + t["wall_time_s"]) / 60)
+        if stages else "",
+        evaluation=PROSE["card_evaluation"].format(
+            step=e["step"], minutes=e["elapsed_s"] / 60, global_psnr=e["global_psnr"],
+            area_a_psnr=e["area_a_psnr"]) if e else "",
+        commands=_train_commands(stages, r["config"]),
+        limits="\n".join(f"* {x}" for x in LIMITS), arch=arch)
 
 
 def bench_figures(bench: str | None) -> dict[str, str]:
@@ -770,48 +615,24 @@ def bench_figures(bench: str | None) -> dict[str, str]:
 
 def readme_block(doc: dict[str, Any], bench: str | None) -> str:
     """The README's models/results paragraph (between its ship_zoo markers)."""
-    rows = _by_name(doc)
-    d = rows.get(doc["default"])
+    d = _by_name(doc).get(doc["default"])
     shipped = [r for r in doc["models"] if r["shipped"]]
     if not d or not shipped:
-        return "No trained models have shipped yet.\n"
+        return PROSE["readme_none"]
     best = max(shipped, key=lambda r: r["global_psnr"])
-    b = bench_figures(bench)
-    table = [r for r in doc["models"] if r["name"] == f"{r['backbone']}-{r['conversion']}"]
-    dropped = [r["name"] for r in table if not r["shipped"]]
-    unshipped = (f" ({len(dropped)} more, {', '.join(dropped)}, are evaluated but not shipped: "
-                 f"they fell under the 15 dB floor)" if dropped else "")
-    lines = [
-        f"The editor ships {len(shipped)} trained models ({doc['zoo_mb']:.1f} MB, "
-        f"`resources/zoo/`, each with a model card) of the five backbones × {{global, concat, "
-        f"ranlen}} trained here on two CPU cores{unshipped}. The default is "
-        f"**{d['name']}**{_knob_note(d)}{_mixed_rank(doc)}. On LOL "
-        f"eval15 through the "
-        f"app's pipeline it scores {d['global_psnr']:.2f} dB "
-        f"/ {d['global_ssim']:.3f} SSIM globally and {d['area_a_psnr']:.2f} dB in a local "
-        f"spotlight with area C bit-identical (C max {d['area_c_max']}); the best shipped "
-        f"model, {best['name']}, {best['global_psnr']:.2f} dB / {best['global_ssim']:.3f} "
-        f"(published small models re-measured on the same data: 14.9–16.5 dB; DLN's paper "
-        f"19.26 dB). Full table, peers, the L_B ablation, training budgets, the targets "
-        f"missed and why: [docs/results.md](docs/results.md), made by "
-        f"`python scripts/ship_zoo.py --bench`.",
-    ]
-    if real_line(d, doc.get("real")):
-        lines += ["", "Real photos: " + real_line(d, doc.get("real"))[0].lower()
-                  + real_line(d, doc.get("real"))[1:]]
-    if b:
-        lines.append("")
-        lines.append(
-            f"Speed (`python -m limelight.bench`, 2-core CPU, load {b.get('load0', '?')}): "
-            f"the editor shows a new mask on a 1 MP photo with {d['name']} in "
-            f"{b.get('preview1', '?')} ms (network at {b.get('preview0', '?')} px, "
-            f"recomposition, guided transfer), and the full-detail pass follows in "
-            f"{b.get('refined1', '?')} ms once the user pauses; exporting a "
-            f"{b.get('size1', '?')} MP JPEG takes "
-            f"{b.get('export0', '?')} s, {b.get('export1', '?')}× the decode + encode floor "
-            f"({b.get('floor0', '?')} s); a {b.get('peak1', '?')} MP export peaks at "
-            f"{b.get('peak2', '?')} MB.")
-    return "\n".join(lines) + "\n"
+    speed = collections.defaultdict(lambda: "?", bench_figures(bench), name=d["name"])
+    dropped = [r["name"] for r in doc["models"]
+               if r["name"] == f"{r['backbone']}-{r['conversion']}" and not r["shipped"]]
+    line = real_line(d, doc.get("real"))
+    return PROSE["readme"].format(
+        n_shipped=len(shipped), zoo_mb=doc["zoo_mb"],
+        unshipped=PROSE["readme_unshipped"].format(n=len(dropped), names=", ".join(dropped))
+        if dropped else "", name=d["name"], knob_note=_knob_note(d), mixed_rank=_mixed_rank(doc),
+        global_psnr=d["global_psnr"], global_ssim=d["global_ssim"],
+        area_a_psnr=d["area_a_psnr"], area_c_max=d["area_c_max"], best=best["name"],
+        best_psnr=best["global_psnr"], best_ssim=best["global_ssim"],
+        real=PROSE["readme_real"].format(line=line[0].lower() + line[1:]) if line else "",
+        speed=PROSE["readme_speed"].format_map(speed) if bench_figures(bench) else "")
 
 
 README_BEGIN = "<!-- ship_zoo:begin (written by scripts/ship_zoo.py) -->"
@@ -846,15 +667,20 @@ def main(argv: list[str] | None = None) -> int:
     ``docs/results.json`` and ``docs/bench.txt`` (no export, no evaluation)."""
     import argparse
 
-    repo = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--docs", type=Path, default=repo / "docs")
-    parser.add_argument("--zoo", type=Path, default=repo / "resources" / "zoo")
-    parser.add_argument("--readme", type=Path, default=repo / "README.md")
+    parser.add_argument("--docs", type=Path, default=REPO / "docs")
+    parser.add_argument("--zoo", type=Path, default=REPO / "resources" / "zoo")
+    parser.add_argument("--readme", type=Path, default=REPO / "README.md")
+    parser.add_argument("--synth", type=Path, default=CACHE / "synth",
+                        help="the synthetic pairs' cache, counted by source for the cards "
+                             "(default: $LIMELIGHT_CACHE/synth, ../cache/synth)")
+    parser.add_argument("--lol", type=Path, default=DATA / "lol" / "our485",
+                        help="LOL's training pairs, counted for the cards (default: "
+                             "$LIMELIGHT_DATA/lol/our485, ../shared/data/lol/our485)")
     args = parser.parse_args(argv)
     doc = json.loads((args.docs / "results.json").read_text(encoding="utf-8"))
-    write_cards(args.zoo, doc["models"], runs_synth=repo.parent / "cache" / "synth",
-                real=load_real(args.docs).get("real"))
+    write_cards(args.zoo, doc["models"], runs_synth=args.synth,
+                real=load_real(args.docs).get("real"), lol=args.lol)
     if not write_docs(args.docs, doc, args.readme):
         raise SystemExit(f"{args.readme} has no ship_zoo markers")
     return 0

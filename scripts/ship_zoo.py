@@ -43,11 +43,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
+import ship_knobs  # sibling modules: Python puts a script's own folder first on sys.path
+import ship_report
 
-import ship_knobs  # noqa: E402  (sibling modules of this script)
-import ship_report  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 log = logging.getLogger("ship_zoo")
 
@@ -144,12 +143,10 @@ def export_all(shipped: dict[str, Run], extra: dict[str, Run], zoo: Path, scratc
     """Exports the shipped models into ``zoo`` and the others into ``scratch/extra``.
 
     Returns (name -> ONNX path, name -> checkpoint facts: step, wall_time_s)."""
-    from limelight_models.archs import BACKBONES
-    from limelight_models.config import CONVERSIONS
+    from limelight_models.archs import list_models
     from limelight_models.export import export_checkpoint
 
-    order = {f"{b}-{c}": i for i, (b, c) in enumerate(
-        (b, c) for b in BACKBONES for c in CONVERSIONS)}
+    order = {f"{b}-{c}": i for i, (b, c) in enumerate(list_models())}
     paths: dict[str, Path] = {}
     facts: dict[str, dict[str, Any]] = {}
     jobs = [(n, r, zoo) for n, r in sorted(shipped.items(), key=lambda kv: order.get(kv[0], 99))]
@@ -474,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         stage_runs = config_runs(runs)
         records = [run_record(n, shipped.get(n) or extra[n], facts[n], results[n], n in shipped,
                               previous, stage_runs) for n in paths]
-        ship_report.write_cards(new_zoo, records, runs_synth=REPO.parent / "cache" / "synth",
+        ship_report.write_cards(new_zoo, records, runs_synth=ship_report.CACHE / "synth",
                                 real=ship_report.load_real(args.docs).get("real"))
         size_mb = sum(p.stat().st_size for p in new_zoo.iterdir()) / 1e6
         if size_mb >= MAX_ZOO_MB:

@@ -773,13 +773,14 @@ def main(argv: list[str] | None = None) -> int:
     """``limelight``: returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="limelight: %(message)s")
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-") \
+            and not Path(argv[0]).exists():  # 'limelight enhanc p.jpg' as well as 'enhanc'
+        near = difflib.get_close_matches(argv[0], COMMANDS, n=1, cutoff=0.6)
+        if near:
+            _error(f"unknown command {argv[0]!r}; did you mean '{near[0]}'? "
+                   "(or give the path of a photo to open the editor on)")
+            return EXIT_USAGE
     if not argv or (len(argv) == 1 and argv[0] not in COMMANDS and not argv[0].startswith("-")):
-        if argv and not Path(argv[0]).exists():
-            near = difflib.get_close_matches(argv[0], COMMANDS, n=1, cutoff=0.6)
-            if near:
-                _error(f"unknown command {argv[0]!r}; did you mean '{near[0]}'? "
-                       "(or give the path of a photo to open the editor on)")
-                return EXIT_USAGE
         return _open_editor(Path(argv[0]) if argv else None)
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with 2 on its own errors

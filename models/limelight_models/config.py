@@ -10,6 +10,7 @@ A config file (``models/configs/<backbone>-<conversion>.toml``)::
     [data]           # folders, crops, batch, synthetic fraction, mask kinds
     [loss]           # alpha, beta, gamma of RANLEN eq. 5 and the L_B switch
     [optim]          # Adam learning rate and schedule
+    [report]         # what the run is for in docs/results.md: role, why, groups
 
 Relative paths are resolved against the current working directory: run the commands from
 the repository root (``../shared/data`` and ``../runs`` then sit beside the checkout).
@@ -31,6 +32,8 @@ from limelight_models.losses.region import RegionWeights
 
 CONVERSIONS = ("global", "concat", "ranlen")
 SCHEDULES = ("cosine", "constant")
+#: ``[report] role``: a stage of a zoo model, a controlled comparison, or a tried idea.
+ROLES = ("shipped", "ablation", "experiment")
 
 
 class ConfigError(LimelightError):
@@ -82,6 +85,23 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """What a run is for, as scripts/ship_report.py reads it: the report finds its rows by
+    ``groups`` (e.g. ``lb-off``: the L_B ablation's run without L_B), never by run names.
+
+    role: one of ``ROLES``; why: one sentence; groups: the report's tables the run belongs to.
+    """
+
+    role: str = "shipped"
+    why: str = ""
+    groups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ConfigError(f"report.role must be one of {ROLES}, got {self.role!r}")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """One training run."""
 
@@ -92,6 +112,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     steps: int = 5000
     #: Stop early after this many minutes of training (wall clock); None = no limit.
     time_budget_min: float | None = None

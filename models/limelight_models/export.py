@@ -26,8 +26,9 @@ import torch
 from torch import Tensor, nn
 
 from limelight.core.zoo import MANIFEST_SCHEMA, sha256_file
-from limelight_models.archs import LocalModel, build_model, list_models, load_checkpoint
-from limelight_models.archs.common import count_params
+from limelight_models.archs import LocalModel, build_model, list_models
+from limelight_models.checkpoint import load_checkpoint
+from limelight_models.layers import count_params
 
 log = logging.getLogger(__name__)
 OPSET = 17

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from limelight_models.archs.common import area_resize, conv
+from limelight_models.layers import area_resize, conv
 
 CONVERSIONS = ("global", "concat", "ranlen")
 

@@ -72,15 +72,26 @@ def recompose_torch(
     return out + (clipped - out).detach() if straight_through else clipped
 
 
+def under_exposure(image: Tensor, illumination: Tensor, power: float = 1.0) -> Tensor:
+    """I_U = clip(I / max(L, FLOOR) ** power, 0, 1): the under-exposure correction of eq. 10.
+    image [N,3,H,W] and illumination [N,1 or 3,H,W] in [0, 1]; returns [N,3,H,W] in [0, 1]."""
+    log_l = torch.log(illumination.clamp(min=FLOOR))
+    return torch.clamp(image * torch.exp(-power * log_l), 0.0, 1.0)
+
+
+def over_exposure(image: Tensor, illumination_inv: Tensor, power: float = 1.0) -> Tensor:
+    """I_O = clip(1 - (1 - I) / max(Li, FLOOR) ** power, 0, 1): the over-exposure correction
+    of eq. 10 (the under-exposure one on the inverted image); shapes as ``under_exposure``."""
+    return 1.0 - under_exposure(1.0 - image, illumination_inv, power)
+
+
 def _fusion(
     image: Tensor, maps: Mapping[str, Tensor], d: float, g1: float, g2: float, g3: float
 ) -> Tensor:
     """Eq. 10 of the non-uniform-illumination paper; see core/recompose.py."""
-    log_l = torch.log(maps["illumination"].clamp(min=FLOOR))
-    log_li = torch.log(maps["illumination_inv"].clamp(min=FLOOR))
     w = maps["weights"]
-    under = torch.clamp(image * torch.exp(-g1 * d * log_l), 0.0, 1.0)
-    over = torch.clamp(1.0 - (1.0 - image) * torch.exp(-g2 * d * log_li), 0.0, 1.0)
+    under = under_exposure(image, maps["illumination"], g1 * d)
+    over = over_exposure(image, maps["illumination_inv"], g2 * d)
     out = w[:, 0:1] * image + w[:, 1:2] * under + w[:, 2:3] * over
     if g3 >= 1.0:
         out = out + min(d, 1.0) * maps["noise"]

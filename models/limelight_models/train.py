@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from limelight_models.archs import GRAPH_OPTIONS, LocalModel, build_model, save_checkpoint
+from limelight_models.archs import GRAPH_OPTIONS, LocalModel, build_model
+from limelight_models.checkpoint import save_checkpoint
 from limelight_models.config import ConfigError, TrainConfig, load_config
 from limelight_models.data.batches import BatchStream
 from limelight_models.data.light import light_pairs

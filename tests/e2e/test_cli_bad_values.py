@@ -50,6 +50,11 @@ CASES = {
     "too many shapes": (json.dumps({"limelight_recipe": 1, "mask": {"shapes": [
         {"type": "subject"}] * 5000}}), "mask.shapes"),
     "too heavy a stroke": (_stroke([[0.1, 0.1], [0.9, 0.9]] * 2000, radius=1.0), "heavy"),
+    # each stroke within its own bound (999 image areas, 30 s at 0.5 MP), 100 of them in all:
+    # hours of rasterising before the total was bounded too
+    "strokes too heavy together": (json.dumps({"limelight_recipe": 1, "mask": {"shapes": [
+        {"type": "stroke", "points": [[0.1, 0.5], [0.9, 0.5]] * 500, "radius": 1.0}] * 100}}),
+        "too heavy"),
 }
 
 

@@ -269,3 +269,8 @@ def test_a_mistyped_command_suggests_the_right_one(
     monkeypatch.chdir(tmp_path)
     code, _, err = _run(capsys, "enhanc")
     assert code == 2 and "did you mean 'enhance'" in err
+    # with its arguments too, as the issue typed it (argparse only listed the choices)
+    code, _, err = _run(capsys, "enhanc", "p.jpg", "-o", "o.png")
+    assert code == 2 and "did you mean 'enhance'" in err and err.count("\n") == 1, err
+    code, _, err = _run(capsys, "bacth", "p.jpg", "--out", "o")
+    assert code == 2 and "did you mean 'batch'" in err

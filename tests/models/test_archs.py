@@ -7,7 +7,7 @@ import torch
 
 from limelight.core.recompose import FAMILIES
 from limelight_models.archs import BACKBONES, CONVERSIONS, FAMILY_OF, build_model, list_models
-from limelight_models.archs.common import area_resize, count_params, upsample_to
+from limelight_models.layers import area_resize, count_params, upsample_to
 
 torch.set_num_threads(1)
 
@@ -52,7 +52,28 @@ def _inputs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_registry_lists_every_combination() -> None:
     assert list_models() == [(b, c) for b in BACKBONES for c in CONVERSIONS]
+    # the order of every table (results, zoo, report), fixed by the registration order
+    assert BACKBONES == ("deepupe", "star_dce", "fusion_net", "dln", "gladnet")
     assert len(list_models()) == 15
+
+
+def test_the_registry_is_the_one_place_a_backbone_is_named() -> None:
+    """``@register_backbone`` is the only table: the class carries no family of its own, a
+    name cannot be registered twice, and a family must be one the app recomposes."""
+    from torch import nn
+
+    from limelight_models.archs import backbone_entry, register_backbone
+
+    entry = backbone_entry("dln")
+    assert entry.family == FAMILY_OF["dln"] == "residual" and entry.cls.__name__ == "DLN"
+    assert all(not hasattr(backbone_entry(b).cls, "family") for b in BACKBONES)
+    assert build_model("fusion_net", "global").family == "fusion"
+    with pytest.raises(ValueError, match="registered twice"):
+        register_backbone("dln", family="residual")(type("Other", (nn.Module,), {}))
+    with pytest.raises(ValueError, match="family must be one of"):
+        register_backbone("new", family="magic")
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        backbone_entry("resnet")
 
 
 @pytest.mark.parametrize(("backbone", "conversion"), list_models())
@@ -187,3 +208,17 @@ def test_noise_smoothing_makes_n_a_weighted_smoothing_of_the_output() -> None:
     assert out["output"].std() < rest.std()  # adding N removes noise, whatever the weights
     with pytest.raises(ValueError, match="fusion"):
         build_model("dln", "ranlen", noise_smoothing=2)
+
+
+@pytest.mark.parametrize("first", ["limelight_models.ranlen", "limelight_models.layers",
+                                   "limelight_models.config", "limelight_models.checkpoint",
+                                   "limelight_models.archs.dln"])
+def test_any_module_can_be_imported_first(first: str) -> None:
+    """ranlen imported first failed (ranlen -> archs.common -> archs/__init__ -> ranlen, half
+    made); the shared layers now sit outside the archs package."""
+    import subprocess
+    import sys
+
+    code = f"import {first}; from limelight_models.archs import BACKBONES; print(len(BACKBONES))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "5", done.stderr[-400:]

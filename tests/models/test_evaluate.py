@@ -147,6 +147,20 @@ def test_onnx_models_run_through_the_app_pipeline(tmp_path: Path, tiny_zoo: Path
     assert "tiny-fusion" in out_md.read_text()
 
 
+def test_onnx_timing_is_the_cores_preview_without_the_app_benchmark(tiny_zoo: Path) -> None:
+    """The 1 MP timing runs the core's preview (issue #20: the training code imported the app's
+    benchmark script, limelight.bench, for it)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, limelight_models.evaluate as e; "
+             "r = e.EngineRunner(sys.argv[1], threads=1); t = r.time_1mp(); "
+             "print(t > 0, any(m.startswith('limelight.bench') for m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe, str(tiny_zoo / "tiny-fusion.onnx")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True False", done.stdout + done.stderr
+
+
 def test_local_setting_composites_with_the_protocol_mask_itself(tiny_zoo: Path) -> None:
     """Above the working resolution (guided path) too, C is exactly where the protocol mask's
     channel 1 is 0, and the output there is the input bit for bit."""

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from limelight.core.zoo import load_zoo
-from limelight_models.archs import build_model, list_models, load_checkpoint, save_checkpoint
+from limelight_models.archs import build_model, list_models
+from limelight_models.checkpoint import load_checkpoint, save_checkpoint
 from limelight_models.export import export_onnx, list_lines, main, sample_inputs
 
 torch.set_num_threads(1)

@@ -234,3 +234,58 @@ def test_refresh_puts_new_figures_into_shipped_rows_only() -> None:
     assert a["training"] == {"steps": 5} and a["measured_with"] == "today"
     assert short["global_psnr"] == 2.0 and "measured_with" not in short
     assert b == {"name": "b", "shipped": True, "global_psnr": 3.0}
+
+
+def test_the_report_takes_its_data_folders_as_arguments(tmp_path: Path) -> None:
+    """The cards count LOL's and the synthetic pairs from --lol / --synth (defaults from
+    $LIMELIGHT_DATA / $LIMELIGHT_CACHE), not from folders relative to the working directory."""
+    import shutil
+
+    report = _script("ship_report")
+    repo = SCRIPTS.parent
+    docs, zoo = tmp_path / "docs", tmp_path / "zoo"
+    docs.mkdir()
+    shutil.copy(repo / "docs" / "results.json", docs)
+    shutil.copytree(repo / "resources" / "zoo", zoo,
+                    ignore=shutil.ignore_patterns("*.onnx"))
+    shutil.copy(repo / "README.md", tmp_path / "README.md")
+    lol, synth = tmp_path / "lol", tmp_path / "synth"
+    (lol / "low").mkdir(parents=True)
+    (synth / "low").mkdir(parents=True)
+    for k in range(3):
+        (lol / "low" / f"{k}.png").write_bytes(b"")
+    for k in range(5):
+        (synth / "low" / f"kodak_{k}_0.png").write_bytes(b"")
+    assert report.main(["--docs", str(docs), "--zoo", str(zoo), "--readme",
+                        str(tmp_path / "README.md"), "--lol", str(lol), "--synth",
+                        str(synth)]) == 0
+    card = (zoo / "fusion_net-ranlen.md").read_text(encoding="utf-8")
+    assert "LOL our485, 3 real pairs, plus 5 synthetic pairs" in card, card
+
+
+def test_the_report_finds_its_rows_by_the_configs_tags_not_by_run_names(tmp_path: Path) -> None:
+    """[report] in a config says what the run is for; a run renamed keeps its place."""
+    import pytest
+
+    from limelight_models.config import ConfigError, config_from_dict
+
+    report = _script("ship_report")
+
+    def row(name: str, config: str, rough: float) -> dict:
+        return {"name": name, "config": f"models/configs/{config}.toml", "b_roughness": rough,
+                "global_psnr": 18.0, "global_ssim": 0.7, "area_a_psnr": 18.5,
+                "exposure_fit_psnr": 20.0,
+                "training": {"step": 100, "wall_time_s": 600.0, "beta": 1e-4}}
+
+    doc = {"models": [row("renamed-reference", "fusion_net-ranlen", 0.0146),
+                      row("renamed-off", "fusion_net-ranlen-nolb", 0.0133),
+                      row("fusion_net-ranlen-nolb", "dln-ranlen", 0.5)]}  # a name alone: no
+    table = report.ablation(doc)
+    assert "| models/configs/fusion_net-ranlen-nolb.toml | no | 0.0133 |" in table
+    assert "0.5000" not in table
+    assert [r["name"] for r in report.in_group(doc, "lb-off")] == ["renamed-off"]
+    assert report.in_group({"models": [row("x", "gone", 0.1)]}, "lb-off") == []
+    base = {"name": "x", "backbone": "dln", "conversion": "ranlen"}
+    assert config_from_dict(base).report.role == "shipped"
+    with pytest.raises(ConfigError, match="report.role must be one of"):
+        config_from_dict({**base, "report": {"role": "favourite"}})

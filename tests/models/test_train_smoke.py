@@ -109,7 +109,8 @@ schedule = "constant"
 
 
 def test_init_from_loads_an_earlier_stage_and_refuses_another_model(tmp_path: Path) -> None:
-    from limelight_models.archs import build_model, save_checkpoint
+    from limelight_models.archs import build_model
+    from limelight_models.checkpoint import save_checkpoint
     from limelight_models.train import _init_from
 
     torch.manual_seed(0)
@@ -135,7 +136,8 @@ init_from = "{(tmp_path / 's1.pt').as_posix()}"
 
 
 def test_init_scale_rescales_the_named_module_only(tmp_path: Path) -> None:
-    from limelight_models.archs import build_model, save_checkpoint
+    from limelight_models.archs import build_model
+    from limelight_models.checkpoint import save_checkpoint
     from limelight_models.train import _init_from
 
     torch.manual_seed(0)

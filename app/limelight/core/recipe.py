@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from limelight.core.brush import MAX_STROKE_COVERAGE, stroke_coverage
 from limelight.core.errors import ImageWriteError, MaskError, RecipeError
 from limelight.core.imageio_encode import refuse_protected
 from limelight.core.masks import Ellipse, MaskSpec, RasterMask, Shape, Stroke, Subject
@@ -194,6 +195,11 @@ def _parse_mask(doc: object, base_dir: Path | None) -> MaskSpec:
     parsed = tuple(
         _parse_shape(s, f"mask.shapes[{k}]", base_dir) for k, s in enumerate(shapes)
     )
+    cover = sum(stroke_coverage(s.points, s.radius) for s in parsed if isinstance(s, Stroke))
+    if cover > MAX_STROKE_COVERAGE:  # each stroke may reach it; 100 of them took hours
+        raise RecipeError(f"mask.shapes: the strokes are too heavy to paint (together they "
+                          f"cover the image {cover:,.0f} times, at most "
+                          f"{MAX_STROKE_COVERAGE:,.0f}); merge or simplify them")
     args = {k: doc[k] for k in ("transition", "invert", "band", "edge_aware") if k in doc}
     try:
         return MaskSpec(shapes=parsed, **args)

@@ -202,7 +202,8 @@ class FileOpsMixin(_WindowBase):
                 return self.save_recipe_as()
             path = self.recipe_path or sidecar_path(self.doc.path)
         try:
-            save_recipe(self.current_recipe(path), path)
+            photo = (self.doc.path,) if self.doc.path else ()
+            save_recipe(self.current_recipe(path), path, protect=photo)
         except (LimelightError, OSError) as exc:
             self.show_error(str(exc))
             return False

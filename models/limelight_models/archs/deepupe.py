@@ -30,7 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from limelight_models.archs.common import (
+from limelight.core.recompose import FLOOR
+from limelight_models.archs import register_backbone
+from limelight_models.layers import (
     GlobalContext,
     area_resize,
     bilateral_slice,
@@ -43,10 +45,10 @@ from limelight_models.ranlen import check_conversion, mask_channels, norm_site
 LOW_RES = 256
 
 
+@register_backbone("deepupe", family="retinex")
 class DeepUPE(nn.Module):
     """forward(image, mask) -> {"illumination": [N,3,H,W] in (0, 1)}."""
 
-    family = "retinex"
     map_names = ("illumination",)
     pad_multiple = 1
 
@@ -94,4 +96,4 @@ class DeepUPE(nn.Module):
         guide = torch.sigmoid(self.guide(full))
         coeffs = upsample_to(bilateral_slice(grid, guide_low, channels=6), image)
         illum = coeffs[:, 0:3] * guide + coeffs[:, 3:6]
-        return {"illumination": 0.02 + 0.98 * torch.sigmoid(illum)}
+        return {"illumination": FLOOR + (1.0 - FLOOR) * torch.sigmoid(illum)}

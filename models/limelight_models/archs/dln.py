@@ -29,7 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from limelight_models.archs.common import GlobalContext, area_resize, conv, upsample_to, with_mask
+from limelight_models.archs import register_backbone
+from limelight_models.layers import GlobalContext, area_resize, conv, upsample_to, with_mask
 from limelight_models.ranlen import check_conversion, mask_channels, norm_site
 
 CONTEXT = 64
@@ -51,10 +52,10 @@ class LBP(nn.Module):
         return y + self.l2(self.d1(y) - x)
 
 
+@register_backbone("dln", family="residual")
 class DLN(nn.Module):
     """forward(image, mask) -> {"residual": [N,3,H,W]}."""
 
-    family = "residual"
     map_names = ("residual",)
     pad_multiple = 4
 

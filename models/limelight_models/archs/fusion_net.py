@@ -43,7 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from limelight_models.archs.common import (
+from limelight_models.archs import register_backbone
+from limelight_models.layers import (
     GlobalContext,
     area_resize,
     conv,
@@ -52,8 +53,8 @@ from limelight_models.archs.common import (
     with_mask,
 )
 from limelight_models.ranlen import check_conversion, mask_channels, norm_site
+from limelight_models.recompose import over_exposure, under_exposure
 
-FAMILY = "fusion"
 MAP_NAMES = ("illumination", "illumination_inv", "weights", "noise")
 
 
@@ -128,11 +129,11 @@ class RestorationNet(nn.Module):
         return F.pixel_shuffle(self.branch1(f) + upsample_to(b2, f), 2)
 
 
+@register_backbone("fusion_net", family="fusion")
 class FusionNet(nn.Module):
     """fusion_net backbone; ``forward(image, mask) -> {illumination, illumination_inv,
     weights, noise}`` (NCHW; L, Li [N,1,H,W] in (0,1); weights [N,3,H,W]; noise [N,3,H,W])."""
 
-    family = FAMILY
     map_names = MAP_NAMES
     pad_multiple = 2
 
@@ -171,8 +172,7 @@ class FusionNet(nn.Module):
 
         thumb = area_resize(torch.cat([image, illumination, illumination_inv], 1), (s, s), 2)
         i_s, l_s, li_s = thumb[:, :3], thumb[:, 3:4], thumb[:, 4:5]
-        under = torch.clamp(i_s / l_s.clamp(min=0.02), 0.0, 1.0)
-        over = torch.clamp(1.0 - (1.0 - i_s) / li_s.clamp(min=0.02), 0.0, 1.0)
+        under, over = under_exposure(i_s, l_s), over_exposure(i_s, li_s)
         weights = upsample_to(
             self.fusion(with_mask(torch.cat([i_s, under, over], 1), low_mask), norm_mask), image
         )

@@ -27,16 +27,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from limelight_models.archs.common import area_resize, conv, upsample_to, with_mask
+from limelight_models.archs import register_backbone
+from limelight_models.layers import area_resize, conv, upsample_to, with_mask
 from limelight_models.ranlen import check_conversion, mask_channels, norm_site
 
 SIZE = 96
 
 
+@register_backbone("gladnet", family="residual")
 class GLADNet(nn.Module):
     """forward(image, mask) -> {"residual": [N,3,H,W]}."""
 
-    family = "residual"
     map_names = ("residual",)
     pad_multiple = 1
 

@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from limelight_models.archs.common import area_resize, conv, upsample_to, with_mask
+from limelight_models.archs import register_backbone
+from limelight_models.layers import area_resize, conv, upsample_to, with_mask
 from limelight_models.ranlen import check_conversion, mask_channels, norm_site
 
 LOW_RES = 64
@@ -59,10 +60,10 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+@register_backbone("star_dce", family="curve")
 class StarDCE(nn.Module):
     """forward(image, mask) -> {"curve": [N,3n,H,W] in [-1, 1]}."""
 
-    family = "curve"
     map_names = ("curve",)
     pad_multiple = 1
 

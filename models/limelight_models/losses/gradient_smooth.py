@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from limelight.core.recompose import FLOOR
+
 S = 1.2
 EPS = 1e-4
 #: Lowest value the log of the input may see (one 8-bit code value).
@@ -70,8 +72,6 @@ def gradient_smooth_map(
     return per_pixel.mean(dim=1, keepdim=True)
 
 
-#: Illumination floor before the log (the same as ``limelight.core.recompose.FLOOR``).
-ILLUMINATION_FLOOR = 0.02
 
 
 def lb_target(family: str, smooth_target: torch.Tensor) -> torch.Tensor:
@@ -83,5 +83,5 @@ def lb_target(family: str, smooth_target: torch.Tensor) -> torch.Tensor:
     is also what the evaluation's B roughness measures (log(out / in)).
     """
     if family in ("retinex", "fusion"):
-        return torch.log(smooth_target.clamp_min(ILLUMINATION_FLOOR))
+        return torch.log(smooth_target.clamp_min(FLOOR))
     return smooth_target
