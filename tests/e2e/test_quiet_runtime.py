@@ -37,5 +37,5 @@ def test_no_telemetry_warning_or_files(cache_kind: str, tiny_zoo: Path, tmp_path
     done = _enhance(tmp_path, tiny_zoo, cache)
     assert done.returncode == 0, done.stderr
     assert "telemetry" not in done.stderr.lower() and "onnxruntime" not in done.stderr, done.stderr
-    if cache_kind == "writable":
-        assert list(cache.iterdir()) == [], "nothing is written to the user's cache"
+    if cache_kind == "writable":  # Limelight's own cache of optimised graphs only
+        assert [p.name for p in cache.iterdir()] in ([], ["limelight"]), list(cache.iterdir())
