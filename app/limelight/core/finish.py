@@ -11,9 +11,10 @@ real-photo light issue, #16; measured by ``limelight_models.real_eval``):
 * **base and detail**: the luminance is split into an edge-preserving base (a guided filter
   in the square-root domain, where shot noise and the quantisation of a dark JPEG have about
   one size at every level) and the detail left over; the base takes the whole gain, the
-  detail only ``gain^(1 - gamma3)``, and the toe is read from the base, so a lifted dark
-  area shows neither the speckle of its single black pixels nor the 8-bit steps and JPEG
-  blocks that a per-pixel curve multiplies;
+  detail only ``gain^(1 - gamma3)`` above a gain of 8, and the toe is read from the base
+  (or a darker denoised pixel), so a lifted dark area shows less of the speckle of its
+  single black pixels and of the 8-bit steps and JPEG blocks that a per-pixel curve
+  multiplies;
 * **a gain that falls to 1 where the photo is already exposed**: the gain of a
   neighbourhood is capped so that its mean luminance reaches at most ``cap(gamma2)``
   (0.75 at the default);
@@ -70,7 +71,7 @@ GAIN_EPS = 0.1 / 255.0
 #: their lone black pixels; at 1 the darkest half of the night panel rose 13x instead of 19x
 #: (baseline B: 18x).
 TOE_K = 2.0
-TOE_MIN = 0.75 / 255.0
+TOE_MIN = 0.5 / 255.0
 #: Guided filter radius of the gain map, as a fraction of the short side, and its eps.
 GAIN_RADIUS = 1.0 / 96.0
 GAIN_FILTER_EPS = 1e-3
@@ -185,7 +186,8 @@ class LightFinish:
         # (to a tenth of an 8-bit code, so a float proxy and its 8-bit export agree)
         code = round(float(np.percentile(lit, 1.0)) * 2550.0) / 10.0
         black = max(TOE_MIN, TOE_K * code / 255.0)
-        b4 = cv2.multiply(self.base, self.base)
+        lo = np.minimum(self.base, den[0])
+        b4 = cv2.multiply(lo, lo)
         b4 = cv2.multiply(b4, b4)
         #: (H, W) in [0, 1]: each neighbourhood's share of the gain
         self.toe = cv2.divide(b4, cv2.add(b4, float(black**4)))  # type: ignore[call-overload]
