@@ -98,7 +98,9 @@ def knob_latency(megapixels: float = 1.0, repeats: int = 15) -> dict[str, Any]:
         w = int(round((megapixels * 1e6 * 1.5) ** 0.5))
         h = int(round(w / 1.5))
         pixels = _photo(w, h)
-        win.set_document(Document(pixels, (w, h)))
+        doc = Document(pixels, (w, h))
+        win.prepare_document(doc)
+        win.set_document(doc)
         _wait(win.preview_applied)
         win.add_shape(Ellipse(0.5, 0.5, 0.3, 0.35), "bench")
         first = _wait(win.preview_applied)[0]  # the fast pass

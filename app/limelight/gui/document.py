@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Long edge of the preview proxy in pixels (about one megapixel at 3:2).
 PREVIEW_LONG_EDGE = 1280
+#: The shortest side of a proxy (the mask's band and the guided transfer need a few pixels).
+MIN_PROXY_SIDE = 3
 #: Brush points closer than this (proxy pixels) to the previous one are not recorded.
 MIN_POINT_SPACING = 0.75
 
@@ -49,9 +51,11 @@ class EditState:
 
 
 def proxy_size(width: int, height: int, long_edge: int = PREVIEW_LONG_EDGE) -> tuple[int, int]:
-    """(w, h) of the proxy: long edge at most ``long_edge``, aspect kept, never upscaled."""
+    """(w, h) of the proxy: long edge at most ``long_edge``, aspect kept, never upscaled; a
+    side keeps at least ``MIN_PROXY_SIDE`` pixels (a 3x5000 photo is not squashed to one row)."""
     scale = min(1.0, long_edge / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return (max(min(width, MIN_PROXY_SIDE), round(width * scale)),
+            max(min(height, MIN_PROXY_SIDE), round(height * scale)))
 
 
 def make_proxy(pixels: np.ndarray, long_edge: int = PREVIEW_LONG_EDGE) -> np.ndarray:
@@ -99,6 +103,8 @@ class Document:
         self.mask_key = next_key()
         self.state = state or EditState()
         self.saved_state = self.state
+        #: where this photo's edit was read from or last saved (Ctrl+S writes there)
+        self.recipe_path: Path | None = None
         self.area_raw = self._rasterize(self.state.spec)
         self._painter: StrokePainter | None = None
         self._stroke: dict[str, Any] | None = None

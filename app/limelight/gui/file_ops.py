@@ -71,7 +71,9 @@ def load_document(path: Path, long_edge: int = PREVIEW_LONG_EDGE) -> Document:
     if sidecar.is_file():
         recipe = load_recipe(sidecar)
         state = EditState(recipe.mask, recipe.knobs, recipe.model)
-    return Document(image.pixels, full, path=path, meta=image.meta, state=state)
+    doc = Document(image.pixels, full, path=path, meta=image.meta, state=state)
+    doc.recipe_path = sidecar if state is not None else None
+    return doc
 
 
 class FileOpsMixin(_WindowBase):
@@ -88,6 +90,7 @@ class FileOpsMixin(_WindowBase):
         document_opened: SignalInstance
 
         def set_document(self, doc: Document) -> None: ...
+        def prepare_document(self, doc: Document) -> None: ...
         def _push(self, text: str, new: EditState, merge_key: str | None = None,
                   painted: bool = False) -> None: ...
         def _update_title(self) -> None: ...
@@ -96,39 +99,60 @@ class FileOpsMixin(_WindowBase):
     def _init_file_ops(self) -> None:
         self._tasks: list[Task] = []
         self._scratch = Path(tempfile.mkdtemp(prefix="limelight-masks-"))
-        self.recipe_path: Path | None = None
         self._refresh_recent_menu()
+
+    @property
+    def recipe_path(self) -> Path | None:
+        """Where the edit of the photo on screen was last read or saved (None: not yet)."""
+        return self.doc.recipe_path if self.doc is not None else None
 
     # -- opening -----------------------------------------------------------------------------
     def open_path(self, path: Path, *, ask: bool = True) -> bool:
-        """Opens a photo (restoring its sidecar recipe); errors go to the status bar."""
+        """Opens a photo (restoring its sidecar recipe).
+
+        The photo is read and checked, and its recipe drawn, before anything in the window
+        changes; a failure shows a dialog naming the file and the reason and leaves the photo
+        on screen, its edit and its recipe untouched. Only then is the user asked whether to
+        save the edit of the photo on screen."""
         path = Path(path)
-        if ask and not self.confirm_discard():
-            return False
         try:
             doc = load_document(path)
+            self.prepare_document(doc)
         except LimelightError as exc:
-            self.show_error(str(exc))
-            return False
+            return self._open_failed(path, exc.problem if exc.path == path else str(exc))
         except OSError as exc:
-            self.show_error(f"{path}: cannot open ({exc.strerror or exc})")
+            return self._open_failed(path, f"cannot open ({exc.strerror or exc})")
+        except MemoryError:
+            return self._open_failed(path, "not enough memory for this photo")
+        except Exception as exc:  # noqa: BLE001 - a dialog, never a traceback; the log has it
+            log.exception("cannot open %s", path)
+            return self._open_failed(path, f"unexpected error: {type(exc).__name__}: {exc}")
+        if ask and not self.confirm_discard():
             return False
         self.set_document(doc)
-        self.recipe_path = sidecar_path(path) if sidecar_path(path).is_file() else None
         if path.parent != self._scratch:
             self.settings.add_recent(path)
             self.settings.set_folder("open", path.parent)
         self._refresh_recent_menu()
-        restored = " — edit restored from its recipe" if self.recipe_path else ""
+        restored = " — edit restored from its recipe" if doc.recipe_path else ""
         self.statusBar().showMessage(f"Opened {path.name}{restored}", 6000)
-        if not doc.state.spec.shapes:
-            self.statusBar().showMessage(
-                f"Opened {path.name}{restored}. No mask yet: the light covers the whole photo — "
-                "paint with the brush (B) or draw an ellipse (E).", 10000)
         if doc.mask_error:
             self.show_error(f"{path.name}: the saved mask cannot be drawn: {doc.mask_error}")
         self.document_opened.emit(path)
         return True
+
+    def _open_failed(self, path: Path, reason: str) -> bool:
+        """Reports a photo that cannot be opened (dialog + status bar); returns False."""
+        message = f"{path}: {reason}"
+        log.warning("%s", message)
+        self.statusBar().showMessage(f"Cannot open {path.name}: {reason}", 20000)
+        self.show_error_dialog(f"Cannot open {path.name}",
+                               f"{path.name} cannot be opened: {reason}\n\n{path}")
+        return False
+
+    def show_error_dialog(self, title: str, text: str) -> None:
+        """A modal warning (tests replace it)."""
+        QMessageBox.warning(self, title, text)
 
     def open_dialog(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open photo", str(self.settings.folder("open")),
@@ -200,14 +224,15 @@ class FileOpsMixin(_WindowBase):
         if path is None:
             if self.doc.path is None:
                 return self.save_recipe_as()
-            path = self.recipe_path or sidecar_path(self.doc.path)
+            path = self.doc.recipe_path or sidecar_path(self.doc.path)
+        doc = self.doc
         try:
             save_recipe(self.current_recipe(path), path)
         except (LimelightError, OSError) as exc:
             self.show_error(str(exc))
             return False
-        self.recipe_path = path
-        self.doc.mark_saved()
+        doc.recipe_path = path
+        doc.mark_saved()
         self.undo_stack.setClean()
         self._update_title()
         self.settings.set_folder("recipe", path.parent)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -143,15 +144,24 @@ class MainWindow(FileOpsMixin, QMainWindow):
         return self.undo_stack.command(i - 1) if i > 0 else None
 
     # -- document ----------------------------------------------------------------------------
-    def set_document(self, doc: Document) -> None:
-        """Shows ``doc`` (already loaded) with its edit; clears the undo history."""
-        self.doc = doc
+    def prepare_document(self, doc: Document) -> None:
+        """Everything about opening ``doc`` that can fail, done before the window changes:
+        the model resolved against the zoo, the subject detector attached, the mask drawn.
+        Raises (LimelightError or any other error) with the window untouched."""
         if doc.state.model is None or doc.state.model not in self.zoo.names:
-            doc.state = EditState(doc.state.spec, doc.state.knobs, self.zoo.default)
-            doc.saved_state = doc.state if not doc.dirty else doc.saved_state
+            # the zoo's default stands in for a missing or absent model: opening is no edit
+            doc.state = replace(doc.state, model=self.zoo.default)
+            doc.saved_state = doc.state
         doc.subject_fn = self._subject_fn_for(doc)
         if any(isinstance(sh, Subject) for sh in doc.state.spec.shapes):
             doc.area_raw = doc._rasterize(doc.state.spec)  # now that the detector is known
+        if min(doc.proxy_hw) < 2:
+            raise ValueError(f"the preview is {doc.proxy_hw[1]}x{doc.proxy_hw[0]} pixels")
+
+    def set_document(self, doc: Document) -> None:
+        """Shows ``doc`` (loaded and passed through ``prepare_document``) with its edit;
+        clears the undo history."""
+        self.doc = doc
         self.undo_stack.clear()
         self._mask1 = None
         self._last_result = None
