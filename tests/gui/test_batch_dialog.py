@@ -14,6 +14,8 @@ from limelight.core.recipe import save_recipe
 
 pytest.importorskip("pytestqt")
 
+pytestmark = pytest.mark.gui
+
 
 def _photos(folder: Path, n: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,7 @@ def test_runs_reports_progress_and_summarises(qtbot, window, photo: Path,  # noq
 def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, slow_engine,  # noqa: ANN001
                                                      photo: Path, tmp_path: Path) -> None:
     open_and_wait(qtbot, window, photo)
+    window.add_light("whole")  # (a photo opens with no light)
     slow_engine.delay = 0.4
     dialog = _recipe_dialog(qtbot, window, lambda jobs: slow_engine, tmp_path, 8)
     dialog.show()

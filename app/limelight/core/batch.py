@@ -233,6 +233,10 @@ def placed_recipe(recipe: Recipe, placement: Placement) -> Recipe:
     band and invert kept)."""
     if placement == "painted":
         return recipe
+    if recipe.lights is not None:  # every light on the subject
+        return replace(recipe, lights=tuple(
+            replace(light, mask=replace(light.mask, shapes=(Subject(),)))
+            for light in recipe.lights))
     return replace(recipe, mask=replace(recipe.mask, shapes=(Subject(),)))
 
 
@@ -244,7 +248,7 @@ def plan_batch(job: BatchJob) -> tuple[list[PlannedFile], list[Path]]:
         where = ", ".join(str(p) for p in job.inputs) or "(no inputs)"
         raise BatchError(f"no photos found in {where}"
                          + ("" if job.recursive else " (add subfolders with --recursive)"))
-    protect = [*job.protect, *(s.path for s in job.recipe.mask.shapes
+    protect = [*job.protect, *(s.path for s in job.recipe.shapes
                                if isinstance(s, RasterMask))]
     planned = plan_outputs(sources, job.out_dir, job.name, job.fmt, job.on_exists, protect)
     _check_report_path(job.report_path, [*(s.path for s in sources), *protect], planned)
@@ -406,7 +410,7 @@ def run_batch(
     for r in run.missing:
         run.update(r)
     inputs = Protected.of([*(p.input for p in planned), *job.protect,
-                           *(s.path for s in job.recipe.mask.shapes if isinstance(s, RasterMask))])
+                           *(s.path for s in job.recipe.shapes if isinstance(s, RasterMask))])
     todo = []
     for p in planned:
         if p.skip:

@@ -41,7 +41,7 @@ from limelight.core.errors import MaskError
 
 __all__ = [
     "BANDS", "MODES", "BBox", "Band", "Ellipse", "MaskSpec", "Mode", "RasterMask", "Shape",
-    "Stroke", "StrokePainter", "Subject", "SubjectFn", "area_weights", "circle_spec",
+    "Stroke", "StrokePainter", "Subject", "SubjectFn", "Whole", "area_weights", "circle_spec",
     "derive_mask", "follow_edges", "load_raster_mask", "protocol_mask", "rasterize_area_a",
     "stamp_stroke_segment",
 ]
@@ -164,8 +164,18 @@ class Subject:
         _check_mode(self.mode)
 
 
-Shape = Ellipse | Stroke | RasterMask | Subject
-SHAPE_TYPES = (Ellipse, Stroke, RasterMask, Subject)
+@dataclass(frozen=True)
+class Whole:
+    """The whole frame (the editor's "Whole photo" light): 1 everywhere."""
+
+    mode: Mode = "add"
+
+    def __post_init__(self) -> None:
+        _check_mode(self.mode)
+
+
+Shape = Ellipse | Stroke | RasterMask | Subject | Whole
+SHAPE_TYPES = (Ellipse, Stroke, RasterMask, Subject, Whole)
 
 
 @dataclass(frozen=True)
@@ -193,7 +203,7 @@ class MaskSpec:
         shapes = tuple(self.shapes)
         for k, s in enumerate(shapes):
             if not isinstance(s, SHAPE_TYPES):
-                raise _field_error(f"shapes[{k}]", "an Ellipse, Stroke, RasterMask or Subject", s)
+                raise _field_error(f"shapes[{k}]", "an Ellipse, Stroke, RasterMask, Subject or Whole", s)
         object.__setattr__(self, "shapes", shapes)
         if not isinstance(self.invert, bool):
             raise _field_error("invert", "true or false", self.invert)
@@ -335,6 +345,8 @@ def rasterize_area_a(
             _paint_ellipse(area, shape)
         elif isinstance(shape, Stroke):
             _paint_stroke(area, shape)
+        elif isinstance(shape, Whole):
+            area[...] = 1.0 if shape.mode == "add" else 0.0
         else:
             if isinstance(shape, RasterMask):
                 path = shape.path if shape.path.is_absolute() else (

@@ -121,24 +121,32 @@ class PreviewMaps:
         """(h, w) of the working image."""
         return self.img.shape[0], self.img.shape[1]
 
-    def render(self, knobs: Knobs, display: np.ndarray) -> np.ndarray:
+    def render(self, knobs: Knobs, display: np.ndarray,
+               under: np.ndarray | None = None) -> np.ndarray:
         """The composited preview for ``knobs``.
 
         Args:
-            display: (H, W, 3) uint8, the proxy as shown.
+            display: (H, W, 3) uint8, the proxy as shown (what the light enhances).
+            under: (H, W, 3) uint8 it is composited over (the lights before this one,
+                ``core.lights``); default ``display``.
         Returns:
-            (H, W, 3) uint8; equal to ``display`` outside ``box`` and wherever the weight is 0.
+            (H, W, 3) uint8; equal to ``under`` outside ``box`` and wherever the weight is 0.
         """
+        if under is None:
+            under = display
         if self.box is None or knobs.degree == 0.0:
-            return display.copy()
+            return under.copy()
         enhanced = self.recomposer(knobs)
         if self.fade is not None:
             enhanced = self.fade(self.recomposer.img, enhanced)
         if self.full:  # enhanced is the box: composite it there
             y0, y1, x0, x1 = self.box
-            out = display.copy()
+            out = under.copy()
             plan = plan_for(self.img, enhanced, self.weight[y0:y1, x0:x1], True)
-            out[y0:y1, x0:x1] = apply_plan(display[y0:y1, x0:x1], plan, None)
+            out[y0:y1, x0:x1] = apply_plan(display[y0:y1, x0:x1], plan, None,
+                                           base=None if under is display
+                                           else under[y0:y1, x0:x1])
             return out
         assert self.fit is not None
-        return apply_plan(display, plan_for(self.fit, enhanced, self.weight, False), None)
+        return apply_plan(display, plan_for(self.fit, enhanced, self.weight, False), None,
+                          base=under)

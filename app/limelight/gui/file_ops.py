@@ -70,7 +70,7 @@ def load_document(path: Path, long_edge: int = PREVIEW_LONG_EDGE) -> Document:
     sidecar = sidecar_path(path)
     if sidecar.is_file():
         recipe = load_recipe(sidecar)
-        state = EditState(recipe.mask, recipe.knobs, recipe.model)
+        state = EditState(recipe.layers, recipe.model, 0 if recipe.layers else -1)
     doc = Document(image.pixels, full, path=path, meta=image.meta, state=state)
     doc.recipe_path = sidecar if state is not None else None
     return doc
@@ -204,18 +204,22 @@ class FileOpsMixin(_WindowBase):
     # -- recipes -----------------------------------------------------------------------------
     def current_recipe(self, base: Path | None = None) -> Recipe:
         """The edit as a recipe; raster masks made in this session are copied beside ``base``."""
-        assert self.doc is not None
-        state = self.doc.state
-        shapes = []
-        for k, s in enumerate(state.spec.shapes):
-            if isinstance(s, RasterMask) and base is not None and s.path.parent == self._scratch:
-                dest = base.with_name(f"{base.name.removesuffix('.json')}.mask{k}.png")
-                shutil.copyfile(s.path, dest)
-                s = RasterMask(dest, s.mode)
-            shapes.append(s)
         from dataclasses import replace
 
-        return Recipe(model=state.model, knobs=state.knobs, mask=replace(state.spec, shapes=tuple(shapes)))
+        assert self.doc is not None
+        state = self.doc.state
+        lights, k = [], 0
+        for light in state.lights:
+            shapes = []
+            for s in light.mask.shapes:
+                if isinstance(s, RasterMask) and base is not None and s.path.parent == self._scratch:
+                    dest = base.with_name(f"{base.name.removesuffix('.json')}.mask{k}.png")
+                    shutil.copyfile(s.path, dest)
+                    s = RasterMask(dest, s.mode)
+                    k += 1
+                shapes.append(s)
+            lights.append(replace(light, mask=replace(light.mask, shapes=tuple(shapes))))
+        return Recipe(model=state.model, lights=tuple(lights))
 
     def save_recipe(self, path: Path | None = None) -> bool:
         """Saves the edit (default: the photo's sidecar). Returns False on error."""
@@ -264,7 +268,8 @@ class FileOpsMixin(_WindowBase):
         model = recipe.model if recipe.model in self.zoo.names else self.doc.state.model
         if recipe.model and recipe.model not in self.zoo.names:
             self.show_error(f"{path}: model {recipe.model!r} is not installed; keeping {model!r}")
-        self._push(f"Apply recipe {path.name}", EditState(recipe.mask, recipe.knobs, model))
+        self._push(f"Apply recipe {path.name}",
+                   EditState(recipe.layers, model, 0 if recipe.layers else -1))
         self.settings.set_folder("recipe", path.parent)
         return True
 

@@ -22,6 +22,7 @@ from PySide6.QtGui import QCloseEvent, QUndoStack
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QScrollArea, QVBoxLayout, QWidget
 
 from limelight.core.engine import Engine
+from limelight.core.lights import MAX_NAME, Light, unique_name, whole_photo_light
 from limelight.core.masks import Ellipse, Shape, Subject
 from limelight.core.recompose import Knobs
 from limelight.core.zoo import Zoo
@@ -31,10 +32,11 @@ from limelight.gui.commands import EditCommand, close_merging
 from limelight.gui.document import Document, EditState
 from limelight.gui.file_ops import FileOpsMixin
 from limelight.gui.overlay import paint_overlay
+from limelight.gui.lights_panel import LIGHT_KINDS, LightsPanel
 from limelight.gui.panels import AdjustPanel, HistogramWidget, MaskPanel
 from limelight.gui.settings import EditorSettings
 from limelight.gui.tools import BrushTool, EllipseTool, RectSelectTool, SubjectTool, Tool
-from limelight.gui.worker import PreviewResult, PreviewWorker
+from limelight.gui.worker import PreviewLayer, PreviewResult, PreviewWorker
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,9 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.adjust = AdjustPanel()
         self.mask_panel = MaskPanel()
         self.histogram = HistogramWidget()
+        self.lights_panel = LightsPanel()
         v.addWidget(self.histogram)
+        v.addWidget(self.lights_panel)
         v.addWidget(self.adjust)
         v.addWidget(self.mask_panel)
         v.addStretch(1)
@@ -126,6 +130,14 @@ class MainWindow(FileOpsMixin, QMainWindow):
         mp.invert_clicked.connect(self.invert_mask)
         mp.clear_clicked.connect(self.clear_mask)
         mp.edges_toggled.connect(self.set_edge_aware)
+        lp = self.lights_panel
+        lp.add_requested.connect(self.add_light)
+        lp.selected.connect(self.select_light)
+        lp.visibility_toggled.connect(self.set_light_visible)
+        lp.renamed.connect(self.rename_light)
+        lp.duplicate_requested.connect(self.duplicate_light)
+        lp.delete_requested.connect(self.delete_light)
+        lp.move_requested.connect(self.move_light)
         sb = self.statusBar()
         self.status_file = QLabel()
         self.status_engine = QLabel()
@@ -153,8 +165,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
             doc.state = replace(doc.state, model=self.zoo.default)
             doc.saved_state = doc.state
         doc.subject_fn = self._subject_fn_for(doc)
-        if any(isinstance(sh, Subject) for sh in doc.state.spec.shapes):
-            doc.area_raw = doc._rasterize(doc.state.spec)  # now that the detector is known
+        if any(isinstance(sh, Subject) for light in doc.state.lights for sh in light.mask.shapes):
+            doc.refresh_areas()  # now that the detector is known
         if min(doc.proxy_hw) < 2:
             raise ValueError(f"the preview is {doc.proxy_hw[1]}x{doc.proxy_hw[0]} pixels")
 
@@ -187,12 +199,12 @@ class MainWindow(FileOpsMixin, QMainWindow):
         if self.doc is None:
             return
         radius, hardness, mode = self.brush_settings()
-        was_global = not self.doc.state.spec.shapes
+        self._before_stroke = self.doc.state
+        if self.doc.state.light is None:  # painting starts a light (undone with the stroke)
+            self.doc.set_state(self.doc.state.with_spec())
+            self.lights_panel.set_lights(self.doc.state.lights, self.doc.state.selected)
         bbox = self.doc.begin_stroke(pos.x(), pos.y(), radius, hardness, mode)
-        if was_global:
-            self._refresh_overlay()
-        else:
-            self._refresh_overlay(bbox)
+        self._refresh_overlay(bbox)
 
     def continue_stroke(self, pos: QPointF) -> None:
         if self.doc is None or not self.doc.painting:
@@ -212,6 +224,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         state = self.doc.state
         new = state.with_spec(shapes=(*state.spec.shapes, stroke))
         text = "Brush stroke" if stroke.mode == "add" else "Erase stroke"
+        before = getattr(self, "_before_stroke", None) or state
+        self.doc.state = before  # the command goes from the state before the stroke
         self._push(text, new, painted=True)
 
     def add_shape(self, shape: Shape, text: str) -> None:
@@ -243,8 +257,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         if doc is None:
             return
         if already_painted:
-            doc.adopt_painted(state.spec.shapes)
-            doc.state = state
+            doc.adopt_painted(state)
             mask_changed = True
         else:
             mask_changed = doc.set_state(state)
@@ -258,6 +271,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
             self.adjust.set_model(state.model)
             self._synced_once = True
         self.adjust.set_knobs(state.knobs)
+        self.adjust.set_light_enabled(state.light is not None)
+        self.lights_panel.set_lights(state.lights, state.selected)
         if self.mask_panel.transition.value() != state.spec.transition:
             self.mask_panel.transition.set_quietly(state.spec.transition)
         if self.mask_panel.follow_edges.isChecked() != state.spec.edge_aware:
@@ -278,18 +293,18 @@ class MainWindow(FileOpsMixin, QMainWindow):
             return
         self._pending_knob_time = time.perf_counter()
         state = self.doc.state
-        self._push(f"Change {name}", EditState(state.spec, state.knobs.with_(**{name: value}),
-                                               state.model), merge_key=f"knob:{name}")
+        if state.light is None:
+            return
+        self._push(f"Change {name}", state.with_knobs(state.knobs.with_(**{name: value})),
+                   merge_key=f"knob:{state.selected}:{name}")
 
     def reset_light(self) -> None:
         if self.doc is not None:
-            s = self.doc.state
-            self._push("Reset light", EditState(s.spec, Knobs(), s.model))
+            self._push("Reset light", self.doc.state.with_knobs(Knobs()))
 
     def set_model(self, name: str) -> None:
         if self.doc is not None:
-            s = self.doc.state
-            self._push("Change model", EditState(s.spec, s.knobs, name))
+            self._push("Change model", replace(self.doc.state, model=name))
 
     def set_transition(self, value: float) -> None:
         if self.doc is not None:
@@ -307,8 +322,100 @@ class MainWindow(FileOpsMixin, QMainWindow):
             self._push("Invert mask", self.doc.state.with_spec(invert=not self.doc.state.spec.invert))
 
     def clear_mask(self) -> None:
-        if self.doc is not None:
+        """Removes the selected light's shapes: it covers nothing (the light stays listed)."""
+        if self.doc is not None and self.doc.state.light is not None:
             self._push("Clear mask", self.doc.state.with_spec(shapes=(), invert=False))
+
+    # -- lights ------------------------------------------------------------------------------
+    def add_light(self, kind: str) -> None:
+        """A new light, selected: ``kind`` "whole" covers the photo; "brush", "ellipse",
+        "smart" and "subject" start empty and pick that tool (subject: runs the selection)."""
+        if self.doc is None:
+            return
+        state = self.doc.state
+        names = [light.name for light in state.lights]
+        base = LIGHT_KINDS.get(kind, "Light")
+        if kind == "whole":
+            light = whole_photo_light(unique_name(base, names))
+        else:
+            light = Light(unique_name(base, names))
+        new = replace(state, lights=(*state.lights, light), selected=len(state.lights))
+        self._push(f"Add light {light.name}", new)
+        if kind in ("brush", "ellipse", "smart"):
+            self.set_tool(kind)
+        elif kind == "subject":
+            self.set_tool("subject")
+            self.subject_select()
+
+    def select_light(self, index: int) -> None:
+        """Makes light ``index`` the one the panels and tools edit (not an undo step)."""
+        doc = self.doc
+        if doc is None or index == doc.state.selected or not -1 <= index < len(doc.state.lights):
+            return
+        state = replace(doc.state, selected=index)
+        mask_changed = doc.set_state(state)
+        self._sync_ui(state, mask_changed)
+        self.request_preview()
+
+    def _edit_lights(self, text: str, lights: list[Light], selected: int) -> None:
+        assert self.doc is not None
+        selected = min(selected, len(lights) - 1)
+        self._push(text, replace(self.doc.state, lights=tuple(lights), selected=selected))
+
+    def set_light_visible(self, index: int, visible: bool) -> None:
+        if self.doc is None or not 0 <= index < len(self.doc.state.lights):
+            return
+        lights = list(self.doc.state.lights)
+        if lights[index].visible != visible:
+            lights[index] = replace(lights[index], visible=visible)
+            self._edit_lights(("Show " if visible else "Hide ") + lights[index].name, lights,
+                              self.doc.state.selected)
+
+    def rename_light(self, index: int, name: str) -> None:
+        if self.doc is None or not 0 <= index < len(self.doc.state.lights):
+            return
+        name = name.strip()[:MAX_NAME]
+        lights = list(self.doc.state.lights)
+        if not name:
+            self._sync_ui(self.doc.state, False)  # an empty name: show the old one again
+            return
+        if name == lights[index].name:
+            return
+        lights[index] = replace(lights[index], name=name)
+        self._edit_lights(f"Rename light {name}", lights, self.doc.state.selected)
+
+    def duplicate_light(self, index: int | None = None) -> None:
+        if self.doc is None:
+            return
+        index = self.doc.state.selected if index is None else index
+        if not 0 <= index < len(self.doc.state.lights):
+            return
+        lights = list(self.doc.state.lights)
+        copy = replace(lights[index], name=unique_name(f"{lights[index].name} copy",
+                                                       [x.name for x in lights]))
+        lights.insert(index + 1, copy)
+        self._edit_lights(f"Duplicate {lights[index].name}", lights, index + 1)
+
+    def delete_light(self, index: int | None = None) -> None:
+        if self.doc is None:
+            return
+        index = self.doc.state.selected if index is None else index
+        if not 0 <= index < len(self.doc.state.lights):
+            return
+        lights = list(self.doc.state.lights)
+        gone = lights.pop(index)
+        self._edit_lights(f"Delete {gone.name}", lights, index if lights else -1)
+
+    def move_light(self, index: int, delta: int) -> None:
+        """Moves light ``index`` by ``delta`` places in the list (later = on top)."""
+        if self.doc is None:
+            return
+        lights = list(self.doc.state.lights)
+        to = index + delta
+        if not (0 <= index < len(lights) and 0 <= to < len(lights)):
+            return
+        lights.insert(to, lights.pop(index))
+        self._edit_lights(f"Move {lights[to].name}", lights, to)
 
     # -- tools -------------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
@@ -348,11 +455,19 @@ class MainWindow(FileOpsMixin, QMainWindow):
         if doc is None:
             return None
         model = doc.state.model if self.zoo.models else None
+        h, w = doc.proxy_hw
+        layers, selected = [], -1
+        for index, light, area, key in doc.layers():
+            if index == doc.state.selected:
+                selected = len(layers)
+                area = area.copy()  # (painting goes on in the GUI thread)
+            layers.append(PreviewLayer(
+                mask_key=key, area_a=area, transition_px=light.mask.transition_px(h, w),
+                knobs=light.knobs, band=light.mask.effective_band,
+                edge_aware=light.mask.edge_aware))
         rid = self.worker.submit(
-            image_key=doc.image_key, mask_key=doc.mask_key, model=model, img=doc.img, display=doc.display,
-            area_a=doc.area_a().copy(), transition_px=doc.transition_px,
-            band=doc.state.spec.effective_band, knobs=doc.state.knobs,
-            edge_aware=doc.state.spec.edge_aware,
+            image_key=doc.image_key, model=model, img=doc.img, display=doc.display,
+            layers=tuple(layers), selected=selected,
         )
         self._knob_changed_at[rid] = self._pending_knob_time or time.perf_counter()
         self._pending_knob_time = None

@@ -117,7 +117,8 @@ class AdjustPanel(QWidget):
         v.addWidget(self.model_combo)
         v.addWidget(self.model_info)
         layout.addWidget(box)
-        light = QGroupBox("Light")
+        light = QGroupBox("Selected light")
+        self._light_box = light
         form = QFormLayout(light)
         self.sliders: dict[str, ValueSlider] = {}
         self._labels: dict[str, QLabel] = {}
@@ -182,6 +183,11 @@ class AdjustPanel(QWidget):
                 details += (f"\n{' and '.join(names)}: no measurable effect on this model "
                             "(see its card)")
             self.model_info.setText(details)
+
+    def set_light_enabled(self, on: bool) -> None:
+        """The knobs edit the selected light: disabled (with the reason) when none is."""
+        self._light_box.setEnabled(on)
+        self._light_box.setToolTip("" if on else "Select or add a light to set its strength")
 
     def set_knobs(self, knobs: Knobs) -> None:
         for name, slider in self.sliders.items():
