@@ -31,6 +31,7 @@ from limelight.core.finish import LightFinish
 from limelight.core.pipeline import (
     BandFade,
     GuidedFit,
+    Plan,
     apply_plan,
     downscale_mask,
     plan_for,
@@ -121,6 +122,36 @@ class PreviewMaps:
         """(h, w) of the working image."""
         return self.img.shape[0], self.img.shape[1]
 
+    def plan(self, knobs: Knobs) -> Plan | None:
+        """The knob-dependent half of ``render`` (the finish and the guided fit), which a
+        caller may keep while only the lights under this one change; None: nothing to do."""
+        if self.box is None or knobs.degree == 0.0:
+            return None
+        enhanced = self.recomposer(knobs)
+        if self.fade is not None:
+            enhanced = self.fade(self.recomposer.img, enhanced)
+        if self.full:  # enhanced is the box
+            y0, y1, x0, x1 = self.box
+            return plan_for(self.img, enhanced, self.weight[y0:y1, x0:x1], True)
+        assert self.fit is not None
+        return plan_for(self.fit, enhanced, self.weight, False)
+
+    def apply(self, plan: Plan | None, display: np.ndarray,
+              under: np.ndarray | None = None) -> np.ndarray:
+        """Composites ``plan`` (from ``plan``) over ``under``; see ``render``."""
+        if under is None:
+            under = display
+        if plan is None or self.box is None:
+            return under.copy()
+        if self.full:
+            y0, y1, x0, x1 = self.box
+            out = under.copy()
+            out[y0:y1, x0:x1] = apply_plan(display[y0:y1, x0:x1], plan, None,
+                                           base=None if under is display
+                                           else under[y0:y1, x0:x1])
+            return out
+        return apply_plan(display, plan, None, base=under)
+
     def render(self, knobs: Knobs, display: np.ndarray,
                under: np.ndarray | None = None) -> np.ndarray:
         """The composited preview for ``knobs``.
@@ -132,21 +163,4 @@ class PreviewMaps:
         Returns:
             (H, W, 3) uint8; equal to ``under`` outside ``box`` and wherever the weight is 0.
         """
-        if under is None:
-            under = display
-        if self.box is None or knobs.degree == 0.0:
-            return under.copy()
-        enhanced = self.recomposer(knobs)
-        if self.fade is not None:
-            enhanced = self.fade(self.recomposer.img, enhanced)
-        if self.full:  # enhanced is the box: composite it there
-            y0, y1, x0, x1 = self.box
-            out = under.copy()
-            plan = plan_for(self.img, enhanced, self.weight[y0:y1, x0:x1], True)
-            out[y0:y1, x0:x1] = apply_plan(display[y0:y1, x0:x1], plan, None,
-                                           base=None if under is display
-                                           else under[y0:y1, x0:x1])
-            return out
-        assert self.fit is not None
-        return apply_plan(display, plan_for(self.fit, enhanced, self.weight, False), None,
-                          base=under)
+        return self.apply(self.plan(knobs), display, under)

@@ -171,6 +171,8 @@ class PreviewWorker(QObject):
         self._maps_key: tuple[Any, ...] | None = None
         self._maps: dict[tuple[Any, ...], tuple[PreviewMaps, bool]] = {}  # key -> (maps, refined)
         self._unrefined = False
+        #: key -> (knobs, plan, maps): each light's finished plan for its current knobs
+        self._plans: dict[tuple[Any, ...], tuple[Knobs, Any, PreviewMaps]] = {}
         self._refine_for: PreviewRequest | None = None  # the latest request, while unrefined
         self._refining: Cancel | None = None  # stops the refined pass when a request comes
         self._mask_cache: dict[tuple[Any, ...], np.ndarray] = {}
@@ -364,12 +366,19 @@ class PreviewWorker(QObject):
                 inference_ms = (inference_ms or 0.0) + maps.inference_ms
             self._maps = {k: self._maps[k] for k in keys}
             self._maps_key = keys
+            plans = {}
             for layer, key in zip(request.layers, keys, strict=True):
                 maps, refined = self._maps[key]
                 self._unrefined |= not refined
-                if maps.box is not None:
-                    boxes.append(maps.box)
-                    display = maps.render(layer.knobs, base, under=display)
+                if maps.box is None:
+                    continue
+                boxes.append(maps.box)
+                kept = self._plans.get(key)  # only the light whose knobs moved is finished
+                if kept is None or kept[0] != layer.knobs or kept[2] is not maps:
+                    kept = (layer.knobs, maps.plan(layer.knobs), maps)
+                plans[key] = kept
+                display = maps.apply(kept[1], base, under=display)
+            self._plans = plans
         hist = histogram_of(display)
         changed = None
         if boxes:
