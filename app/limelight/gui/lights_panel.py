@@ -101,7 +101,7 @@ class LightsPanel(QWidget):
         self.tree.customContextMenuRequested.connect(self._on_tree_menu)
         self.tree.currentItemChanged.connect(self._on_tree_current)
         self.tree.itemChanged.connect(self._on_tree_item_changed)
-        self.empty_hint = "No light: the photo as it is. Add one with + Light, or paint."
+        self.empty_hint = "No light yet: paint, or use + Light"
         self.duplicate_button = QPushButton("Duplicate")
         self.duplicate_button.setToolTip("Duplicate the selected light (Ctrl+D)")
         self.delete_button = QPushButton("Delete")
