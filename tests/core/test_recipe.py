@@ -344,3 +344,27 @@ def test_light_errors_name_the_light_and_field(change, message) -> None:
     change(doc)
     with pytest.raises(RecipeError, match=message):
         recipe_from_dict(doc)
+
+
+def test_a_luminance_range_is_saved_only_when_set_and_checked() -> None:
+    ranged = Recipe(mask=MaskSpec(range_low=0.1, range_high=0.6, range_soft=0.05))
+    mask = recipe_to_dict(ranged)["lights"][0]["mask"]
+    assert (mask["range_low"], mask["range_high"], mask["range_soft"]) == (0.1, 0.6, 0.05)
+    assert recipe_from_dict(recipe_to_dict(ranged)) == ranged
+    assert "range_low" not in recipe_to_dict(Recipe())["lights"][0]["mask"]
+    doc = recipe_to_dict(ranged)
+    doc["lights"][0]["mask"]["range_low"] = 0.7
+    with pytest.raises(RecipeError, match=r"^lights\[0\]\.mask\.range_low must be below"):
+        recipe_from_dict(doc)
+
+
+def test_luminance_range_rolls_off_softly() -> None:
+    from limelight.core.masks import luminance_range
+
+    ramp = np.repeat(np.linspace(0, 1, 201, dtype=np.float32)[None, :, None], 3, axis=2)
+    ramp = np.repeat(ramp, 40, axis=0)
+    r = luminance_range(ramp, 0.0, 0.5, 0.2)[20]
+    assert r[:90].min() == pytest.approx(1.0, abs=1e-3)  # inside: whole
+    assert r[150:].max() == pytest.approx(0.0, abs=1e-3)  # beyond the roll-off: none
+    mid = r[100:140]
+    assert np.all(np.diff(mid) <= 1e-6) and 0.05 < mid[10] < 0.95  # a smooth fall

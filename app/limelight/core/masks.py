@@ -42,7 +42,7 @@ from limelight.core.errors import MaskError
 __all__ = [
     "BANDS", "MODES", "BBox", "Band", "Ellipse", "MaskSpec", "Mode", "RasterMask", "Shape",
     "Stroke", "StrokePainter", "Subject", "SubjectFn", "Whole", "area_weights", "circle_spec",
-    "derive_mask", "follow_edges", "load_raster_mask", "protocol_mask", "rasterize_area_a",
+    "apply_range", "derive_mask", "follow_edges", "luminance_range", "load_raster_mask", "protocol_mask", "rasterize_area_a",
     "stamp_stroke_segment",
 ]
 
@@ -198,6 +198,13 @@ class MaskSpec:
     #: The band follows edges in the photo (``follow_edges``): a guided filter of the weight
     #: with the photo as guide, inside the band only.
     edge_aware: bool = False
+    #: Luminance range (``luminance_range``): only pixels whose (slightly smoothed) luminance
+    #: lies in [range_low, range_high] are lit, with a soft roll-off ``range_soft`` wide
+    #: outside it, so a lamp or a highlight inside the painted area stays as it is. The
+    #: default, [0, 1], keeps everything.
+    range_low: float = 0.0
+    range_high: float = 1.0
+    range_soft: float = 0.1
 
     def __post_init__(self) -> None:
         shapes = tuple(self.shapes)
@@ -210,6 +217,12 @@ class MaskSpec:
         if not isinstance(self.edge_aware, bool):
             raise _field_error("edge_aware", "true or false", self.edge_aware)
         object.__setattr__(self, "transition", _in_range("transition", self.transition, 0, 1))
+        for name in ("range_low", "range_high"):
+            object.__setattr__(self, name, _in_range(name, getattr(self, name), 0, 1))
+        if self.range_low >= self.range_high:
+            raise MaskError(f"range_low must be below range_high, got {self.range_low:g} and "
+                            f"{self.range_high:g}")
+        object.__setattr__(self, "range_soft", _in_range("range_soft", self.range_soft, 0, 0.5))
         if self.band not in BANDS:
             raise _field_error("band", "'auto', 'outside' or 'inside'", self.band)
 
@@ -221,6 +234,11 @@ class MaskSpec:
         added = [s for s in self.shapes if s.mode == "add"]
         segments = bool(added) and all(isinstance(s, Subject | RasterMask) for s in added)
         return "inside" if segments and not self.invert else "outside"
+
+    @property
+    def has_range(self) -> bool:
+        """Whether the luminance range leaves any pixel out."""
+        return self.range_low > 0.0 or self.range_high < 1.0
 
     def transition_px(self, height: int, width: int) -> float:
         """The transition width in pixels for an image of this size."""
@@ -476,6 +494,45 @@ def follow_edges(mask2: np.ndarray, guide: np.ndarray, transition_px: float) -> 
     sub_band = band[ys, xs]
     w1[ys, xs][sub_band] = np.maximum(filtered[sub_band], out[0][ys, xs][sub_band])
     return out
+
+
+def luminance_range(guide: np.ndarray, low: float, high: float, soft: float) -> np.ndarray:
+    """How much each pixel of ``guide`` ((H, W, 3) RGB, uint8/uint16 or float [0, 1]) lies in
+    the luminance range [low, high]: (H, W) float32 in [0, 1], 1 inside, falling smoothly to
+    0 at ``soft`` outside it (a hard step when ``soft`` is 0). The luminance is smoothed a
+    little (sigma 0.2 % of the short side, at least half a pixel) so grain does not speckle
+    the mask; ``low`` 0 and ``high`` 1 are open ends."""
+    from limelight.core.finish import luminance
+
+    g = guide.astype(np.float32)
+    if guide.dtype.kind in "ui":
+        g /= float(np.iinfo(guide.dtype).max)
+    lum = luminance(g)
+    sigma = max(0.5, 0.002 * min(lum.shape))
+    lum = cv2.GaussianBlur(lum, (0, 0), sigma)
+    out = np.ones(lum.shape, np.float32)
+    s = max(float(soft), 1e-6)
+    if low > 0.0:
+        out *= _smoothstep((lum - np.float32(low - s)) / np.float32(s)) if soft > 0 else (
+            lum >= low).astype(np.float32)
+    if high < 1.0:
+        out *= 1.0 - (_smoothstep((lum - np.float32(high)) / np.float32(s)) if soft > 0 else (
+            lum > high).astype(np.float32))
+    return out
+
+
+def apply_range(mask2: np.ndarray, spec: MaskSpec, guide: np.ndarray | None) -> np.ndarray:
+    """``mask2`` (2, H, W) with both channels multiplied by ``spec``'s luminance range of
+    ``guide`` (the photo at the mask's size); unchanged when the range keeps everything.
+    Where the weight was 0 it stays 0, and channel 1 stays >= channel 0."""
+    if not spec.has_range:
+        return mask2
+    if guide is None:
+        raise MaskError("a luminance range needs the photo as guide")
+    if guide.shape[:2] != mask2.shape[1:]:
+        raise MaskError(f"the guide is {guide.shape[:2]}, the mask {mask2.shape[1:]}")
+    r = luminance_range(guide, spec.range_low, spec.range_high, spec.range_soft)
+    return np.ascontiguousarray(mask2 * r[None], np.float32)
 
 
 def area_weights(mask2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -28,6 +28,7 @@ from limelight.core.imageio import Image, read_image, read_preview, write_image
 from limelight.core.imageio_encode import same_file
 from limelight.core.masks import (
     MaskSpec,
+    apply_range,
     Subject,
     SubjectFn,
     derive_mask,
@@ -278,14 +279,15 @@ def downscale_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
 def _weight(spec: MaskSpec, h: int, w: int, base_dir: Path | None,
             subject_fn: SubjectFn | None, guide: np.ndarray | None = None) -> np.ndarray:
     """The (2, h, w) mask of ``spec``; with ``spec.edge_aware`` its band follows the edges of
-    ``guide`` ((h, w, 3), the photo at this size; required then)."""
+    ``guide`` ((h, w, 3), the photo at this size; required then, and for a luminance range,
+    which multiplies the mask last)."""
     area_a = rasterize_area_a(spec, h, w, base_dir=base_dir, subject_fn=subject_fn)
     mask = derive_mask(area_a, spec.transition_px(h, w), spec.effective_band)
     if spec.edge_aware:
         if guide is None:
             raise ValueError("an edge-aware mask needs the photo as guide")
         mask = follow_edges(mask, guide, spec.transition_px(h, w))
-    return mask
+    return apply_range(mask, spec, guide)
 
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
@@ -309,7 +311,8 @@ def _plan(
     with ThreadPoolExecutor(1, thread_name_prefix="limelight-mask") as pool:
         # the finer weight does not depend on the network: rasterise it meanwhile
         guide = (cv2.resize(pixels, (mw, mh), interpolation=cv2.INTER_AREA)
-                 if spec.edge_aware and (mh, mw) != (height, width) else pixels)
+                 if (spec.edge_aware or spec.has_range) and (mh, mw) != (height, width)
+                 else pixels)
         fine = (pool.submit(_weight, spec, mh, mw, base_dir, subject_fn, guide)
                 if (h, w) != (height, width) and (mh, mw) != (h, w) else None)
         maps = engine.run(info.name, img, mask)
@@ -525,7 +528,7 @@ def process_file(
     lights = [light for light in recipe.layers if light.active]
     spec = lights[0].effective_mask if len(lights) == 1 else None
     early_ok = (subject_fn is None and spec is not None
-                and not spec.edge_aware  # (its weight needs the decoded photo)
+                and not spec.edge_aware and not spec.has_range  # (the weight needs the photo)
                 and not any(isinstance(s, Subject) for s in spec.shapes)
                 and src.suffix.lower() in (".jpg", ".jpeg", ".jpe"))
     if not early_ok:

@@ -11,6 +11,7 @@ A recipe file looks like this (``limelight_recipe`` is the schema version)::
           "knobs": {"degree": 1.0, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
           "mask": {
             "transition": 0.06, "invert": false, "band": "auto", "edge_aware": false,
+            "range_low": 0.0, "range_high": 0.7, "range_soft": 0.1,
             "shapes": [
               {"type": "ellipse", "cx": 0.5, "cy": 0.5, "rx": 0.2, "ry": 0.3, "angle": 0.0,
                "mode": "add"},
@@ -25,6 +26,8 @@ A recipe file looks like this (``limelight_recipe`` is the schema version)::
       ]
     }
 
+``range_low``/``range_high``/``range_soft`` (written only when the range leaves pixels out)
+restrict a light to a band of the photo's luminance (``masks.luminance_range``).
 ``lights`` apply in list order (``limelight.core.lights`` states the rule); a light with no
 shapes covers nothing, and ``[]`` is the photo as it is. Schema 1 and 2 files hold one
 ``knobs`` and one ``mask`` at the top level instead of ``lights``: they are read as one light
@@ -69,7 +72,8 @@ MAX_RECIPE_BYTES = 64 << 20
 _TOP_KEYS = (VERSION_KEY, "model", "knobs", "mask")
 _TOP_KEYS_3 = (VERSION_KEY, "model", "lights")
 _LIGHT_KEYS = ("name", "visible", "knobs", "mask")
-_MASK_KEYS = ("transition", "invert", "band", "edge_aware", "shapes")
+_RANGE_KEYS = ("range_low", "range_high", "range_soft")
+_MASK_KEYS = ("transition", "invert", "band", "edge_aware", *_RANGE_KEYS, "shapes")
 #: type -> (required keys, optional keys) besides "type".
 _SHAPE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ellipse": (("cx", "cy", "rx", "ry"), ("angle", "mode")),
@@ -254,7 +258,8 @@ def _parse_mask(doc: object, base_dir: Path | None, where: str = "mask",
     parsed = tuple(
         _parse_shape(s, f"{where}.shapes[{k}]", base_dir) for k, s in enumerate(shapes)
     )
-    args = {k: doc[k] for k in ("transition", "invert", "band", "edge_aware") if k in doc}
+    args = {k: doc[k] for k in ("transition", "invert", "band", "edge_aware", *_RANGE_KEYS)
+            if k in doc}
     try:
         return MaskSpec(shapes=parsed, **args)
     except MaskError as err:
@@ -398,6 +403,7 @@ def mask_to_dict(mask: MaskSpec, base_dir: Path | None = None) -> dict[str, Any]
         "invert": mask.invert,
         "band": mask.band,
         **({"edge_aware": True} if mask.edge_aware else {}),
+        **({k: getattr(mask, k) for k in _RANGE_KEYS} if mask.has_range else {}),
         "shapes": [_shape_to_dict(s, base_dir) for s in mask.shapes],
     }
 

@@ -130,6 +130,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         mp.invert_clicked.connect(self.invert_mask)
         mp.clear_clicked.connect(self.clear_mask)
         mp.edges_toggled.connect(self.set_edge_aware)
+        mp.range_edited.connect(self.set_range)
+        mp.range_released.connect(lambda: close_merging(self._last_command()))
         lp = self.lights_panel
         lp.add_requested.connect(self.add_light)
         lp.selected.connect(self.select_light)
@@ -275,6 +277,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.lights_panel.set_lights(state.lights, state.selected)
         if self.mask_panel.transition.value() != state.spec.transition:
             self.mask_panel.transition.set_quietly(state.spec.transition)
+        spec = state.spec
+        self.mask_panel.set_range(spec.range_low, spec.range_high, spec.range_soft)
         if self.mask_panel.follow_edges.isChecked() != state.spec.edge_aware:
             self.mask_panel.follow_edges.blockSignals(True)
             self.mask_panel.follow_edges.setChecked(state.spec.edge_aware)
@@ -316,6 +320,17 @@ class MainWindow(FileOpsMixin, QMainWindow):
         if self.doc is not None and self.doc.state.spec.edge_aware != on:
             self._push("Follow edges" if on else "Smooth band",
                        self.doc.state.with_spec(edge_aware=on))
+
+    def set_range(self, low: float, high: float, soft: float) -> None:
+        """The selected light's luminance range (fractions of white; ``MaskSpec.range_*``)."""
+        doc = self.doc
+        if doc is None or doc.state.light is None:
+            return
+        low = min(max(low, 0.0), 0.99)
+        high = min(max(high, low + 0.01), 1.0)
+        self._push("Change range", doc.state.with_spec(range_low=low, range_high=high,
+                                                       range_soft=min(max(soft, 0.0), 0.5)),
+                   merge_key=f"range:{doc.state.selected}")
 
     def invert_mask(self) -> None:
         if self.doc is not None:
@@ -464,7 +479,9 @@ class MainWindow(FileOpsMixin, QMainWindow):
             layers.append(PreviewLayer(
                 mask_key=key, area_a=area, transition_px=light.mask.transition_px(h, w),
                 knobs=light.knobs, band=light.mask.effective_band,
-                edge_aware=light.mask.edge_aware))
+                edge_aware=light.mask.edge_aware,
+                luma_range=(light.mask.range_low, light.mask.range_high, light.mask.range_soft)
+                if light.mask.has_range else None))
         rid = self.worker.submit(
             image_key=doc.image_key, model=model, img=doc.img, display=doc.display,
             layers=tuple(layers), selected=selected,

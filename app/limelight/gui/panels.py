@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QLabeledDoubleSlider
+from superqt import QLabeledDoubleRangeSlider, QLabeledDoubleSlider
 
 from limelight.core.recompose import FAMILY_KNOBS, KNOB_RANGES, Knobs
 from limelight.core.zoo import ModelInfo
@@ -211,6 +211,8 @@ class MaskPanel(QWidget):
     invert_clicked = Signal()
     clear_clicked = Signal()
     edges_toggled = Signal(bool)
+    range_edited = Signal(float, float, float)
+    range_released = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -228,6 +230,23 @@ class MaskPanel(QWidget):
                                      "a doorway instead of a smooth curve")
         self.follow_edges.toggled.connect(self.edges_toggled)
         form.addRow("", self.follow_edges)
+        self.luma_range = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
+        self.luma_range.setRange(0.0, 100.0)
+        self.luma_range.setDecimals(0)
+        self.luma_range.setValue((0.0, 100.0))
+        self.luma_range.setToolTip(
+            "Luminance range, in % of white: only parts of the photo this bright are lit, "
+            "so a lamp or a highlight inside the mask stays as it is (0–100 % = everything)")
+        self.luma_soft = ValueSlider(0.0, 50.0, 10.0, decimals=0)
+        self.luma_soft.setToolTip("How softly the range rolls off, in % of white. "
+                                  "Double-click to reset.")
+        self._range_quiet = False
+        self.luma_range.valueChanged.connect(lambda _v: self._emit_range())
+        self.luma_range.sliderReleased.connect(self.range_released)
+        self.luma_soft.edited.connect(lambda _v: self._emit_range())
+        self.luma_soft.released.connect(self.range_released)
+        form.addRow("Range %", self.luma_range)
+        form.addRow("Roll-off %", self.luma_soft)
         self.brush_size = ValueSlider(0.002, 0.5, 0.05, decimals=3)
         self.brush_size.setToolTip("Brush radius, fraction of the short side ([ and ] resize)")
         self.brush_hardness = ValueSlider(0.0, 1.0, 0.5)
@@ -263,6 +282,23 @@ class MaskPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(box)
+
+    def _emit_range(self) -> None:
+        if not self._range_quiet:
+            low, high = self.luma_range.value()
+            self.range_edited.emit(low / 100.0, high / 100.0, self.luma_soft.value() / 100.0)
+
+    def set_range(self, low: float, high: float, soft: float) -> None:
+        """Shows a light's range (fractions of white) without emitting ``range_edited``."""
+        self._range_quiet = True
+        try:
+            if tuple(round(v, 4) for v in self.luma_range.value()) != (round(low * 100, 4),
+                                                                      round(high * 100, 4)):
+                self.luma_range.setValue((low * 100.0, high * 100.0))
+            if abs(self.luma_soft.value() - soft * 100.0) > 1e-9:
+                self.luma_soft.set_quietly(soft * 100.0)
+        finally:
+            self._range_quiet = False
 
     @property
     def mode(self) -> str:

@@ -74,10 +74,12 @@ class PreviewLayer:
     knobs: Knobs
     band: str = "outside"
     edge_aware: bool = False
+    #: (low, high, soft) luminance range (``masks.luminance_range``); None keeps every pixel
+    luma_range: tuple[float, float, float] | None = None
 
     def mask_cache_key(self, image_key: int) -> tuple[Any, ...]:
         return (image_key, self.mask_key, round(self.transition_px, 3), self.band,
-                self.edge_aware, self.area_a.shape)
+                self.edge_aware, self.luma_range, self.area_a.shape)
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,7 @@ class PreviewWorker(QObject):
 
     def _derived_mask(self, request: PreviewRequest, layer: PreviewLayer,
                       keep: dict[tuple[Any, ...], np.ndarray]) -> np.ndarray:
-        from limelight.core.masks import derive_mask, follow_edges
+        from limelight.core.masks import derive_mask, follow_edges, luminance_range
 
         key = layer.mask_cache_key(request.image_key)
         mask = self._mask_cache.get(key)
@@ -305,6 +307,10 @@ class PreviewWorker(QObject):
             mask = derive_mask(layer.area_a, layer.transition_px, layer.band)  # type: ignore[arg-type]
             if layer.edge_aware:
                 mask = follow_edges(mask, request.img, layer.transition_px)
+            if layer.luma_range is not None:
+                low, high, soft = layer.luma_range
+                mask = np.ascontiguousarray(
+                    mask * luminance_range(request.img, low, high, soft)[None], np.float32)
         keep[key] = mask
         return mask
 
