@@ -42,7 +42,7 @@ from limelight.core.errors import MaskError
 __all__ = [
     "BANDS", "MODES", "BBox", "Band", "Ellipse", "MaskSpec", "Mode", "RasterMask", "Shape",
     "Stroke", "StrokePainter", "Subject", "SubjectFn", "Whole", "area_weights", "circle_spec",
-    "apply_range", "derive_mask", "follow_edges", "luminance_range", "load_raster_mask", "protocol_mask", "rasterize_area_a",
+    "apply_range", "derive_mask", "follow_edges", "luminance_range", "snap_to_edges", "load_raster_mask", "protocol_mask", "rasterize_area_a",
     "stamp_stroke_segment",
 ]
 
@@ -109,6 +109,8 @@ class Stroke:
     radius: float
     hardness: float = 1.0
     mode: Mode = "add"
+    #: the auto-mask brush: the stroke snaps to edges in the photo (``snap_to_edges``)
+    auto: bool = False
 
     def __post_init__(self) -> None:
         pts = self.points
@@ -136,6 +138,8 @@ class Stroke:
                             f"segments at radius {self.radius:g} cover the image {cover:,.0f} "
                             f"times, at most {MAX_STROKE_COVERAGE:,.0f}); split or simplify it")
         object.__setattr__(self, "hardness", _in_range("hardness", self.hardness, 0, 1))
+        if not isinstance(self.auto, bool):
+            raise _field_error("auto", "true or false", self.auto)
         _check_mode(self.mode)
 
 
@@ -236,6 +240,13 @@ class MaskSpec:
         return "inside" if segments and not self.invert else "outside"
 
     @property
+    def needs_photo(self) -> bool:
+        """Whether rasterising needs the photo as guide (edge-following band, luminance
+        range, auto-mask strokes)."""
+        return self.edge_aware or self.has_range or any(
+            isinstance(s, Stroke) and s.auto for s in self.shapes)
+
+    @property
     def has_range(self) -> bool:
         """Whether the luminance range leaves any pixel out."""
         return self.range_low > 0.0 or self.range_high < 1.0
@@ -291,8 +302,55 @@ def _combine(view: np.ndarray, patch: np.ndarray, mode: str) -> None:
         view *= 1.0 - patch
 
 
-def _paint_stroke(area: np.ndarray, st: Stroke) -> None:
+#: How far (in normalised luminance) a pixel may differ from the luminance under an
+#: auto-mask stroke's centre line and still be painted (a Gaussian's width).
+AUTO_MASK_TOLERANCE = 0.12
+
+
+def snap_to_edges(patch: np.ndarray, guide: np.ndarray, radius_px: float,
+                  centre: Sequence[tuple[float, float]]) -> np.ndarray:
+    """An auto-mask stroke: ``patch`` ((H, W) float32 [0, 1], the stroke as painted) kept
+    only where the photo resembles what lies under the stroke's ``centre`` line (pixel
+    (x, y) points): each pixel's weight is multiplied by a Gaussian of its normalised
+    luminance's distance to the centre line's median luminance (``AUTO_MASK_TOLERANCE``), and
+    the result is smoothed by a guided filter with the photo's luminance as guide (radius a
+    quarter of the brush), so it follows the outline the brush crossed. ``guide``: (H, W, 3)
+    RGB, integer or float [0, 1]. Returns a new (H, W) float32 in [0, 1]."""
+    from limelight.core.finish import guided_filter, luminance
+
+    out = np.zeros_like(patch, dtype=np.float32)
+    x, y, bw, bh = cv2.boundingRect((patch > 0).view(np.uint8))
+    if bw == 0:
+        return out
+    r = max(1, int(round(radius_px / 4.0)))
+    m = 2 * r + 2
+    ys = slice(max(0, y - m), min(patch.shape[0], y + bh + m))
+    xs = slice(max(0, x - m), min(patch.shape[1], x + bw + m))
+    g = guide[ys, xs].astype(np.float32)
+    if guide.dtype.kind in "ui":
+        g /= float(np.iinfo(guide.dtype).max)
+    lum = luminance(g)
+    lum = np.clip(lum / max(float(np.percentile(lum, 99.0)), 1e-3), 0.0, 1.0)
+    h, w = lum.shape
+    samples = [lum[min(h - 1, max(0, int(py) - ys.start)), min(w - 1, max(0, int(px) - xs.start))]
+               for px, py in centre]
+    target = float(np.median(samples)) if samples else float(lum.mean())
+    like = np.exp(-0.5 * ((lum - np.float32(target)) / np.float32(AUTO_MASK_TOLERANCE)) ** 2)
+    kept = patch[ys, xs].astype(np.float32) * like.astype(np.float32)
+    smooth = guided_filter(lum, kept, r, 1e-3)
+    out[ys, xs] = np.clip(smooth, 0.0, 1.0) * (patch[ys, xs] > 0)
+    return out
+
+
+def _paint_stroke(area: np.ndarray, st: Stroke, guide: np.ndarray | None = None) -> None:
     height, width = area.shape
+    if st.auto and guide is not None:
+        patch = np.zeros_like(area)
+        _paint_stroke(patch, Stroke(st.points, st.radius, st.hardness, "add"))
+        centre = [(x * width, y * height) for x, y in st.points]
+        _combine(area, snap_to_edges(patch, guide, st.radius * min(height, width), centre),
+                 st.mode)
+        return
     painter = StrokePainter(area, st.radius * min(height, width), st.hardness, st.mode)
     pts = [(x * width, y * height) for x, y in st.points]
     if len(pts) == 1:
@@ -345,12 +403,15 @@ def _subject_area(subject_fn: SubjectFn | None, height: int, width: int,
 def rasterize_area_a(
     spec: MaskSpec, height: int, width: int, *,
     base_dir: Path | None = None, subject_fn: SubjectFn | None = None,
+    guide: np.ndarray | None = None,
 ) -> np.ndarray:
     """Area A of ``spec`` at ``height`` x ``width``: (H, W) float32 in [0, 1].
 
     Shapes apply in order (``add`` = max, ``erase`` = multiply by 1 − shape) onto an empty
     area; no shapes means the whole image. ``invert`` applies last. Relative raster paths are
-    resolved against ``base_dir`` (default: the working directory).
+    resolved against ``base_dir`` (default: the working directory). ``guide`` ((H, W, 3),
+    the photo at this size) snaps auto-mask strokes to its edges; without it they are
+    painted as drawn.
     """
     if height < 1 or width < 1:
         raise MaskError(f"cannot rasterise a mask of {width}x{height} pixels")
@@ -362,7 +423,7 @@ def rasterize_area_a(
         if isinstance(shape, Ellipse):
             _paint_ellipse(area, shape)
         elif isinstance(shape, Stroke):
-            _paint_stroke(area, shape)
+            _paint_stroke(area, shape, guide)
         elif isinstance(shape, Whole):
             area[...] = 1.0 if shape.mode == "add" else 0.0
         else:

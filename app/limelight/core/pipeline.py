@@ -281,7 +281,7 @@ def _weight(spec: MaskSpec, h: int, w: int, base_dir: Path | None,
     """The (2, h, w) mask of ``spec``; with ``spec.edge_aware`` its band follows the edges of
     ``guide`` ((h, w, 3), the photo at this size; required then, and for a luminance range,
     which multiplies the mask last)."""
-    area_a = rasterize_area_a(spec, h, w, base_dir=base_dir, subject_fn=subject_fn)
+    area_a = rasterize_area_a(spec, h, w, base_dir=base_dir, subject_fn=subject_fn, guide=guide)
     mask = derive_mask(area_a, spec.transition_px(h, w), spec.effective_band)
     if spec.edge_aware:
         if guide is None:
@@ -311,8 +311,7 @@ def _plan(
     with ThreadPoolExecutor(1, thread_name_prefix="limelight-mask") as pool:
         # the finer weight does not depend on the network: rasterise it meanwhile
         guide = (cv2.resize(pixels, (mw, mh), interpolation=cv2.INTER_AREA)
-                 if (spec.edge_aware or spec.has_range) and (mh, mw) != (height, width)
-                 else pixels)
+                 if spec.needs_photo and (mh, mw) != (height, width) else pixels)
         fine = (pool.submit(_weight, spec, mh, mw, base_dir, subject_fn, guide)
                 if (h, w) != (height, width) and (mh, mw) != (h, w) else None)
         maps = engine.run(info.name, img, mask)
@@ -528,7 +527,7 @@ def process_file(
     lights = [light for light in recipe.layers if light.active]
     spec = lights[0].effective_mask if len(lights) == 1 else None
     early_ok = (subject_fn is None and spec is not None
-                and not spec.edge_aware and not spec.has_range  # (the weight needs the photo)
+                and not spec.needs_photo  # (its weight needs the decoded photo)
                 and not any(isinstance(s, Subject) for s in spec.shapes)
                 and src.suffix.lower() in (".jpg", ".jpeg", ".jpe"))
     if not early_ok:

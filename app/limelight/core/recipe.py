@@ -77,7 +77,7 @@ _MASK_KEYS = ("transition", "invert", "band", "edge_aware", *_RANGE_KEYS, "shape
 #: type -> (required keys, optional keys) besides "type".
 _SHAPE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ellipse": (("cx", "cy", "rx", "ry"), ("angle", "mode")),
-    "stroke": (("points", "radius"), ("hardness", "mode")),
+    "stroke": (("points", "radius"), ("hardness", "mode", "auto")),
     "raster": (("path",), ("mode",)),
     "subject": ((), ("mode",)),
     "whole": ((), ("mode",)),
@@ -373,7 +373,8 @@ def _shape_to_dict(shape: Shape, base_dir: Path | None) -> dict[str, Any]:
         return {"type": "ellipse", **asdict(shape)}
     if isinstance(shape, Stroke):
         return {"type": "stroke", "points": [list(p) for p in shape.points],
-                "radius": shape.radius, "hardness": shape.hardness, "mode": shape.mode}
+                "radius": shape.radius, "hardness": shape.hardness, "mode": shape.mode,
+                **({"auto": True} if shape.auto else {})}
     if isinstance(shape, RasterMask):
         path = shape.path
         if base_dir is not None and path.is_absolute() and path.is_relative_to(base_dir):

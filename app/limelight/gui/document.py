@@ -244,7 +244,8 @@ class Document:
         raw = replace(spec, invert=False)
         self.mask_error = None
         try:
-            return rasterize_area_a(raw, h, w, base_dir=base_dir, subject_fn=self.subject_fn)
+            return rasterize_area_a(raw, h, w, base_dir=base_dir, subject_fn=self.subject_fn,
+                                    guide=self.proxy)
         except LimelightError as exc:  # e.g. a raster mask file that went missing
             self.mask_error = str(exc)
         except Exception as exc:  # noqa: BLE001 - the user gets a sentence, the log the trace
@@ -269,7 +270,8 @@ class Document:
 
     # -- painting ----------------------------------------------------------------------------
     def begin_stroke(
-        self, x: float, y: float, radius: float, hardness: float, mode: str
+        self, x: float, y: float, radius: float, hardness: float, mode: str,
+        auto: bool = False,
     ) -> tuple[int, int, int, int] | None:
         """Starts a stroke at scene (full-res px) ``x, y``; ``radius`` is a fraction of the
         short side. Returns the touched proxy bbox (y0, y1, x0, x1)."""
@@ -279,7 +281,7 @@ class Document:
         )
         p = self.scene_to_proxy(x, y)
         self._stroke = {"points": [self.scene_to_relative(x, y)], "last": p, "radius": radius,
-                        "hardness": hardness, "mode": mode}
+                        "hardness": hardness, "mode": mode, "auto": auto}
         self.mask_key = next_key()
         return self._painter.segment(p, p)
 
@@ -309,6 +311,7 @@ class Document:
             radius=stroke["radius"],
             hardness=stroke["hardness"],
             mode=stroke["mode"],
+            auto=stroke["auto"],
         )
 
     @property

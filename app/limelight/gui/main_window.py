@@ -205,7 +205,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         if self.doc.state.light is None:  # painting starts a light (undone with the stroke)
             self.doc.set_state(self.doc.state.with_spec())
             self.lights_panel.set_lights(self.doc.state.lights, self.doc.state.selected)
-        bbox = self.doc.begin_stroke(pos.x(), pos.y(), radius, hardness, mode)
+        bbox = self.doc.begin_stroke(pos.x(), pos.y(), radius, hardness, mode,
+                                     auto=self.mask_panel.auto_mask.isChecked())
         self._refresh_overlay(bbox)
 
     def continue_stroke(self, pos: QPointF) -> None:
@@ -228,7 +229,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         text = "Brush stroke" if stroke.mode == "add" else "Erase stroke"
         before = getattr(self, "_before_stroke", None) or state
         self.doc.state = before  # the command goes from the state before the stroke
-        self._push(text, new, painted=True)
+        # an auto-mask stroke is drawn again, snapped to the photo's edges
+        self._push(text, new, painted=not stroke.auto)
 
     def add_shape(self, shape: Shape, text: str) -> None:
         if self.doc is None:

@@ -255,6 +255,11 @@ class MaskPanel(QWidget):
             s.edited.connect(lambda _v: self.brush_changed.emit())
         form.addRow("Brush size", self.brush_size)
         form.addRow("Hardness", self.brush_hardness)
+        self.auto_mask = QCheckBox("Auto-mask")
+        self.auto_mask.setToolTip("The brush snaps to edges in the photo: paint over a face "
+                                  "and the light stops at its outline")
+        self.auto_mask.toggled.connect(lambda _on: self.brush_changed.emit())
+        form.addRow("", self.auto_mask)
         self.mode_add = QRadioButton("Add")
         self.mode_erase = QRadioButton("Erase")
         self.mode_add.setToolTip("Paint or draw into area A (X toggles)")
