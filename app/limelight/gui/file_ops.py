@@ -385,7 +385,14 @@ class FileOpsMixin(_WindowBase):
         task = Task(job, "Smart select" if kind == "smart" else "Subject select", self)
         task.succeeded.connect(lambda shape: self.add_shape(shape, task.name))
         task.failed.connect(self.show_error)
-        self.statusBar().showMessage(f"{task.name}…")
+        busy = f"{task.name}…"
+        self.statusBar().showMessage(busy)
+
+        def done() -> None:  # the "working" message goes once the job is over
+            if self.statusBar().currentMessage() == busy:
+                self.statusBar().clearMessage()
+
+        task.finished.connect(done)
         self._tasks.append(task)
         task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
         task.start()

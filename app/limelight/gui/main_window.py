@@ -186,6 +186,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self._overlay_rgba = np.zeros((*doc.proxy_hw, 4), np.uint8)
         self.canvas.overlay_item.set_array(self._overlay_rgba)
         self._sync_ui(doc.state)
+        self.mask_panel.update_brush_label(min(doc.full_size))
         self._update_title()
         self.request_preview()
 
@@ -271,14 +272,13 @@ class MainWindow(FileOpsMixin, QMainWindow):
 
     def _sync_ui(self, state: EditState, mask_changed: bool = True) -> None:
         """Shows ``state`` in the panels (only what differs: a slider drag stays cheap)."""
-        if self.adjust.model_combo.currentData() != state.model or not self._synced_once:
+        if self.adjust.shown_model != state.model or not self._synced_once:
             self.adjust.set_model(state.model)
             self._synced_once = True
         self.adjust.set_knobs(state.knobs)
         self.adjust.set_light_enabled(state.light is not None)
         self.lights_panel.set_lights(state.lights, state.selected)
-        if self.mask_panel.transition.value() != state.spec.transition:
-            self.mask_panel.transition.set_quietly(state.spec.transition)
+        self.mask_panel.set_transition(state.spec.transition)
         spec = state.spec
         self.mask_panel.set_range(spec.range_low, spec.range_high, spec.range_soft)
         if self.mask_panel.follow_edges.isChecked() != state.spec.edge_aware:

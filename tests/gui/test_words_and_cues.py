@@ -1,0 +1,74 @@
+"""Issue 18, item 6: photographer words with units, model names and captions that follow
+the picker, status messages that clear, and a wheel that scrolls the panel unless a slider
+has focus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QSlider
+
+from conftest import drag, idle, open_and_wait  # type: ignore[import-not-found]
+
+pytestmark = pytest.mark.gui
+
+
+def _wheel(widget, steps: int = 1) -> None:  # noqa: ANN001
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                        QPoint(0, 120 * steps), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_units_and_model_words(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.add_light("whole")
+    mp = window.mask_panel
+    assert mp.transition.value() == pytest.approx(6.0)  # % of the short side
+    mp.transition.setValue(10.0)
+    assert window.doc.state.spec.transition == pytest.approx(0.10)
+    w, h = window.doc.full_size
+    mp.brush_size.setValue(0.1)
+    assert mp.brush_size_label.text() == f"Brush size {0.1 * min(w, h):,.0f} px"
+    combo, caption = window.adjust.model_combo, window.adjust.model_info
+    first = caption.text()
+    other = next(i for i in range(combo.count()) if combo.itemData(i) != window.doc.state.model)
+    combo.setCurrentIndex(other)
+    combo.activated.emit(other)  # as a user picks it
+    assert window.doc.state.model == combo.itemData(other)
+    assert caption.text() != first and combo.itemData(other) in caption.text()
+    assert "_" not in combo.itemText(other) and combo.itemText(other)  # not a research label
+    idle(qtbot, window)
+
+
+def test_the_wheel_scrolls_the_panel_unless_a_slider_has_focus(qtbot, window, photo: Path
+                                                               ) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.add_light("whole")
+    idle(qtbot, window)
+    slider = window.adjust.sliders["gamma1"]
+    inner = slider.findChild(QSlider)
+    window.canvas.setFocus()
+    before = slider.value()
+    _wheel(inner, 3)
+    assert slider.value() == before and window.doc.state.knobs.gamma1 == before
+    inner.setFocus()
+    qtbot.waitUntil(inner.hasFocus)
+    _wheel(inner, 3)
+    assert slider.value() != before
+    idle(qtbot, window)
+
+
+def test_a_selection_message_clears_when_done(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.set_tool("smart")
+    w, h = window.doc.full_size
+    with qtbot.waitSignal(window.preview_applied, timeout=30000):
+        drag(window.canvas, [(w * 0.25, h * 0.25), (w * 0.5, h * 0.5), (w * 0.75, h * 0.75)])
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: "Smart select…" not in window.statusBar().currentMessage())
+    assert window.doc.state.spec.shapes
