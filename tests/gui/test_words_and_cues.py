@@ -72,3 +72,23 @@ def test_a_selection_message_clears_when_done(qtbot, window, photo: Path) -> Non
     idle(qtbot, window)
     qtbot.waitUntil(lambda: "Smart select…" not in window.statusBar().currentMessage())
     assert window.doc.state.spec.shapes
+
+
+def test_erase_cursor_and_before_label(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    brush = window.tools["brush"]
+    window.set_tool("brush")
+    brush.update_cursor()
+    assert brush.cursor.pen().style() == Qt.PenStyle.SolidLine
+    assert not brush.minus.isVisibleTo(brush.cursor)
+    window.acts.by_name["toggle_mode"].trigger()  # X: erase
+    assert window.mask_panel.mode == "erase"
+    assert brush.cursor.pen().style() == Qt.PenStyle.DashLine
+    assert brush.minus.isVisibleTo(brush.cursor)
+    label = window.canvas.before_label
+    assert not label.isVisible()
+    window.acts.by_name["before_after"].trigger()
+    assert label.isVisible() and label.text() == "Before"
+    assert window.canvas.photo_rect.contains(label.pos())
+    window.acts.by_name["before_after"].trigger()
+    assert not label.isVisible()

@@ -193,8 +193,15 @@ class Canvas(QGraphicsView):
             label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
             label.setZValue(6)
             label.hide()
+        #: "Before" written on the photo while the original is shown (\\ key)
+        self.before_label = QGraphicsSimpleTextItem("Before")
+        self.before_label.setBrush(QColor(255, 255, 255, 230))
+        self.before_label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.before_label.setZValue(6)
+        self.before_label.hide()
+        self.zoom_changed.connect(lambda _z: self._place_before_label())
         for item in (self.before_item, self.after_item, self.overlay_item, self.split_line,
-                     *self.split_labels):
+                     *self.split_labels, self.before_label):
             self.scene().addItem(item)
         self.overlay_item.hide()
         self.tool: ToolHandler | None = None
@@ -263,6 +270,7 @@ class Canvas(QGraphicsView):
             self.set_zoom(self.zoom * (1.25**steps))
             if self.split_x is not None:
                 self.set_split(self.split_x)  # keep the labels' screen offset
+            self._place_before_label()
         event.accept()
 
     # -- before / after --------------------------------------------------------------------
@@ -270,6 +278,16 @@ class Canvas(QGraphicsView):
         """Shows the original photo instead of the preview."""
         self.show_before = before
         self.after_item.setVisible(not before)
+        self._place_before_label()
+
+    def _place_before_label(self) -> None:
+        """The "Before" label just inside the photo's top-left corner, while it is shown."""
+        label = self.before_label
+        label.setVisible(self.show_before)
+        if self.show_before:
+            margin = 8 / max(self.zoom, 1e-6)
+            r = self.photo_rect
+            label.setPos(r.left() + margin, r.top() + margin)
 
     def set_split(self, x: float | None) -> None:
         """Split view: before left of scene x, after right of it; None turns it off."""

@@ -324,6 +324,7 @@ class MaskPanel(QWidget):
         self.mode_add.setToolTip("Paint or draw into area A (X toggles)")
         self.mode_erase.setToolTip("Remove from area A (X toggles)")
         self.mode_add.setChecked(True)
+        self.mode_add.toggled.connect(lambda _on: self.brush_changed.emit())  # the cursor
         group = QButtonGroup(self)
         group.addButton(self.mode_add)
         group.addButton(self.mode_erase)

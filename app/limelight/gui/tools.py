@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPainterPath, Q
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsObject,
     QGraphicsRectItem,
     QGraphicsScene,
@@ -27,6 +28,7 @@ from limelight.core.masks import Ellipse, Stroke
 HANDLE_PX = 9
 _WHITE = QColor(255, 255, 255, 230)
 _DARK = QColor(0, 0, 0, 160)
+_ERASE = QColor(255, 110, 100, 235)
 
 
 def cosmetic_pen(color: QColor, width: float = 1.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -80,6 +82,9 @@ class BrushTool(Tool):
         self.cursor.setPen(cosmetic_pen(_WHITE, 1.5))
         self.inner = QGraphicsEllipseItem(self.cursor)
         self.inner.setPen(cosmetic_pen(_DARK, 1.0, Qt.PenStyle.DashLine))
+        self.minus = QGraphicsLineItem(self.cursor)
+        self.minus.setPen(cosmetic_pen(_ERASE, 2.0))
+        self.minus.hide()
         self.cursor.setZValue(20)
         self.cursor.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.cursor.hide()
@@ -95,8 +100,14 @@ class BrushTool(Tool):
         pos = self._last if pos is None else pos
         self._last = pos
         r = self.radius_px()
-        hardness = self.host.brush_settings()[1]
+        _size, hardness, mode = self.host.brush_settings()
         self.cursor.setRect(QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r))
+        # erase: a dashed red ring with a minus across it; add: a solid white ring
+        erase = mode == "erase"
+        self.cursor.setPen(cosmetic_pen(_ERASE, 1.5, Qt.PenStyle.DashLine) if erase
+                           else cosmetic_pen(_WHITE, 1.5))
+        self.minus.setLine(pos.x() - r * 0.5, pos.y(), pos.x() + r * 0.5, pos.y())
+        self.minus.setVisible(erase)
         ri = max(hardness * r, 0.5)
         self.inner.setRect(QRectF(pos.x() - ri, pos.y() - ri, 2 * ri, 2 * ri))
         self.inner.setVisible(hardness < 0.98)
