@@ -92,3 +92,19 @@ def test_erase_cursor_and_before_label(qtbot, window, photo: Path) -> None:
     assert window.canvas.photo_rect.contains(label.pos())
     window.acts.by_name["before_after"].trigger()
     assert not label.isVisible()
+
+
+def test_no_fall_back_to_the_quick_pass_after_mouse_up(qtbot, window, tmp_path: Path) -> None:
+    from conftest import dark_photo  # type: ignore[import-not-found]
+
+    photo = dark_photo(tmp_path / "big.png", width=900, height=600)  # the quick pass: 384 px
+    open_and_wait(qtbot, window, photo)
+    window.add_light("brush")
+    idle(qtbot, window)
+    seen: list = []
+    w, h = window.doc.full_size
+    drag(window.canvas, [(w * (0.3 + 0.02 * t), h * 0.5) for t in range(15)])
+    window.preview_applied.connect(seen.append)  # what shows once the mouse is up
+    idle(qtbot, window)
+    assert seen and all(r.refined for r in seen)
+    assert seen[-1].request_id == window.worker.latest_id

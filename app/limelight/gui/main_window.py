@@ -71,6 +71,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self._synced_once = False
         self.last_inference_ms: float | None = None
         self.last_latency_ms: float | None = None
+        self._direct_preview = False
         self._build_ui()
         self.tools: dict[str, Tool] = {
             "brush": BrushTool(self, self.canvas.scene()),
@@ -230,6 +231,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         text = "Brush stroke" if stroke.mode == "add" else "Erase stroke"
         before = getattr(self, "_before_stroke", None) or state
         self.doc.state = before  # the command goes from the state before the stroke
+        self._direct_preview = True  # mouse-up: no fall-back to the quick pass
         # an auto-mask stroke is drawn again, snapped to the photo's edges
         self._push(text, new, painted=not stroke.auto)
 
@@ -244,6 +246,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
             return
         shapes = list(self.doc.state.spec.shapes)
         shapes[index] = shape
+        self._direct_preview = True  # a handle was released: no fall-back to the quick pass
         self._push(text, self.doc.state.with_spec(shapes=tuple(shapes)))
 
     # -- edits -------------------------------------------------------------------------------
@@ -484,9 +487,10 @@ class MainWindow(FileOpsMixin, QMainWindow):
                 edge_aware=light.mask.edge_aware,
                 luma_range=(light.mask.range_low, light.mask.range_high, light.mask.range_soft)
                 if light.mask.has_range else None))
+        direct, self._direct_preview = self._direct_preview, False
         rid = self.worker.submit(
             image_key=doc.image_key, model=model, img=doc.img, display=doc.display,
-            layers=tuple(layers), selected=selected,
+            layers=tuple(layers), selected=selected, direct=direct,
         )
         self._knob_changed_at[rid] = self._pending_knob_time or time.perf_counter()
         self._pending_knob_time = None

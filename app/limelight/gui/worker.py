@@ -103,6 +103,9 @@ class PreviewRequest:
     display: np.ndarray
     layers: tuple[PreviewLayer, ...] = ()
     selected: int = -1
+    #: an interaction just ended (mouse-up): compute the full-detail pass straight away and
+    #: keep the frame on screen until then, instead of showing the quick, softer pass
+    direct: bool = False
 
     def layer_key(self, layer: PreviewLayer) -> tuple[Any, ...]:
         """Layers with equal keys share the network's maps."""
@@ -363,7 +366,7 @@ class PreviewWorker(QObject):
                 if not ran:
                     self._runs.append(request.request_id)
                     ran = True
-                edge = full if refine else fast
+                edge = full if refine or request.direct else fast
                 maps = self._run_maps(request, mask, edge, refine)
                 if maps is None:
                     return None  # the refined pass gave way to a new request
