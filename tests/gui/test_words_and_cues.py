@@ -108,3 +108,49 @@ def test_no_fall_back_to_the_quick_pass_after_mouse_up(qtbot, window, tmp_path: 
     idle(qtbot, window)
     assert seen and all(r.refined for r in seen)
     assert seen[-1].request_id == window.worker.latest_id
+
+
+def test_ellipse_handles_are_reachable_at_fit(qtbot, window, tmp_path: Path) -> None:
+    from conftest import dark_photo  # type: ignore[import-not-found]
+    from limelight.core.masks import Ellipse
+
+    photo = dark_photo(tmp_path / "tall.png", width=120, height=400)  # fills the view's height
+    open_and_wait(qtbot, window, photo)
+    window.set_tool("ellipse")
+    window.add_shape(Ellipse(0.5, 0.15, 0.2, 0.12), "Ellipse")  # its top near the photo's
+    idle(qtbot, window)
+    window.canvas.fit()
+    (item,) = window.tools["ellipse"].items
+    view = window.canvas.viewport().rect()
+    for role, handle in item.handles.items():
+        at = window.canvas.mapFromScene(handle.scenePos())
+        assert view.contains(at), f"the {role} handle is out of the view at Fit"
+
+
+def _contrast(a, b) -> float:  # noqa: ANN001
+    def lum(c) -> float:  # noqa: ANN001
+        def ch(v: float) -> float:
+            v /= 255.0
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * ch(c.red()) + 0.7152 * ch(c.green()) + 0.0722 * ch(c.blue())
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_placeholders_are_readable(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QPalette
+
+    from limelight.gui.app import apply_dark_palette
+
+    app = QApplication.instance()
+    old = app.palette()
+    try:
+        apply_dark_palette(app)
+        p = app.palette()
+        ratio = _contrast(p.color(QPalette.ColorRole.PlaceholderText),
+                          p.color(QPalette.ColorRole.Base))
+        assert ratio >= 4.5, f"placeholder contrast {ratio:.1f}:1"
+    finally:
+        app.setPalette(old)

@@ -246,7 +246,9 @@ class Canvas(QGraphicsView):
         rect = self.photo_rect
         if rect.width() <= 1:
             return
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        # a margin of 3 % so handles on the photo's edge are not flush with the view's
+        m = 0.03 * max(rect.width(), rect.height())
+        self.fitInView(rect.adjusted(-m, -m, m, m), Qt.AspectRatioMode.KeepAspectRatio)
         self.centerOn(rect.center())
         self._fit_mode = True
         self.zoom_changed.emit(self.zoom)

@@ -188,6 +188,7 @@ class EllipseItem(QGraphicsObject):
         self.setRotation(angle)
         self.setZValue(10)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, True)
         self.setCursor(Qt.CursorShape.SizeAllCursor)
         self.handles = {role: _Handle(role, self) for role in ("move", "rx+", "rx-", "ry+", "ry-", "rotate")}
         self._layout()
@@ -209,8 +210,23 @@ class EllipseItem(QGraphicsObject):
         h["rx-"].setPos(-self.a, 0)
         h["ry+"].setPos(0, self.b)
         h["ry-"].setPos(0, -self.b)
-        h["rotate"].setPos(0, -self.b * 1.25 - 2)
+        # the rotation handle goes above the ellipse, or below it when above is off the photo
+        # (at Fit, a handle off the photo is off the view, out of reach)
+        self.rotate_sign = -1.0
+        scene = self.scene()
+        if scene is not None:
+            top = self.mapToScene(QPointF(0, -self.b * 1.25 - 2))
+            if not scene.sceneRect().contains(top):
+                self.rotate_sign = 1.0
+        h["rotate"].setPos(0, self.rotate_sign * (self.b * 1.25 + 2))
         self.update()
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:  # noqa: N802
+        if change in (QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged,
+                      QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged):
+            if hasattr(self, "handles"):
+                self._layout()
+        return super().itemChange(change, value)
 
     def set_axes(self, a: float, b: float) -> None:
         self.a, self.b = max(a, 1.0), max(b, 1.0)
@@ -228,11 +244,14 @@ class EllipseItem(QGraphicsObject):
             self.set_axes(self.a, abs(local.y()))
         else:
             c = self.pos()
-            self.setRotation(math.degrees(math.atan2(pos.y() - c.y(), pos.x() - c.x())) + 90.0)
+            # the handle is straight up (or down, when flipped) from the centre at rotation 0
+            offset = 90.0 if self.rotate_sign < 0 else -90.0
+            self.setRotation(math.degrees(math.atan2(pos.y() - c.y(), pos.x() - c.x())) + offset)
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         m = max(self.a, self.b) * 0.3 + 4
-        return QRectF(-self.a - m, -self.b * 1.25 - m - 4, 2 * self.a + 2 * m, self.b * 2.25 + 2 * m + 4)
+        return QRectF(-self.a - m, -self.b * 1.25 - m - 4, 2 * self.a + 2 * m,
+                      self.b * 2.5 + 2 * m + 8)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -247,7 +266,8 @@ class EllipseItem(QGraphicsObject):
         painter.setPen(cosmetic_pen(_WHITE, 1.5))
         painter.drawEllipse(rect)
         painter.setPen(cosmetic_pen(_WHITE, 1.0, Qt.PenStyle.DotLine))
-        painter.drawLine(QPointF(0, -self.b), QPointF(0, -self.b * 1.25 - 2))
+        sign = self.rotate_sign
+        painter.drawLine(QPointF(0, sign * self.b), QPointF(0, sign * (self.b * 1.25 + 2)))
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         event.accept()
