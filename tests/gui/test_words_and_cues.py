@@ -154,3 +154,17 @@ def test_placeholders_are_readable(qtbot) -> None:  # noqa: ANN001
         assert ratio >= 4.5, f"placeholder contrast {ratio:.1f}:1"
     finally:
         app.setPalette(old)
+
+
+def test_tools_have_icons_and_stand_apart_from_actions(qtbot, window) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QToolBar
+
+    (left,) = [t for t in window.findChildren(QToolBar) if t.objectName() == "tools_toolbar"]
+    acts = left.actions()
+    tools = [a for a in acts if a in window.acts.tools.values()]
+    assert len(tools) == 4 and all(not a.icon().isNull() for a in tools)
+    names = [a.objectName() or a.text() for a in acts]
+    seps = [k for k, a in enumerate(acts) if a.isSeparator()]
+    assert seps and max(acts.index(t) for t in tools) < seps[0]  # tools, then the actions
+    after = [a for a in acts[seps[0] + 1:] if not a.isSeparator()]
+    assert {a.text().replace("&", "") for a in after} == {"Invert", "Clear"}, names
