@@ -99,3 +99,25 @@ def test_compose_is_the_documented_rule() -> None:
     step = img + w1[..., None] * (e1 - img)
     np.testing.assert_allclose(out, step + w2[..., None] * (e2 - step), atol=1e-6)
     np.testing.assert_array_equal(out[0], img[0])
+
+
+def test_rows_rendered_alone_equal_the_export(tiny_zoo: Path, tmp_path: Path) -> None:
+    """Issue 18, item 4: any band of rows (the editor's 1:1 view) equals the export's."""
+    from PIL import Image as PILImage
+
+    from limelight.core.imageio import read_image
+
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    pixels = np.ascontiguousarray(data.astronaut()[:300, :400])
+    for suffix, lights in ((".jpg", (Light("A", LEFT, Knobs(1.5)),)),  # the reduced-decode path
+                           (".png", (Light("A", LEFT, Knobs(1.5)), Light("B", RIGHT)))):
+        src = tmp_path / f"photo{suffix}"
+        PILImage.fromarray(np.round(pixels * 0.3).astype(np.uint8)).save(src)
+        recipe = Recipe(model="tiny-fusion", lights=lights)
+        out = pipeline.process_file(src, tmp_path / "out.png", recipe, engine)
+        exported = read_image(out).pixels
+        image = read_image(src)
+        plans = pipeline.export_plans(src, image, recipe, engine)
+        rows = pipeline.apply_plans_rows(image.pixels, plans, 110, 190)
+        np.testing.assert_array_equal(rows, exported[110:190])
+        assert (rows != image.pixels[110:190]).any()

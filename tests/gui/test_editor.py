@@ -67,6 +67,7 @@ def test_stale_results_are_dropped(qtbot, slow_engine, settings, photo: Path) ->
         applied: list[int] = []
         win.preview_applied.connect(lambda r: applied.append(r.request_id))
         calls_before = len(slow_engine.calls)
+        win.canvas.set_zoom(0.5)  # (below 100 %: no 1:1 detail runs meanwhile)
         slow_engine.gate.clear()  # the first request blocks inside the engine
         ids = []
         for width in (0.05, 0.1, 0.15):  # each needs a network re-run (the mask changes)
@@ -81,7 +82,9 @@ def test_stale_results_are_dropped(qtbot, slow_engine, settings, photo: Path) ->
         assert blocker.args[0].request_id == ids[-1]
         assert applied == [ids[-1]]
         # the first ran (and was dropped), the second never ran (replaced), the third ran
-        assert len(slow_engine.calls) - calls_before == 2
+        # (the previews' runs are at the proxy's size; the 1:1 detail's at the model's)
+        proxy = (*win.doc.proxy_hw, 3)
+        assert sum(c[1] == proxy for c in slow_engine.calls[calls_before:]) == 2
         assert win.worker.dropped >= 2
     finally:
         slow_engine.gate.set()

@@ -588,3 +588,48 @@ def _early_work(src: Path, model: str | None, spec: MaskSpec, knobs: Knobs,
     maps = engine.run(info.name, img, mask)
     enhanced = recompose_faded(maps, knobs, mask[1])
     return _Work(*GuidedFit(img)(enhanced))
+
+
+def export_plans(src: str | Path, image: Image, recipe: Recipe, engine: Engine, *,
+                 subject_fn: SubjectFn | None = None) -> list[Plan]:
+    """The plans ``process_file`` applies to ``image`` (read from ``src``), one per active
+    light in list order, computed the way it computes them (a one-light JPEG edit: the
+    network on libjpeg's reduced decode). ``apply_plans_rows`` applies them to any rows, so
+    the editor's 1:1 view shows the export's own pixels."""
+    src = Path(src)
+    lights = [light for light in recipe.layers if light.active]
+    if not lights:
+        return []
+    spec = lights[0].effective_mask if len(lights) == 1 else None
+    if (subject_fn is None and spec is not None and not spec.needs_photo
+            and not any(isinstance(s, Subject) for s in spec.shapes)
+            and src.suffix.lower() in (".jpg", ".jpeg", ".jpe")):
+        work = _early_work(src, recipe.model, spec, lights[0].knobs, engine)
+        height, width = image.pixels.shape[:2]
+        if work is not None and max(height, width) > max(work.a.shape[:2]):
+            info = engine.model(recipe.model)
+            mh, mw = working_size(height, width, max(info.working_resolution, MASK_RESOLUTION))
+            weight = _weight(spec, mh, mw, None, None)[1]
+            return [Plan(np.ascontiguousarray(weight), work.a, work.b, None)]
+    if subject_fn is None and any(isinstance(s, Subject) for s in recipe.shapes):
+        subject_fn = subject_fn_for(image.pixels)
+    _check_pixels(image.pixels)
+    plans = []
+    for light in lights:
+        light_spec = light.effective_mask
+        assert light_spec is not None
+        plans.append(_plan(image.pixels, light_spec, recipe.model, light.knobs, engine, None,
+                           subject_fn))
+    return plans
+
+
+def apply_plans_rows(pixels: np.ndarray, plans: list[Plan], y0: int, y1: int) -> np.ndarray:
+    """Rows [y0, y1) of the export of ``pixels`` ((H, W, 3) integers) under ``plans`` (in
+    list order, each over the result before it): (y1 - y0, W, 3), the same integers as the
+    whole export's rows (each row is computed on its own)."""
+    out = pixels
+    for plan in plans:
+        layer = np.empty_like(pixels)  # only rows [y0, y1) are written (pages untouched)
+        _apply_chunk(pixels, layer, plan, y0, y1, out)
+        out = layer
+    return np.array(out[y0:y1], copy=True)

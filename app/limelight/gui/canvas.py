@@ -159,6 +159,8 @@ class Canvas(QGraphicsView):
 
     zoom_changed = Signal(float)
     files_dropped = Signal(list)
+    #: the visible part of the photo changed (pan, zoom, resize)
+    view_moved = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -178,6 +180,10 @@ class Canvas(QGraphicsView):
         self.before_item = ArrayImageItem(rect)
         self.after_item = ArrayImageItem(rect)
         self.overlay_item = ArrayImageItem(rect, smooth=False)
+        #: at 100 % and above: the visible part rendered from the full-resolution photo
+        self.detail_item = ArrayImageItem(rect, smooth=False)
+        self.detail_item.setZValue(1.5)
+        self.detail_item.hide()
         self.before_item.setZValue(0)
         self.after_item.setZValue(1)
         self.overlay_item.setZValue(2)
@@ -201,7 +207,7 @@ class Canvas(QGraphicsView):
         self.before_label.hide()
         self.zoom_changed.connect(lambda _z: self._place_before_label())
         for item in (self.before_item, self.after_item, self.overlay_item, self.split_line,
-                     *self.split_labels, self.before_label):
+                     *self.split_labels, self.before_label, self.detail_item):
             self.scene().addItem(item)
         self.overlay_item.hide()
         self.tool: ToolHandler | None = None
@@ -276,10 +282,27 @@ class Canvas(QGraphicsView):
         event.accept()
 
     # -- before / after --------------------------------------------------------------------
+    def visible_photo_rect(self) -> tuple[int, int, int, int] | None:
+        """(x0, y0, x1, y1): the photo's pixels in view (full-resolution scene units), or
+        None when none are."""
+        seen = self.mapToScene(self.viewport().rect()).boundingRect() & self.photo_rect
+        if seen.isEmpty():
+            return None
+        x0, y0 = max(0, int(seen.left())), max(0, int(seen.top()))
+        x1 = min(int(self.photo_rect.right()), int(seen.right()) + 1)
+        y1 = min(int(self.photo_rect.bottom()), int(seen.bottom()) + 1)
+        return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 - Qt API
+        super().scrollContentsBy(dx, dy)
+        self.view_moved.emit()
+
     def set_show_before(self, before: bool) -> None:
         """Shows the original photo instead of the preview."""
         self.show_before = before
         self.after_item.setVisible(not before)
+        if before:
+            self.detail_item.hide()
         self._place_before_label()
 
     def _place_before_label(self) -> None:

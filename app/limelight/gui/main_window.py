@@ -7,6 +7,7 @@ the undo stack; every edit is an ``EditCommand`` swapping ``EditState``s. File o
 Signals:
     preview_applied(PreviewResult): a preview was shown (tests and benchmarks wait on it).
     document_opened(Path): a photo was opened.
+    detail_shown((x0, y0, x1, y1)): the 1:1 detail of that photo region is on screen.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QUndoStack
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QScrollArea, QVBoxLayout, QWidget
 
@@ -40,6 +41,9 @@ from limelight.gui.worker import PreviewLayer, PreviewResult, PreviewWorker
 
 log = logging.getLogger(__name__)
 
+#: Pause (ms) after a zoom, a pan or an edit before the 1:1 detail is rendered.
+DETAIL_DELAY_MS = 250
+
 #: What the file operations use of the mask panel.
 MaskPanelLike = MaskPanel
 
@@ -49,6 +53,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
 
     preview_applied = Signal(object)
     document_opened = Signal(object)
+    detail_shown = Signal(object)
 
     def __init__(self, engine: Engine | Any | None = None, settings: EditorSettings | None = None,
                  parent: QWidget | None = None) -> None:
@@ -98,6 +103,17 @@ class MainWindow(FileOpsMixin, QMainWindow):
     def _build_ui(self) -> None:
         self.canvas = Canvas(self)
         self.canvas.zoom_changed.connect(lambda _z: self._update_status())
+        self.canvas.zoom_changed.connect(lambda _z: self._schedule_detail())
+        self.canvas.view_moved.connect(self._schedule_detail)
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(DETAIL_DELAY_MS)
+        self._detail_timer.timeout.connect(self._render_detail)
+        self._detail_gen = 0
+        self._detail_plans: tuple[Any, list[Any]] | None = None
+        self._detail_task: Any = None
+        #: (x0, y0, x1, y1) of the photo the 1:1 detail on screen shows
+        self.detail_region: tuple[int, int, int, int] | None = None
         self.canvas.files_dropped.connect(self._on_files_dropped)
         self.setCentralWidget(self.canvas)
         self.setAcceptDrops(True)
@@ -182,6 +198,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self._last_result = None
         w, h = doc.full_size
         self.canvas.set_photo_size(w, h)
+        self.canvas.detail_item.hide()
+        self._detail_plans = None
         self.canvas.before_item.set_array(doc.display)
         self.canvas.after_item.set_array(doc.display)
         self._overlay_rgba = np.zeros((*doc.proxy_hw, 4), np.uint8)
@@ -190,6 +208,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.mask_panel.update_brush_label(min(doc.full_size))
         self._update_title()
         self.request_preview()
+        self._schedule_detail()
 
     # -- tool host ---------------------------------------------------------------------------
     def photo_size(self) -> tuple[int, int]:
@@ -271,7 +290,9 @@ class MainWindow(FileOpsMixin, QMainWindow):
             mask_changed = doc.set_state(state)
         self._sync_ui(state, mask_changed)
         self._update_title()
+        self.canvas.detail_item.hide()  # the 1:1 detail shows the edit before this one
         self.request_preview()
+        self._schedule_detail()
 
     def _sync_ui(self, state: EditState, mask_changed: bool = True) -> None:
         """Shows ``state`` in the panels (only what differs: a slider drag stays cheap)."""
@@ -530,6 +551,73 @@ class MainWindow(FileOpsMixin, QMainWindow):
 
     def _on_worker_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
+
+    # -- 1:1 detail ------------------------------------------------------------------------
+    def _schedule_detail(self) -> None:
+        """At 100 % and above, renders the visible part from the full-resolution photo with
+        the export's own computation once the view and the edit rest (``DETAIL_DELAY_MS``)."""
+        self._detail_gen += 1
+        if self.canvas.zoom < 0.999 or self.doc is None or self.doc.path is None:
+            self.canvas.detail_item.hide()
+            self._detail_timer.stop()
+            return
+        self._detail_timer.start()
+
+    def _render_detail(self) -> None:
+        doc, seen = self.doc, self.canvas.visible_photo_rect()
+        if doc is None or doc.path is None or seen is None or self.canvas.show_before \
+                or self.canvas.zoom < 0.999:
+            return
+        if self._detail_task is not None and self._detail_task.running:
+            self._detail_timer.start()  # one at a time: try again when it is done
+            return
+        from limelight.core.imageio import read_image
+        from limelight.core.pipeline import apply_plans_rows, export_plans
+
+        gen, recipe, engine, path = self._detail_gen, self.current_recipe(), self.engine, doc.path
+        key = (doc.image_key, recipe)
+        cached = self._detail_plans if self._detail_plans and self._detail_plans[0] == key \
+            else None
+        subject_fn = doc.subject_fn
+        x0, y0, x1, y1 = seen
+
+        def job(_progress: Any) -> Any:
+            image = getattr(doc, "full_image", None)
+            if image is None:
+                image = doc.full_image = read_image(path)
+            if image.pixels.shape[:2] != (doc.full_size[1], doc.full_size[0]):
+                return None  # the header's size was not the decoded one: keep the proxy
+            plans = cached[1] if cached is not None else (
+                export_plans(path, image, recipe, engine, subject_fn=subject_fn)
+                if self.zoo.models else [])
+            rows = apply_plans_rows(image.pixels, plans, y0, y1)[:, x0:x1]
+            if rows.dtype != np.uint8:
+                rows = (rows >> 8).astype(np.uint8)
+            return gen, key, plans, (x0, y0, x1, y1), np.ascontiguousarray(rows)
+
+        from limelight.gui.background import Task
+
+        task = Task(job, "1:1 detail", self)
+        task.succeeded.connect(self._on_detail_ready)
+        task.failed.connect(self.show_error)
+        self._detail_task = task
+        task.start()
+
+    def _on_detail_ready(self, result: Any) -> None:
+        if result is None:
+            return
+        gen, key, plans, (x0, y0, x1, y1), rows = result
+        self._detail_plans = (key, plans)
+        if gen != self._detail_gen or self.canvas.show_before or self.canvas.zoom < 0.999:
+            if gen != self._detail_gen:
+                self._detail_timer.start()
+            return
+        item = self.canvas.detail_item
+        item.set_rect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        item.set_array(rows)
+        item.show()
+        self.detail_region = (x0, y0, x1, y1)
+        self.detail_shown.emit(self.detail_region)
 
     # -- overlay -----------------------------------------------------------------------------
     def set_overlay(self, visible: bool) -> None:
