@@ -46,3 +46,10 @@ def test_one_to_one_shows_the_exports_pixels(qtbot, window, tmp_path: Path) -> N
     window.canvas.fit()
     assert not item.isVisible()
     idle(qtbot, window)
+
+
+def test_fit_is_sharp_at_2x_display_scaling(qtbot, window, tmp_path: Path) -> None:
+    photo = dark_photo(tmp_path / "big.png", width=3000, height=2000)
+    window.devicePixelRatioF = lambda: 2.0  # a 2x (HiDPI) screen
+    open_and_wait(qtbot, window, photo)
+    assert max(window.doc.proxy_hw) == 2560  # 1280 device-independent px, twice over

@@ -116,7 +116,7 @@ class FileOpsMixin(_WindowBase):
         save the edit of the photo on screen."""
         path = Path(path)
         try:
-            doc = load_document(path)
+            doc = load_document(path, self.proxy_long_edge())
             self.prepare_document(doc)
         except LimelightError as exc:
             return self._open_failed(path, exc.problem if exc.path == path else str(exc))
@@ -140,6 +140,11 @@ class FileOpsMixin(_WindowBase):
             self.show_error(f"{path.name}: the saved mask cannot be drawn: {doc.mask_error}")
         self.document_opened.emit(path)
         return True
+
+    def proxy_long_edge(self) -> int:
+        """The preview proxy's long edge: ``PREVIEW_LONG_EDGE`` device pixels, so at 2x
+        display scaling the photo at Fit is drawn from twice the pixels (sharp)."""
+        return int(round(PREVIEW_LONG_EDGE * max(1.0, min(3.0, self.devicePixelRatioF()))))
 
     def _open_failed(self, path: Path, reason: str) -> bool:
         """Reports a photo that cannot be opened (dialog + status bar); returns False."""
