@@ -51,6 +51,10 @@ def test_a_range_keeps_the_lamp_out_of_the_light(qtbot, window, tmp_path: Path) 
     np.testing.assert_array_equal(ranged.display[lamp], src[lamp])  # the lamp as it was
     assert (ranged.display[dark].astype(int) - src[dark]).mean() > 3  # the room still lit
     assert ranged.mask[1][lamp].max() == 0.0
+    window.set_overlay(True)  # the overlay shows the lamp left out of the light
+    alpha = window.canvas.overlay_item.array[..., 3]
+    assert alpha[lamp].max() == 0 and alpha[dark].min() > 0
+    window.set_overlay(False)
     soft = ranged.mask[1][(xx - 180) ** 2 + (yy - 60) ** 2 > 30**2]
     assert 0.0 < soft.min() or soft.max() == 1.0  # outside the lamp: lit
     # export and recipe: the same rule at full resolution

@@ -69,6 +69,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.worker.failed.connect(self._on_worker_failed)
         self.worker.busy_changed.connect(self._on_worker_busy)
         self._mask1: np.ndarray | None = None
+        self._mask0: np.ndarray | None = None  # the selected light's A, its range applied
         self._last_result: PreviewResult | None = None
         self._overlay_rgba: np.ndarray | None = None
         self._knob_changed_at: dict[int, float] = {}
@@ -195,6 +196,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.doc = doc
         self.undo_stack.clear()
         self._mask1 = None
+        self._mask0 = None
         self._last_result = None
         w, h = doc.full_size
         self.canvas.set_photo_size(w, h)
@@ -532,6 +534,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.canvas.after_item.set_array(result.display, region)
         self._last_result = result
         self._mask1 = result.mask[1]
+        self._mask0 = result.mask[0]
         self.histogram.set_histogram(result.histogram)
         if self.canvas.overlay_item.isVisible():
             self._refresh_overlay()
@@ -639,7 +642,11 @@ class MainWindow(FileOpsMixin, QMainWindow):
         weight = None
         if self._mask1 is not None and self._mask1.shape == (h, w):
             weight = self._mask1[y0:y1, x0:x1]
-        paint_overlay(rgba, doc.area_a_region(y0, y1, x0, x1), weight, (y0, y1, x0, x1))
+        area = doc.area_a_region(y0, y1, x0, x1)
+        if doc.state.spec.has_range and not doc.painting and self._mask0 is not None \
+                and self._mask0.shape == (h, w):
+            area = self._mask0[y0:y1, x0:x1]  # what the range leaves of A (lamps left out)
+        paint_overlay(rgba, area, weight, (y0, y1, x0, x1))
         self.canvas.overlay_item.update_array_region(y0, y1, x0, x1)
 
     # -- status ------------------------------------------------------------------------------
