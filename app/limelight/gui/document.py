@@ -147,6 +147,8 @@ class Document:
         self.saved_state = self.state
         #: where this photo's edit was read from or last saved (Ctrl+S writes there)
         self.recipe_path: Path | None = None
+        #: the full-resolution photo (``core.imageio.Image``), read once for the 1:1 view
+        self.full_image: Any = None
         #: raw area A (before invert) and its key, per shape list (shared by equal lights)
         self._areas: dict[tuple[Shape, ...], tuple[np.ndarray, int]] = {}
         self.area_raw = self._area_of(self.state.spec)

@@ -153,8 +153,9 @@ class LightsPanel(QWidget):
                                    else Qt.CheckState.Unchecked)
                 item.setToolTip(0, f"{light.name}: tick to show, double-click to rename")
                 self.tree.addTopLevelItem(item)
-            if 0 <= selected < len(lights):
-                self.tree.setCurrentItem(self.tree.topLevelItem(selected))
+            current = self.tree.topLevelItem(selected) if 0 <= selected < len(lights) else None
+            if current is not None:
+                self.tree.setCurrentItem(current)
             if not lights:
                 hint = QTreeWidgetItem([self.empty_hint])
                 hint.setFlags(Qt.ItemFlag.NoItemFlags)
@@ -183,8 +184,11 @@ class LightsPanel(QWidget):
             return
         visible, name = item.checkState(0) == Qt.CheckState.Checked, item.text(0)
         # after this slot: the window rebuilds the rows, deleting ``item``
-        QTimer.singleShot(0, lambda: (self.visibility_toggled.emit(index, visible),
-                                      self.renamed.emit(index, name)))
+        def emit() -> None:
+            self.visibility_toggled.emit(index, visible)
+            self.renamed.emit(index, name)
+
+        QTimer.singleShot(0, emit)
 
     def _on_tree_menu(self, pos: QPoint) -> None:
         item = self.tree.itemAt(pos)

@@ -499,7 +499,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
             return None
         model = doc.state.model if self.zoo.models else None
         h, w = doc.proxy_hw
-        layers, selected = [], -1
+        layers: list[PreviewLayer] = []
+        selected = -1
         for index, light, area, key in doc.layers():
             if index == doc.state.selected:
                 selected = len(layers)
@@ -585,7 +586,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         x0, y0, x1, y1 = seen
 
         def job(_progress: Any) -> Any:
-            image = getattr(doc, "full_image", None)
+            image = doc.full_image
             if image is None:
                 image = doc.full_image = read_image(path)
             if image.pixels.shape[:2] != (doc.full_size[1], doc.full_size[0]):

@@ -286,7 +286,7 @@ class MaskPanel(QWidget):
         self.follow_edges.toggled.connect(self.edges_toggled)
         form.addRow("", self.follow_edges)
         self.luma_range = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
-        self.luma_range.setRange(0.0, 100.0)
+        self.luma_range.setRange(0.0, 100.0)  # type: ignore[arg-type]
         self.luma_range.setDecimals(0)
         self.luma_range.setValue((0.0, 100.0))
         self.luma_range.setToolTip(
