@@ -156,3 +156,20 @@ def test_subject_placement_needs_its_model(qtbot, window, monkeypatch) -> None: 
     qtbot.addWidget(dialog)
     assert not dialog.placement.model().item(1).isEnabled()
     assert "limelight models install subject" in dialog.placement_hint.text()
+
+
+def test_the_editors_own_exports_are_left_out(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
+    """Issue 18, item 6: a folder holding photos and the editor's exports beside them
+    (``p0_lit.png`` next to ``p0.png``) batches the photos only: no ``p0_lit_lit.png``."""
+    dialog = _recipe_dialog(qtbot, window, None, tmp_path, 0)
+    dialog.clear_inputs()
+    srcs = _photos(tmp_path / "shoot", 2)
+    dark_photo(tmp_path / "shoot" / "p0_lit.png", seed=7)  # an earlier export of p0
+    dark_photo(tmp_path / "shoot" / "sunset_lit.png", seed=8)  # no sunset.*: a photo
+    dialog.add_paths([tmp_path / "shoot"])
+    dialog.format.setCurrentText("PNG")
+    with qtbot.waitSignal(dialog.batch_finished, timeout=60000) as blocker:
+        assert dialog.start()
+    assert blocker.args[0].counts["done"] == 3
+    made = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert made == sorted([f"{s.stem}_lit.png" for s in srcs] + ["sunset_lit_lit.png"])
