@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from conftest import idle, make_window, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.masks import Ellipse
@@ -146,3 +147,23 @@ def test_recipe_restores_the_lights_and_export_matches_the_cli(
     assert cli.main(["enhance", str(photo), "-o", str(by_cli), "--zoo", str(tiny_zoo),
                      "--recipe", str(sidecar_path(photo))]) == 0, capsys.readouterr().err
     assert out.read_bytes() == by_cli.read_bytes()
+
+
+def test_delete_removes_the_light_only_when_the_list_has_focus(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.add_light("whole")
+    window.add_light("ellipse")
+    window.add_shape(Ellipse(0.5, 0.5, 0.2, 0.2), "Ellipse")
+    idle(qtbot, window)
+    tree = window.lights_panel.tree
+    window.activateWindow()
+    tree.setFocus()
+    qtbot.waitUntil(tree.hasFocus)
+    qtbot.keyClick(tree, Qt.Key.Key_Delete)
+    assert [x.name for x in window.doc.state.lights] == ["Whole photo"]
+    window.canvas.setFocus()
+    qtbot.waitUntil(window.canvas.hasFocus)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Delete)  # the canvas: clears the light's shapes
+    assert [x.name for x in window.doc.state.lights] == ["Whole photo"]
+    assert window.doc.state.lights[0].mask.shapes == ()
+    idle(qtbot, window)

@@ -28,9 +28,9 @@ from limelight.core.imageio import Image, read_image, read_preview, write_image
 from limelight.core.imageio_encode import same_file
 from limelight.core.masks import (
     MaskSpec,
-    apply_range,
     Subject,
     SubjectFn,
+    apply_range,
     derive_mask,
     follow_edges,
     rasterize_area_a,

@@ -14,8 +14,8 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -58,6 +58,27 @@ def describe(light: Light) -> str:
     return f"{made} · {light.knobs.degree:.2f}"
 
 
+class _LightsTree(QTreeWidget):
+    """The list itself: Delete (and Backspace) remove the current light while the list has
+    focus, before the window's Delete (clear the light's shapes) can take the key."""
+
+    delete_pressed = Signal()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
+                and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) \
+                and self.state() != QAbstractItemView.State.EditingState:
+            event.accept()  # a key press for this widget, not the window's shortcut
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_pressed.emit()
+            return
+        super().keyPressEvent(event)
+
+
 class LightsPanel(QWidget):
     """The list of lights; see the module docstring."""
 
@@ -83,7 +104,8 @@ class LightsPanel(QWidget):
             act = menu.addAction(name)
             act.triggered.connect(lambda _c=False, k=kind: self.add_requested.emit(k))
         self.add_button.setMenu(menu)
-        self.tree = QTreeWidget()
+        self.tree = _LightsTree()
+        self.tree.delete_pressed.connect(lambda: self.delete_requested.emit(self.current))
         self.tree.setColumnCount(2)
         self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(False)

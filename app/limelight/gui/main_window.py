@@ -32,8 +32,8 @@ from limelight.gui.canvas import Canvas
 from limelight.gui.commands import EditCommand, close_merging
 from limelight.gui.document import Document, EditState
 from limelight.gui.file_ops import FileOpsMixin
-from limelight.gui.overlay import paint_overlay
 from limelight.gui.lights_panel import LIGHT_KINDS, LightsPanel
+from limelight.gui.overlay import paint_overlay
 from limelight.gui.panels import AdjustPanel, HistogramWidget, MaskPanel
 from limelight.gui.settings import EditorSettings
 from limelight.gui.tools import BrushTool, EllipseTool, RectSelectTool, SubjectTool, Tool

@@ -223,9 +223,9 @@ class EllipseItem(QGraphicsObject):
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:  # noqa: N802
         if change in (QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged,
-                      QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged):
-            if hasattr(self, "handles"):
-                self._layout()
+                      QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged) \
+                and hasattr(self, "handles"):
+            self._layout()
         return super().itemChange(change, value)
 
     def set_axes(self, a: float, b: float) -> None:
