@@ -167,3 +167,22 @@ def test_delete_removes_the_light_only_when_the_list_has_focus(qtbot, window, ph
     assert [x.name for x in window.doc.state.lights] == ["Whole photo"]
     assert window.doc.state.lights[0].mask.shapes == ()
     idle(qtbot, window)
+
+
+def test_shift_o_shows_every_light_in_its_colour(qtbot, window, photo: Path) -> None:
+    open_and_wait(qtbot, window, photo)
+    window.add_light("ellipse")
+    window.add_shape(Ellipse(0.25, 0.5, 0.12, 0.2), "Ellipse")
+    window.add_light("ellipse")
+    window.add_shape(Ellipse(0.75, 0.5, 0.12, 0.2), "Ellipse")
+    idle(qtbot, window)
+    act = window.acts.by_name["all_lights_overlay"]
+    assert act.shortcut().toString() == "Shift+O"
+    act.trigger()
+    rgba = window.canvas.overlay_item.array
+    h, w = rgba.shape[:2]
+    left, right = rgba[h // 2, w // 4], rgba[h // 2, 3 * w // 4]
+    assert left[3] > 0 and right[3] > 0 and rgba[2, w // 2, 3] == 0
+    assert tuple(left[:3]) != tuple(right[:3])  # one colour per light
+    act.trigger()
+    assert not window.canvas.overlay_item.isVisible()

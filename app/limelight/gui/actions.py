@@ -114,7 +114,10 @@ def build(win: MainWindow) -> Actions:
     acts.split = a("split", "&Split view", split, "Y", "Before on the left, after on the right; "
                    "drag the line", checkable=True)
     acts.overlay = a("overlay", "Mask &overlay", win.set_overlay, "O",
-                     "Show area A (green) and transition B (blue)", checkable=True)
+                     "Show the selected light's area A (green) and transition B (blue)",
+                     checkable=True)
+    all_lights = a("all_lights_overlay", "All lights overlay", win.set_all_lights_overlay,
+                   "Shift+O", "Show every light in its own colour", checkable=True)
     # Mask tools
     group = QActionGroup(win)
     sel_ok = _selection_available()
@@ -163,7 +166,7 @@ def build(win: MainWindow) -> Actions:
     for act in (fit, actual, zoom_in, zoom_out):
         m.addAction(act)
     m.addSeparator()
-    for act in (acts.before_after, acts.split, acts.overlay):
+    for act in (acts.before_after, acts.split, acts.overlay, all_lights):
         m.addAction(act)
     m = mb.addMenu("&Mask")
     for act in acts.tools.values():

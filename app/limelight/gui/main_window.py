@@ -33,7 +33,7 @@ from limelight.gui.commands import EditCommand, close_merging
 from limelight.gui.document import Document, EditState
 from limelight.gui.file_ops import FileOpsMixin
 from limelight.gui.lights_panel import LIGHT_KINDS, LightsPanel
-from limelight.gui.overlay import paint_overlay
+from limelight.gui.overlay import paint_lights_overlay, paint_overlay
 from limelight.gui.panels import AdjustPanel, HistogramWidget, MaskPanel
 from limelight.gui.settings import EditorSettings
 from limelight.gui.tools import BrushTool, EllipseTool, RectSelectTool, SubjectTool, Tool
@@ -630,13 +630,36 @@ class MainWindow(FileOpsMixin, QMainWindow):
             self.mask_panel.overlay_button.setChecked(visible)
         if self.acts.overlay.isChecked() != visible:
             self.acts.overlay.setChecked(visible)
+        if not visible and self.all_lights_overlay:
+            self.set_all_lights_overlay(False)
         if visible:
             self._refresh_overlay()
+
+    #: Shift+O: the overlay shows every light in its own colour (``overlay.LIGHT_COLORS``)
+    all_lights_overlay = False
+
+    def set_all_lights_overlay(self, on: bool) -> None:
+        """Shift+O: every light's weight in its own colour; off: back to the plain view."""
+        self.all_lights_overlay = on
+        act = self.acts.by_name.get("all_lights_overlay")
+        if act is not None and act.isChecked() != on:
+            act.setChecked(on)
+        if on and not self.canvas.overlay_item.isVisible():
+            self.set_overlay(True)
+        elif not on and self.canvas.overlay_item.isVisible():
+            self.set_overlay(False)
+        self._refresh_overlay()
 
     def _refresh_overlay(self, bbox: tuple[int, int, int, int] | None = None) -> None:
         """Recolours the overlay (A green, B blue) in ``bbox`` (proxy rows/cols) or everywhere."""
         doc, rgba = self.doc, self._overlay_rgba
         if doc is None or rgba is None or not self.canvas.overlay_item.isVisible():
+            return
+        result = self._last_result
+        if self.all_lights_overlay and result is not None \
+                and result.display.shape[:2] == rgba.shape[:2]:
+            paint_lights_overlay(rgba, list(result.weights))
+            self.canvas.overlay_item.update_array_region(0, rgba.shape[0], 0, rgba.shape[1])
             return
         h, w = doc.proxy_hw
         y0, y1, x0, x1 = bbox if bbox is not None else (0, h, 0, w)

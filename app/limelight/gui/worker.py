@@ -144,6 +144,8 @@ class PreviewResult:
     changed: tuple[int, int, int, int] | None = None
     refined: bool = True
     weight: np.ndarray | None = None
+    #: each light's weight (mask channel 1), in the request's layer order
+    weights: tuple[np.ndarray, ...] = ()
 
 
 def to_display(img: np.ndarray) -> np.ndarray:
@@ -409,4 +411,5 @@ class PreviewWorker(QObject):
             compute_ms=(time.perf_counter() - started) * 1000.0,
             refined=not self._unrefined,
             weight=weight,
+            weights=tuple(m[1] for m in masks),
         )
