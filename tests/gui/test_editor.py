@@ -62,12 +62,13 @@ def test_stale_results_are_dropped(qtbot, slow_engine, settings, photo: Path) ->
     win = make_window(qtbot, slow_engine, settings)
     try:
         open_and_wait(qtbot, win, photo)
+        win.canvas.set_zoom(0.5)  # (below 100 %: no 1:1 detail runs the engine meanwhile)
+        qtbot.waitUntil(lambda: not (win._detail_task and win._detail_task.running))
         win.add_light("whole")  # (a photo opens with no light: nothing to run)
         idle(qtbot, win)
         applied: list[int] = []
         win.preview_applied.connect(lambda r: applied.append(r.request_id))
         calls_before = len(slow_engine.calls)
-        win.canvas.set_zoom(0.5)  # (below 100 %: no 1:1 detail runs meanwhile)
         slow_engine.gate.clear()  # the first request blocks inside the engine
         ids = []
         for width in (0.05, 0.1, 0.15):  # each needs a network re-run (the mask changes)
