@@ -133,6 +133,8 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
     from limelight.core.recompose import Knobs
 
     recipe = load_recipe(args.recipe) if args.recipe else Recipe()
+    if recipe.lights is not None:
+        return _lights_from_args(args, recipe)
     mask = recipe.mask
     if args.ellipse is not None:
         mask = replace(mask, shapes=(args.ellipse,))
@@ -175,6 +177,56 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
     return result
 
 
+def _lights_from_args(args: argparse.Namespace, recipe):  # noqa: ANN001, ANN202
+    """A schema-3 recipe (a list of lights) with the options applied to every light: the
+    knobs and the band's options; a mask option replaces the shapes of a one-light recipe."""
+    from limelight.core.masks import MaskSpec, RasterMask, Subject
+    from limelight.core.recompose import Knobs
+
+    shapes = None
+    if args.ellipse is not None:
+        shapes = (args.ellipse,)
+    elif args.mask is not None:
+        if not args.mask.is_file():
+            raise UsageError(f"{args.mask}: no such mask file")
+        shapes = (RasterMask(args.mask.absolute()),)
+    elif args.subject:
+        shapes = (Subject(),)
+    if shapes is not None and len(recipe.lights) != 1:
+        raise UsageError(f"{args.recipe}: --ellipse, --mask and --subject replace the mask of a "
+                         f"recipe with one light; this one has {len(recipe.lights)}")
+    lights = []
+    try:
+        for light in recipe.lights:
+            mask, knobs = light.mask, light.knobs
+            changes: dict[str, object] = {} if shapes is None else {"shapes": shapes}
+            if args.portrait:
+                changes["band"] = "inside"
+            if args.follow_edges:
+                changes["edge_aware"] = True
+            if args.invert:
+                changes["invert"] = not mask.invert
+            if args.transition is not None:
+                changes["transition"] = args.transition
+            mask = MaskSpec(**{**mask.__dict__, **changes})
+            if args.degree is not None:
+                knobs = knobs.with_(degree=args.degree)
+            if args.gamma is not None:
+                knobs = knobs.with_(gamma1=args.gamma[0], gamma2=args.gamma[1],
+                                    gamma3=args.gamma[2])
+            lights.append(replace(light, mask=mask, knobs=Knobs(**knobs.__dict__)))
+    except (ValueError, LimelightError) as err:
+        raise UsageError(str(err)) from None
+    result = replace(recipe, lights=tuple(lights))
+    _check_subject_model(MaskSpec(shapes=result.shapes))
+    if args.model == DEFAULT_MODEL:
+        result = replace(result, model=None)
+    elif args.model:
+        result = replace(result, model=args.model)
+    _check_raster_masks(result)
+    return result
+
+
 #: ``--model default``: the zoo's default, whichever it is when the recipe is used.
 DEFAULT_MODEL = "default"
 
@@ -206,7 +258,7 @@ def _check_raster_masks(recipe) -> None:  # noqa: ANN001 - a recipe.Recipe
 
     from limelight.core.masks import RasterMask, load_raster_mask
 
-    for shape in recipe.mask.shapes:
+    for shape in recipe.shapes:
         if not isinstance(shape, RasterMask):
             continue
         try:
@@ -268,12 +320,13 @@ def _warn_no_ops(args: argparse.Namespace, recipe, engine,  # noqa: ANN001
             elif knob in inert and value != getattr(Knobs(), knob):
                 _warn(f"--gamma: {knob} has no measurable effect on model {info.name} (see "
                       "its model card)")
-    shapes = recipe.mask.shapes
-    if shapes and all(isinstance(s, Ellipse | Stroke) for s in shapes):
-        spec = MaskSpec(shapes=shapes, invert=recipe.mask.invert)
-        if all(not np.any(rasterize_area_a(spec, h, w) > 0.0) for h, w in sizes):
-            _warn("area A is empty: the shapes lie outside the image (positions are "
-                  "fractions of it, 0 to 1); the output will equal the input")
+    for light in recipe.layers:
+        shapes = light.mask.shapes
+        if shapes and all(isinstance(s, Ellipse | Stroke) for s in shapes):
+            spec = MaskSpec(shapes=shapes, invert=light.mask.invert)
+            if all(not np.any(rasterize_area_a(spec, h, w) > 0.0) for h, w in sizes):
+                _warn("area A is empty: the shapes lie outside the image (positions are "
+                      "fractions of it, 0 to 1); the output will equal the input")
 
 
 def _mask_sizes(photo: Path | None) -> list[tuple[int, int]]:
@@ -406,7 +459,7 @@ def _recipe_inputs(args: argparse.Namespace, recipe) -> list[Path]:  # noqa: ANN
     from limelight.core.masks import RasterMask
 
     files = [args.recipe] if getattr(args, "recipe", None) is not None else []
-    return files + [s.path for s in recipe.mask.shapes if isinstance(s, RasterMask)]
+    return files + [s.path for s in recipe.shapes if isinstance(s, RasterMask)]
 
 
 def _check_writes(writes: list[tuple[str, Path | None]], inputs: list[Path]) -> None:

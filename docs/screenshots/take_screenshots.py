@@ -2,6 +2,10 @@
 
     xvfb-run -s "-screen 0 1600x1000x24" python docs/screenshots/take_screenshots.py
 
+The lights, range, auto-mask and 1:1 pictures use real night photos from
+``../shared/data/real`` (a dark face in a car with street lamps behind; a 1632-px night
+scene) when that folder is there, and the bundled sample otherwise.
+
 Uses the shipped zoo's default model; when none is installed it builds the tiny synthetic
 zoo (``limelight.tinyzoo``, needs ``onnx``) and uses ``tiny-retinex`` — the model picker in
 the pictures then says "synthetic": retake them once trained models ship.
@@ -72,6 +76,64 @@ def shoot(win: MainWindow, name: str) -> None:
     print(f"wrote {OUT / name} ({image.width()}x{image.height()})")  # noqa: T201
 
 
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
+
+
+def lights_shots(win: MainWindow, tmp: Path) -> None:
+    """lights.jpg, range.jpg, automask.jpg, one_to_one.jpg (see the module docstring)."""
+    face = REAL / "aaqr_night" / "face05.jpg"
+    photo = tmp / "night_face.jpg"
+    photo.write_bytes((face if face.is_file() else sample_photo_path()).read_bytes())
+    win.doc.mark_saved()
+    win.open_path(photo, ask=False)
+    idle(win)
+    w, h = win.doc.full_size
+    # a light on the face, and a gentle one over the car whose range keeps the lamps out
+    win.add_light("whole")
+    win.rename_light(0, "Car")
+    win.adjust.sliders["degree"].setValue(0.8)
+    win.set_range(0.0, 0.12, 0.05)
+    win.add_light("ellipse")
+    win.rename_light(1, "Face")
+    win.add_shape(Ellipse(0.47, 0.42, 0.14, 0.24), "Draw ellipse")
+    win.set_transition(0.08)
+    idle(win)
+    shoot(win, "lights.jpg")
+    win.select_light(0)
+    win.set_overlay(True)
+    idle(win)
+    shoot(win, "range.jpg")
+    win.set_overlay(False)
+    # the auto-mask brush along the shirt: it stops at the seat and the window
+    win.add_light("brush")
+    win.rename_light(2, "Shirt")
+    win.mask_panel.auto_mask.setChecked(True)
+    win.mask_panel.brush_size.setValue(0.12)
+    win.mask_panel.brush_hardness.setValue(0.6)
+    stroke(win, [(w * (0.25 + 0.02 * i), h * 0.88) for i in range(26)])
+    idle(win)
+    win.set_overlay(True)
+    idle(win)
+    shoot(win, "automask.jpg")
+    win.set_overlay(False)
+    # 1:1 on a larger night scene: the export's own pixels
+    big = REAL / "zerodce_real" / "474_0_.png"  # a dark kitchen, 918 x 1632
+    if big.is_file():
+        scene = tmp / "night_scene.png"
+        scene.write_bytes(big.read_bytes())
+        win.doc.mark_saved()
+        win.open_path(scene, ask=False)
+        idle(win)
+        win.add_light("ellipse")
+        win.add_shape(Ellipse(0.5, 0.5, 0.45, 0.3), "Draw ellipse")
+        win.adjust.sliders["degree"].setValue(0.8)
+        idle(win)
+    win.canvas.actual_pixels()
+    idle(win)
+    wait(win.detail_shown, 60000)
+    shoot(win, "one_to_one.jpg")
+
+
 def main() -> int:
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
@@ -113,6 +175,9 @@ def main() -> int:
     win.canvas.set_split(w * 0.45)
     idle(win)
     shoot(win, "split.jpg")
+    win.acts.split.setChecked(False)
+    win.canvas.set_split(None)
+    lights_shots(win, tmp)
     win.worker.stop()
     win.doc.mark_saved()
     sys.stdout.flush()

@@ -448,3 +448,23 @@ def test_an_edge_aware_recipe_runs_through_the_pipeline(tiny_zoo: Path) -> None:
     far = np.zeros(px.shape[:2], bool)
     far[:20] = True  # well outside the ellipse and its band
     assert np.array_equal(edged[far], px[far])
+
+
+def test_an_auto_mask_stroke_stops_at_an_edge_the_brush_crossed() -> None:
+    """Issue 18, item 2: the auto-mask brush snaps to edges of the photo (guided filter)."""
+    from limelight.core.masks import MaskSpec, Stroke, rasterize_area_a
+
+    h, w = 80, 120
+    photo = np.full((h, w, 3), 30, np.uint8)
+    photo[:, 60:] = 120  # a sharp edge at x = 60
+    points = tuple((0.4, y) for y in np.linspace(0.2, 0.8, 7))  # centre at x = 48
+    plain = Stroke(points, radius=0.2, hardness=1.0)  # 16 px: spills 4 px past the edge
+    auto = Stroke(points, radius=0.2, hardness=1.0, auto=True)
+    drawn = rasterize_area_a(MaskSpec(shapes=(plain,)), h, w, guide=photo)
+    snapped = rasterize_area_a(MaskSpec(shapes=(auto,)), h, w, guide=photo)
+    rows = slice(30, 50)
+    assert drawn[rows, 61:64].mean() > 0.9  # the plain brush crosses the edge
+    assert snapped[rows, 61:64].mean() < 0.2  # the auto brush stops at it
+    assert snapped[rows, 40:56].mean() > 0.9  # and keeps what it painted on its side
+    # without the photo (no guide) an auto stroke is drawn as painted
+    np.testing.assert_array_equal(rasterize_area_a(MaskSpec(shapes=(auto,)), h, w), drawn)

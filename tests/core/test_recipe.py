@@ -51,6 +51,14 @@ DOC = {
 }
 
 
+#: DOC as schema 3 writes it: one light.
+DOC3 = {
+    "limelight_recipe": 3,
+    "model": "fusion_net_ranlen",
+    "lights": [{"name": "Light 1", "visible": True, "knobs": DOC["knobs"], "mask": DOC["mask"]}],
+}
+
+
 def _mutated(change) -> dict:
     doc = copy.deepcopy(DOC)
     change(doc)
@@ -65,8 +73,11 @@ def test_dict_round_trip_is_exact():
     assert ellipse == Ellipse(0.5, 0.4, 0.2, 0.3, 15.0)
     assert stroke == Stroke(((0.1, 0.2), (0.15, 0.25), (0.3, 0.2)), 0.02, 0.8, "erase")
     assert raster == RasterMask(Path("m.png")) and subject == Subject()
-    assert recipe_to_dict(recipe) == DOC
+    assert recipe_to_dict(recipe) == DOC3  # migrated to schema 3: one light
     assert recipe_from_dict(json.loads(dumps_recipe(recipe))) == recipe
+    again = recipe_from_dict(DOC3)
+    assert again.lights is not None and again == recipe
+    assert recipe_to_dict(again) == DOC3
 
 
 def test_minimal_recipe_takes_the_defaults():
@@ -74,11 +85,14 @@ def test_minimal_recipe_takes_the_defaults():
     assert recipe == Recipe()
     assert recipe.model is None and recipe.knobs == Knobs() and recipe.mask == MaskSpec()
     doc = recipe_to_dict(recipe)
-    assert doc == {
-        "limelight_recipe": 2, "model": None,
-        "knobs": {"degree": 1.0, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
-        "mask": {"transition": 0.06, "invert": False, "band": "auto", "shapes": []},
+    assert doc == {  # schema 2's "no shapes" was the whole image: the whole shape now
+        "limelight_recipe": 3, "model": None, "lights": [{
+            "name": "Light 1", "visible": True,
+            "knobs": {"degree": 1.0, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
+            "mask": {"transition": 0.06, "invert": False, "band": "auto",
+                     "shapes": [{"type": "whole", "mode": "add"}]}}],
     }
+    assert recipe_from_dict({"limelight_recipe": 3}).layers == ()  # no light: the photo
     # A shape's optional keys default too.
     short = recipe_from_dict({"limelight_recipe": 1, "mask": {"shapes": [
         {"type": "stroke", "points": [[0.5, 0.5]], "radius": 0.1}]}})
@@ -141,8 +155,8 @@ def test_file_round_trip_is_pretty_atomic_and_relative(tmp_path: Path):
     (tmp_path / "masks").rename(moved / "masks")
     path.rename(moved / path.name)
     again = load_recipe(moved / path.name)
-    assert again.mask.shapes[0].path == moved / "masks" / "m.png"
-    area = rasterize_area_a(again.mask, 10, 20)
+    assert again.layers[0].mask.shapes[0].path == moved / "masks" / "m.png"
+    area = rasterize_area_a(again.layers[0].mask, 10, 20)
     assert area.min() == 1.0
     # Overwriting replaces the file whole.
     save_recipe(Recipe(), moved / path.name)
@@ -167,8 +181,8 @@ def test_sidecar_path():
     [
         (lambda d: d["mask"]["shapes"][1].__setitem__("radius", -3),
          r"^mask\.shapes\[1\]\.radius must be in \(0, 1\], got -3$"),
-        (lambda d: d.__setitem__("limelight_recipe", 3),
-         r"this recipe was written by a newer Limelight \(schema 3; this version reads up to 2\)"),
+        (lambda d: d.__setitem__("limelight_recipe", 4),
+         r"this recipe was written by a newer Limelight \(schema 4; this version reads up to 3\)"),
         (lambda d: d.pop("limelight_recipe"), "not a Limelight recipe"),
         (lambda d: d.__setitem__("limelight_recipe", "1"), "limelight_recipe must be"),
         (lambda d: d.__setitem__("colour", 1), r"unknown key 'colour' at the top level"),
@@ -256,19 +270,101 @@ def test_save_recipe_never_replaces_a_photo_or_a_protected_path(tmp_path: Path) 
     assert save_recipe(Recipe(), ok) == ok  # an existing recipe is replaced as before
 
 
-def test_a_version_1_recipe_keeps_its_look_and_is_written_as_version_2() -> None:
+def test_a_version_1_recipe_keeps_its_look_and_is_written_as_version_3() -> None:
     """Version 1's gammas were the fusion models' own terms (1 = the model's output); the
     light finish's default 0.5 is that output, so they are read halved."""
     old = recipe_from_dict({"limelight_recipe": 1, "knobs": {
         "degree": 1.3, "gamma1": 1.0, "gamma2": 0.5, "gamma3": 0.0}})
     assert old.knobs == Knobs(degree=1.3, gamma1=0.5, gamma2=0.25, gamma3=0.0)
     assert recipe_from_dict({"limelight_recipe": 1}).knobs == Knobs()
-    assert recipe_to_dict(old)["limelight_recipe"] == 2
+    assert recipe_to_dict(old)["limelight_recipe"] == 3
     assert recipe_from_dict(recipe_to_dict(old)) == old
 
 
 def test_edge_aware_is_saved_only_when_set() -> None:
     on = Recipe(mask=MaskSpec(edge_aware=True))
-    assert recipe_to_dict(on)["mask"]["edge_aware"] is True
+    assert recipe_to_dict(on)["lights"][0]["mask"]["edge_aware"] is True
     assert recipe_from_dict(recipe_to_dict(on)) == on
-    assert "edge_aware" not in recipe_to_dict(Recipe())["mask"]
+    assert "edge_aware" not in recipe_to_dict(Recipe())["lights"][0]["mask"]
+
+
+def _lights_doc() -> dict:
+    return {"limelight_recipe": 3, "model": None, "lights": [
+        {"name": "Face", "visible": True,
+         "knobs": {"degree": 1.2, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
+         "mask": {"transition": 0.05, "invert": False, "band": "auto", "shapes": [
+             {"type": "ellipse", "cx": 0.3, "cy": 0.4, "rx": 0.1, "ry": 0.2, "angle": 0.0,
+              "mode": "add"}]}},
+        {"name": "Background", "visible": False,
+         "knobs": {"degree": 0.5, "gamma1": 0.2, "gamma2": 0.5, "gamma3": 0.9},
+         "mask": {"transition": 0.1, "invert": False, "band": "auto", "shapes": [
+             {"type": "whole", "mode": "add"},
+             {"type": "ellipse", "cx": 0.3, "cy": 0.4, "rx": 0.1, "ry": 0.2, "angle": 0.0,
+              "mode": "erase"}]}},
+        {"name": "Empty", "visible": True,
+         "knobs": {"degree": 1.0, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
+         "mask": {"transition": 0.06, "invert": False, "band": "auto", "shapes": []}},
+    ]}
+
+
+def test_a_list_of_lights_round_trips_exactly() -> None:
+    from limelight.core.lights import Light
+    from limelight.core.masks import Whole
+
+    doc = _lights_doc()
+    recipe = recipe_from_dict(doc)
+    face, background, empty = recipe.layers
+    assert isinstance(face, Light) and face.name == "Face" and face.knobs.degree == 1.2
+    assert background.visible is False and background.mask.shapes[0] == Whole()
+    assert not background.active and face.active and not empty.active  # hidden; no shapes
+    assert recipe_to_dict(recipe) == doc
+    assert recipe_from_dict(json.loads(dumps_recipe(recipe))) == recipe
+    area = rasterize_area_a(background.mask, 20, 30)
+    assert area[0, 0] == 1.0 and area[8, 9] == 0.0  # the whole frame, minus the face
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["lights"][1]["knobs"].__setitem__("degree", 5),
+         r"^lights\[1\]\.knobs\.degree must be in"),
+        (lambda d: d["lights"][0]["mask"]["shapes"][0].pop("rx"),
+         r"^lights\[0\]\.mask\.shapes\[0\]\.rx is missing"),
+        (lambda d: d["lights"][2].__setitem__("name", ""), r"^lights\[2\]\.name must be"),
+        (lambda d: d["lights"][2].__setitem__("visible", "yes"),
+         r"^lights\[2\]\.visible must be true or false"),
+        (lambda d: d["lights"][0].__setitem__("colour", 1), r"unknown key 'colour' in lights\[0\]"),
+        (lambda d: d.__setitem__("lights", {}), "lights must be a list"),
+        (lambda d: d.__setitem__("knobs", {}), "unknown key 'knobs' at the top level"),
+        (lambda d: d.__setitem__("lights", [d["lights"][0]] * 40), "at most 32 lights"),
+    ],
+)
+def test_light_errors_name_the_light_and_field(change, message) -> None:
+    doc = _lights_doc()
+    change(doc)
+    with pytest.raises(RecipeError, match=message):
+        recipe_from_dict(doc)
+
+
+def test_a_luminance_range_is_saved_only_when_set_and_checked() -> None:
+    ranged = Recipe(mask=MaskSpec(range_low=0.1, range_high=0.6, range_soft=0.05))
+    mask = recipe_to_dict(ranged)["lights"][0]["mask"]
+    assert (mask["range_low"], mask["range_high"], mask["range_soft"]) == (0.1, 0.6, 0.05)
+    assert recipe_from_dict(recipe_to_dict(ranged)) == ranged
+    assert "range_low" not in recipe_to_dict(Recipe())["lights"][0]["mask"]
+    doc = recipe_to_dict(ranged)
+    doc["lights"][0]["mask"]["range_low"] = 0.7
+    with pytest.raises(RecipeError, match=r"^lights\[0\]\.mask\.range_low must be below"):
+        recipe_from_dict(doc)
+
+
+def test_luminance_range_rolls_off_softly() -> None:
+    from limelight.core.masks import luminance_range
+
+    ramp = np.repeat(np.linspace(0, 1, 201, dtype=np.float32)[None, :, None], 3, axis=2)
+    ramp = np.repeat(ramp, 40, axis=0)
+    r = luminance_range(ramp, 0.0, 0.5, 0.2)[20]
+    assert r[:90].min() == pytest.approx(1.0, abs=1e-3)  # inside: whole
+    assert r[150:].max() == pytest.approx(0.0, abs=1e-3)  # beyond the roll-off: none
+    mid = r[100:140]
+    assert np.all(np.diff(mid) <= 1e-6) and 0.05 < mid[10] < 0.95  # a smooth fall

@@ -302,3 +302,37 @@ def test_models_says_why_cuda_cannot_load_in_one_sentence(
     code, out, _ = _run(capsys, "models", "--zoo", str(tiny_zoo))
     (line,) = [ln for ln in out.splitlines() if ln.startswith("CUDA:")]
     assert "has no CUDA provider" in line and "pip install 'limelight[cuda]'" in line
+
+
+def test_enhance_and_batch_apply_every_light_of_a_recipe(
+    tiny_zoo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18, item 1: a schema-3 recipe's lights all apply, the same bytes either way;
+    a knob option applies to every light."""
+    from limelight.core.lights import Light, whole_photo_light
+    from limelight.core.masks import Ellipse, MaskSpec
+    from limelight.core.recipe import Recipe, save_recipe
+    from limelight.core.recompose import Knobs
+
+    src = _photo(tmp_path / "in.png", size=(120, 160))
+    lights = (whole_photo_light(), Light("Spot", MaskSpec(shapes=(Ellipse(0.6, 0.5, 0.2, 0.3),)),
+                                         Knobs(degree=1.6)))
+    recipe = save_recipe(Recipe(model="tiny-fusion", lights=lights), tmp_path / "r.json")
+    one = save_recipe(Recipe(model="tiny-fusion", lights=lights[:1]), tmp_path / "one.json")
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "a.png"),
+                        "--zoo", str(tiny_zoo), "--recipe", str(recipe))
+    assert code == 0, err
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "first.png"),
+                        "--zoo", str(tiny_zoo), "--recipe", str(one))
+    assert code == 0, err
+    both, first = read_image(tmp_path / "a.png").pixels, read_image(tmp_path / "first.png").pixels
+    assert (both != first).any()  # the second light counts
+    code, _, err = _run(capsys, "batch", str(src), "--out", str(tmp_path / "out"),
+                        "--zoo", str(tiny_zoo), "--recipe", str(recipe))
+    assert code == 0, err
+    assert (tmp_path / "out" / "in.png").read_bytes() == (tmp_path / "a.png").read_bytes()
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "b.png"),
+                        "--zoo", str(tiny_zoo), "--recipe", str(recipe), "--save-recipe",
+                        str(tmp_path / "low.json"), "--degree", "0.5")
+    assert code == 0, err
+    assert [x.knobs.degree for x in load_recipe(tmp_path / "low.json").layers] == [0.5, 0.5]

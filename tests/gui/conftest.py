@@ -54,6 +54,9 @@ def make_window(qtbot, engine, settings):  # noqa: ANN001, ANN201
 
     # pytest-qt closes the window after the test: discard instead of showing a dialog.
     win.ask_save_changes = lambda: QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
+    # error dialogs are recorded instead of shown (a modal dialog would block the test)
+    win.error_dialogs = []
+    win.show_error_dialog = lambda title, text: win.error_dialogs.append((title, text))  # type: ignore[method-assign]
     qtbot.addWidget(win)
     win.resize(1000, 700)
     win.show()

@@ -14,6 +14,8 @@ from limelight.core.recipe import save_recipe
 
 pytest.importorskip("pytestqt")
 
+pytestmark = pytest.mark.gui
+
 
 def _photos(folder: Path, n: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,7 @@ def test_runs_reports_progress_and_summarises(qtbot, window, photo: Path,  # noq
 def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, slow_engine,  # noqa: ANN001
                                                      photo: Path, tmp_path: Path) -> None:
     open_and_wait(qtbot, window, photo)
+    window.add_light("whole")  # (a photo opens with no light)
     slow_engine.delay = 0.4
     dialog = _recipe_dialog(qtbot, window, lambda jobs: slow_engine, tmp_path, 8)
     dialog.show()
@@ -179,3 +182,20 @@ def test_runs_on_a_cluster_when_asked(qtbot, window, engine, tmp_path: Path) -> 
     there = {p.name: hashlib.sha256(p.read_bytes()).digest()
              for p in (tmp_path / "out2").iterdir() if p.suffix != ".json"}
     assert there == here
+
+
+def test_the_editors_own_exports_are_left_out(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
+    """Issue 18, item 6: a folder holding photos and the editor's exports beside them
+    (``p0_lit.png`` next to ``p0.png``) batches the photos only: no ``p0_lit_lit.png``."""
+    dialog = _recipe_dialog(qtbot, window, None, tmp_path, 0)
+    dialog.clear_inputs()
+    srcs = _photos(tmp_path / "shoot", 2)
+    dark_photo(tmp_path / "shoot" / "p0_lit.png", seed=7)  # an earlier export of p0
+    dark_photo(tmp_path / "shoot" / "sunset_lit.png", seed=8)  # no sunset.*: a photo
+    dialog.add_paths([tmp_path / "shoot"])
+    dialog.format.setCurrentText("PNG")
+    with qtbot.waitSignal(dialog.batch_finished, timeout=60000) as blocker:
+        assert dialog.start()
+    assert blocker.args[0].counts["done"] == 3
+    made = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert made == sorted([f"{s.stem}_lit.png" for s in srcs] + ["sunset_lit_lit.png"])

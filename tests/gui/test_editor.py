@@ -62,6 +62,10 @@ def test_stale_results_are_dropped(qtbot, slow_engine, settings, photo: Path) ->
     win = make_window(qtbot, slow_engine, settings)
     try:
         open_and_wait(qtbot, win, photo)
+        win.canvas.set_zoom(0.5)  # (below 100 %: no 1:1 detail runs the engine meanwhile)
+        qtbot.waitUntil(lambda: not (win._detail_task and win._detail_task.running))
+        win.add_light("whole")  # (a photo opens with no light: nothing to run)
+        idle(qtbot, win)
         applied: list[int] = []
         win.preview_applied.connect(lambda r: applied.append(r.request_id))
         calls_before = len(slow_engine.calls)
@@ -79,7 +83,9 @@ def test_stale_results_are_dropped(qtbot, slow_engine, settings, photo: Path) ->
         assert blocker.args[0].request_id == ids[-1]
         assert applied == [ids[-1]]
         # the first ran (and was dropped), the second never ran (replaced), the third ran
-        assert len(slow_engine.calls) - calls_before == 2
+        # (the previews' runs are at the proxy's size; the 1:1 detail's at the model's)
+        proxy = (*win.doc.proxy_hw, 3)
+        assert sum(c[1] == proxy for c in slow_engine.calls[calls_before:]) == 2
         assert win.worker.dropped >= 2
     finally:
         slow_engine.gate.set()
@@ -105,6 +111,7 @@ def test_undo_restores_the_mask(qtbot, window, photo: Path) -> None:
 
 def test_slider_moves_merge_into_one_undo_step(qtbot, window, photo: Path) -> None:
     open_and_wait(qtbot, window, photo)
+    window.add_light("whole")
     slider = window.adjust.sliders["degree"]
     start = window.undo_stack.count()
     for v in (1.1, 1.2, 1.3):
@@ -275,7 +282,9 @@ def test_recent_files_and_shortcuts(qtbot, window, photo: Path) -> None:
     assert window.mask_panel.brush_size.value() == pytest.approx(size * 1.2, rel=1e-3)
     acts["overlay"].trigger()
     assert window.canvas.overlay_item.isVisible()
-    assert window.canvas.overlay_item.array[..., 3].max() > 0  # no shapes: all of A shown
+    assert window.canvas.overlay_item.array[..., 3].max() == 0  # no light: nothing shown
+    window.add_light("whole")
+    assert window.canvas.overlay_item.array[..., 3].max() > 0  # the whole photo: all A
     acts["before_after"].trigger()
     assert not window.canvas.after_item.isVisible()
     assert "Limelight" in window.about_text() and "ONNX Runtime" in window.about_text()
@@ -328,8 +337,9 @@ def test_engine_errors_reach_the_status_bar(qtbot, settings, photo: Path, tiny_z
 
     win = make_window(qtbot, Broken(), settings)
     try:
+        win.open_path(photo, ask=False)
         with qtbot.waitSignal(win.worker.failed, timeout=20000):
-            win.open_path(photo, ask=False)
+            win.add_light("whole")
         idle(qtbot, win)
         message = win.statusBar().currentMessage()
         assert "tiny-fusion.onnx" in message and "corrupted" in message
@@ -434,7 +444,8 @@ def test_a_new_request_cancels_the_refined_pass(qtbot, settings, tmp_path: Path)
     win = make_window(qtbot, engine, settings)
     try:
         win.open_path(photo, ask=False)
-        qtbot.waitUntil(started.is_set, timeout=20000)  # the photo's refined pass is stuck
+        win.add_light("whole")
+        qtbot.waitUntil(started.is_set, timeout=20000)  # the light's refined pass is stuck
         with qtbot.waitSignal(win.preview_applied, timeout=20000) as blocker:
             win.add_shape(Ellipse(0.5, 0.5, 0.25, 0.3), "ellipse")
         assert not blocker.args[0].refined  # the edit's fast pass came through

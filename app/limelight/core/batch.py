@@ -241,6 +241,10 @@ def placed_recipe(recipe: Recipe, placement: Placement) -> Recipe:
     band and invert kept)."""
     if placement == "painted":
         return recipe
+    if recipe.lights is not None:  # every light on the subject
+        return replace(recipe, lights=tuple(
+            replace(light, mask=replace(light.mask, shapes=(Subject(),)))
+            for light in recipe.lights))
     return replace(recipe, mask=replace(recipe.mask, shapes=(Subject(),)))
 
 
@@ -252,7 +256,7 @@ def plan_batch(job: BatchJob) -> tuple[list[PlannedFile], list[Path]]:
         where = ", ".join(str(p) for p in job.inputs) or "(no inputs)"
         raise BatchError(f"no photos found in {where}"
                          + ("" if job.recursive else " (add subfolders with --recursive)"))
-    protect = [*job.protect, *(s.path for s in job.recipe.mask.shapes
+    protect = [*job.protect, *(s.path for s in job.recipe.shapes
                                if isinstance(s, RasterMask))]
     planned = plan_outputs(sources, job.out_dir, job.name, job.fmt, job.on_exists, protect)
     _check_report_path(job.report_path, [*(s.path for s in sources), *protect], planned)
@@ -347,7 +351,7 @@ def batch_inputs(job: BatchJob, planned: Sequence[PlannedFile]) -> Protected:
     """Every file the batch reads (photos, the recipe's masks, ``job.protect``): never
     written."""
     return Protected.of([*(p.input for p in planned), *job.protect,
-                         *(s.path for s in job.recipe.mask.shapes if isinstance(s, RasterMask))])
+                         *(s.path for s in job.recipe.shapes if isinstance(s, RasterMask))])
 
 
 def _process(run: _Run, engine: Engine, p: PlannedFile, inputs: Protected) -> FileResult:

@@ -108,6 +108,23 @@ def missing_reason(path: Path) -> str:
     return f"{path}: neither a file nor a folder"
 
 
+#: The editor's export names a photo's output ``<stem>_lit<ext>`` beside it by default.
+OWN_OUTPUT_SUFFIX = "_lit"
+
+
+def _own_outputs(names: list[str]) -> set[str]:
+    """The names among ``names`` (one folder's files) that look like Limelight's own exports
+    of a photo beside them: ``IMG_1_lit.jpg`` next to ``IMG_1.*`` (also ``_lit_lit``...)."""
+    stems = {Path(n).stem.lower() for n in names if is_photo_name(Path(n))}
+    own = set()
+    for n in names:
+        stem = Path(n).stem.lower()
+        if is_photo_name(Path(n)) and stem.endswith(OWN_OUTPUT_SUFFIX) \
+                and stem[: -len(OWN_OUTPUT_SUFFIX)] in stems:
+            own.add(n)
+    return own
+
+
 def _scan(folder: Path, recursive: bool, exclude: Path | None,
           previous: frozenset[Path], unreadable: list[Path]) -> list[Source]:
     found: list[Source] = []
@@ -119,8 +136,11 @@ def _scan(folder: Path, recursive: bool, exclude: Path | None,
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if recursive and not d.startswith(".")
                          and not _inside((here / d).resolve(), exclude))
+        own = _own_outputs(names)  # an earlier export beside its photo is not a new photo
         for name in sorted(names, key=str.lower):
             p = here / name
+            if name in own:
+                continue
             if is_photo_name(p) and p.is_file() and (not previous
                                                       or p.resolve() not in previous):
                 found.append(Source(p, here.relative_to(folder)))
@@ -133,8 +153,9 @@ def find_inputs(inputs: Iterable[Path], *, recursive: bool = False,
     """Expands files and folders into photos, in the order given (folders sorted by name).
 
     Folders contribute files with an image suffix (JPEG, PNG, TIFF, WebP, BMP, camera RAW),
-    hidden files, anything under ``exclude`` (the output folder) and the ``previous``
-    outputs of a batch (listed in its report) left out; files named
+    hidden files, anything under ``exclude`` (the output folder), the ``previous``
+    outputs of a batch (listed in its report) and Limelight's own exports beside their photo
+    (``IMG_1_lit.jpg`` next to ``IMG_1.jpg``, ``_own_outputs``) left out; files named
     directly are taken whatever their suffix (a bad one fails with its reason). The same
     file reached twice counts once. Returns (photos, missing paths): inputs that do not
     exist, cannot be read (permissions, symlink loops) and folders that cannot be listed;

@@ -41,8 +41,8 @@ from limelight.core.errors import MaskError
 
 __all__ = [
     "BANDS", "MODES", "BBox", "Band", "Ellipse", "MaskSpec", "Mode", "RasterMask", "Shape",
-    "Stroke", "StrokePainter", "Subject", "SubjectFn", "area_weights", "circle_spec",
-    "derive_mask", "follow_edges", "load_raster_mask", "protocol_mask", "rasterize_area_a",
+    "Stroke", "StrokePainter", "Subject", "SubjectFn", "Whole", "area_weights", "circle_spec",
+    "apply_range", "derive_mask", "follow_edges", "luminance_range", "snap_to_edges", "load_raster_mask", "protocol_mask", "rasterize_area_a",
     "stamp_stroke_segment",
 ]
 
@@ -109,6 +109,8 @@ class Stroke:
     radius: float
     hardness: float = 1.0
     mode: Mode = "add"
+    #: the auto-mask brush: the stroke snaps to edges in the photo (``snap_to_edges``)
+    auto: bool = False
 
     def __post_init__(self) -> None:
         pts = self.points
@@ -136,6 +138,8 @@ class Stroke:
                             f"segments at radius {self.radius:g} cover the image {cover:,.0f} "
                             f"times, at most {MAX_STROKE_COVERAGE:,.0f}); split or simplify it")
         object.__setattr__(self, "hardness", _in_range("hardness", self.hardness, 0, 1))
+        if not isinstance(self.auto, bool):
+            raise _field_error("auto", "true or false", self.auto)
         _check_mode(self.mode)
 
 
@@ -164,8 +168,18 @@ class Subject:
         _check_mode(self.mode)
 
 
-Shape = Ellipse | Stroke | RasterMask | Subject
-SHAPE_TYPES = (Ellipse, Stroke, RasterMask, Subject)
+@dataclass(frozen=True)
+class Whole:
+    """The whole frame (the editor's "Whole photo" light): 1 everywhere."""
+
+    mode: Mode = "add"
+
+    def __post_init__(self) -> None:
+        _check_mode(self.mode)
+
+
+Shape = Ellipse | Stroke | RasterMask | Subject | Whole
+SHAPE_TYPES = (Ellipse, Stroke, RasterMask, Subject, Whole)
 
 
 @dataclass(frozen=True)
@@ -188,18 +202,31 @@ class MaskSpec:
     #: The band follows edges in the photo (``follow_edges``): a guided filter of the weight
     #: with the photo as guide, inside the band only.
     edge_aware: bool = False
+    #: Luminance range (``luminance_range``): only pixels whose (slightly smoothed) luminance
+    #: lies in [range_low, range_high] are lit, with a soft roll-off ``range_soft`` wide
+    #: outside it, so a lamp or a highlight inside the painted area stays as it is. The
+    #: default, [0, 1], keeps everything.
+    range_low: float = 0.0
+    range_high: float = 1.0
+    range_soft: float = 0.1
 
     def __post_init__(self) -> None:
         shapes = tuple(self.shapes)
         for k, s in enumerate(shapes):
             if not isinstance(s, SHAPE_TYPES):
-                raise _field_error(f"shapes[{k}]", "an Ellipse, Stroke, RasterMask or Subject", s)
+                raise _field_error(f"shapes[{k}]", "an Ellipse, Stroke, RasterMask, Subject or Whole", s)
         object.__setattr__(self, "shapes", shapes)
         if not isinstance(self.invert, bool):
             raise _field_error("invert", "true or false", self.invert)
         if not isinstance(self.edge_aware, bool):
             raise _field_error("edge_aware", "true or false", self.edge_aware)
         object.__setattr__(self, "transition", _in_range("transition", self.transition, 0, 1))
+        for name in ("range_low", "range_high"):
+            object.__setattr__(self, name, _in_range(name, getattr(self, name), 0, 1))
+        if self.range_low >= self.range_high:
+            raise MaskError(f"range_low must be below range_high, got {self.range_low:g} and "
+                            f"{self.range_high:g}")
+        object.__setattr__(self, "range_soft", _in_range("range_soft", self.range_soft, 0, 0.5))
         if self.band not in BANDS:
             raise _field_error("band", "'auto', 'outside' or 'inside'", self.band)
 
@@ -211,6 +238,18 @@ class MaskSpec:
         added = [s for s in self.shapes if s.mode == "add"]
         segments = bool(added) and all(isinstance(s, Subject | RasterMask) for s in added)
         return "inside" if segments and not self.invert else "outside"
+
+    @property
+    def needs_photo(self) -> bool:
+        """Whether rasterising needs the photo as guide (edge-following band, luminance
+        range, auto-mask strokes)."""
+        return self.edge_aware or self.has_range or any(
+            isinstance(s, Stroke) and s.auto for s in self.shapes)
+
+    @property
+    def has_range(self) -> bool:
+        """Whether the luminance range leaves any pixel out."""
+        return self.range_low > 0.0 or self.range_high < 1.0
 
     def transition_px(self, height: int, width: int) -> float:
         """The transition width in pixels for an image of this size."""
@@ -263,8 +302,55 @@ def _combine(view: np.ndarray, patch: np.ndarray, mode: str) -> None:
         view *= 1.0 - patch
 
 
-def _paint_stroke(area: np.ndarray, st: Stroke) -> None:
+#: How far (in normalised luminance) a pixel may differ from the luminance under an
+#: auto-mask stroke's centre line and still be painted (a Gaussian's width).
+AUTO_MASK_TOLERANCE = 0.12
+
+
+def snap_to_edges(patch: np.ndarray, guide: np.ndarray, radius_px: float,
+                  centre: Sequence[tuple[float, float]]) -> np.ndarray:
+    """An auto-mask stroke: ``patch`` ((H, W) float32 [0, 1], the stroke as painted) kept
+    only where the photo resembles what lies under the stroke's ``centre`` line (pixel
+    (x, y) points): each pixel's weight is multiplied by a Gaussian of its normalised
+    luminance's distance to the centre line's median luminance (``AUTO_MASK_TOLERANCE``), and
+    the result is smoothed by a guided filter with the photo's luminance as guide (radius a
+    quarter of the brush), so it follows the outline the brush crossed. ``guide``: (H, W, 3)
+    RGB, integer or float [0, 1]. Returns a new (H, W) float32 in [0, 1]."""
+    from limelight.core.finish import guided_filter, luminance
+
+    out = np.zeros_like(patch, dtype=np.float32)
+    x, y, bw, bh = cv2.boundingRect((patch > 0).view(np.uint8))
+    if bw == 0:
+        return out
+    r = max(1, int(round(radius_px / 4.0)))
+    m = 2 * r + 2
+    ys = slice(max(0, y - m), min(patch.shape[0], y + bh + m))
+    xs = slice(max(0, x - m), min(patch.shape[1], x + bw + m))
+    g = guide[ys, xs].astype(np.float32)
+    if guide.dtype.kind in "ui":
+        g /= float(np.iinfo(guide.dtype).max)
+    lum = luminance(g)
+    lum = np.clip(lum / max(float(np.percentile(lum, 99.0)), 1e-3), 0.0, 1.0)
+    h, w = lum.shape
+    samples = [lum[min(h - 1, max(0, int(py) - ys.start)), min(w - 1, max(0, int(px) - xs.start))]
+               for px, py in centre]
+    target = float(np.median(samples)) if samples else float(lum.mean())
+    like = np.exp(-0.5 * ((lum - np.float32(target)) / np.float32(AUTO_MASK_TOLERANCE)) ** 2)
+    kept = patch[ys, xs].astype(np.float32) * like.astype(np.float32)
+    smooth = guided_filter(lum, kept, r, 1e-3)
+    out[ys, xs] = np.clip(smooth, 0.0, 1.0) * (patch[ys, xs] > 0)
+    return out
+
+
+def _paint_stroke(area: np.ndarray, st: Stroke, guide: np.ndarray | None = None) -> None:
     height, width = area.shape
+    if st.auto and guide is not None:
+        patch = np.zeros_like(area)
+        _paint_stroke(patch, Stroke(st.points, st.radius, st.hardness, "add"))
+        centre = [(x * width, y * height) for x, y in st.points]
+        _combine(area, snap_to_edges(patch, guide, st.radius * min(height, width), centre),
+                 st.mode)
+        return
     painter = StrokePainter(area, st.radius * min(height, width), st.hardness, st.mode)
     pts = [(x * width, y * height) for x, y in st.points]
     if len(pts) == 1:
@@ -317,12 +403,15 @@ def _subject_area(subject_fn: SubjectFn | None, height: int, width: int,
 def rasterize_area_a(
     spec: MaskSpec, height: int, width: int, *,
     base_dir: Path | None = None, subject_fn: SubjectFn | None = None,
+    guide: np.ndarray | None = None,
 ) -> np.ndarray:
     """Area A of ``spec`` at ``height`` x ``width``: (H, W) float32 in [0, 1].
 
     Shapes apply in order (``add`` = max, ``erase`` = multiply by 1 − shape) onto an empty
     area; no shapes means the whole image. ``invert`` applies last. Relative raster paths are
-    resolved against ``base_dir`` (default: the working directory).
+    resolved against ``base_dir`` (default: the working directory). ``guide`` ((H, W, 3),
+    the photo at this size) snaps auto-mask strokes to its edges; without it they are
+    painted as drawn.
     """
     if height < 1 or width < 1:
         raise MaskError(f"cannot rasterise a mask of {width}x{height} pixels")
@@ -334,7 +423,9 @@ def rasterize_area_a(
         if isinstance(shape, Ellipse):
             _paint_ellipse(area, shape)
         elif isinstance(shape, Stroke):
-            _paint_stroke(area, shape)
+            _paint_stroke(area, shape, guide)
+        elif isinstance(shape, Whole):
+            area[...] = 1.0 if shape.mode == "add" else 0.0
         else:
             if isinstance(shape, RasterMask):
                 path = shape.path if shape.path.is_absolute() else (
@@ -464,6 +555,45 @@ def follow_edges(mask2: np.ndarray, guide: np.ndarray, transition_px: float) -> 
     sub_band = band[ys, xs]
     w1[ys, xs][sub_band] = np.maximum(filtered[sub_band], out[0][ys, xs][sub_band])
     return out
+
+
+def luminance_range(guide: np.ndarray, low: float, high: float, soft: float) -> np.ndarray:
+    """How much each pixel of ``guide`` ((H, W, 3) RGB, uint8/uint16 or float [0, 1]) lies in
+    the luminance range [low, high]: (H, W) float32 in [0, 1], 1 inside, falling smoothly to
+    0 at ``soft`` outside it (a hard step when ``soft`` is 0). The luminance is smoothed a
+    little (sigma 0.2 % of the short side, at least half a pixel) so grain does not speckle
+    the mask; ``low`` 0 and ``high`` 1 are open ends."""
+    from limelight.core.finish import luminance
+
+    g = guide.astype(np.float32)
+    if guide.dtype.kind in "ui":
+        g /= float(np.iinfo(guide.dtype).max)
+    lum = luminance(g)
+    sigma = max(0.5, 0.002 * min(lum.shape))
+    lum = cv2.GaussianBlur(lum, (0, 0), sigma)
+    out = np.ones(lum.shape, np.float32)
+    s = max(float(soft), 1e-6)
+    if low > 0.0:
+        out *= _smoothstep((lum - np.float32(low - s)) / np.float32(s)) if soft > 0 else (
+            lum >= low).astype(np.float32)
+    if high < 1.0:
+        out *= 1.0 - (_smoothstep((lum - np.float32(high)) / np.float32(s)) if soft > 0 else (
+            lum > high).astype(np.float32))
+    return out
+
+
+def apply_range(mask2: np.ndarray, spec: MaskSpec, guide: np.ndarray | None) -> np.ndarray:
+    """``mask2`` (2, H, W) with both channels multiplied by ``spec``'s luminance range of
+    ``guide`` (the photo at the mask's size); unchanged when the range keeps everything.
+    Where the weight was 0 it stays 0, and channel 1 stays >= channel 0."""
+    if not spec.has_range:
+        return mask2
+    if guide is None:
+        raise MaskError("a luminance range needs the photo as guide")
+    if guide.shape[:2] != mask2.shape[1:]:
+        raise MaskError(f"the guide is {guide.shape[:2]}, the mask {mask2.shape[1:]}")
+    r = luminance_range(guide, spec.range_low, spec.range_high, spec.range_soft)
+    return np.ascontiguousarray(mask2 * r[None], np.float32)
 
 
 def area_weights(mask2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

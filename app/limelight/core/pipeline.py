@@ -30,6 +30,7 @@ from limelight.core.masks import (
     MaskSpec,
     Subject,
     SubjectFn,
+    apply_range,
     derive_mask,
     follow_edges,
     rasterize_area_a,
@@ -278,14 +279,15 @@ def downscale_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
 def _weight(spec: MaskSpec, h: int, w: int, base_dir: Path | None,
             subject_fn: SubjectFn | None, guide: np.ndarray | None = None) -> np.ndarray:
     """The (2, h, w) mask of ``spec``; with ``spec.edge_aware`` its band follows the edges of
-    ``guide`` ((h, w, 3), the photo at this size; required then)."""
-    area_a = rasterize_area_a(spec, h, w, base_dir=base_dir, subject_fn=subject_fn)
+    ``guide`` ((h, w, 3), the photo at this size; required then, and for a luminance range,
+    which multiplies the mask last)."""
+    area_a = rasterize_area_a(spec, h, w, base_dir=base_dir, subject_fn=subject_fn, guide=guide)
     mask = derive_mask(area_a, spec.transition_px(h, w), spec.effective_band)
     if spec.edge_aware:
         if guide is None:
             raise ValueError("an edge-aware mask needs the photo as guide")
         mask = follow_edges(mask, guide, spec.transition_px(h, w))
-    return mask
+    return apply_range(mask, spec, guide)
 
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
@@ -309,7 +311,7 @@ def _plan(
     with ThreadPoolExecutor(1, thread_name_prefix="limelight-mask") as pool:
         # the finer weight does not depend on the network: rasterise it meanwhile
         guide = (cv2.resize(pixels, (mw, mh), interpolation=cv2.INTER_AREA)
-                 if spec.edge_aware and (mh, mw) != (height, width) else pixels)
+                 if spec.needs_photo and (mh, mw) != (height, width) else pixels)
         fine = (pool.submit(_weight, spec, mh, mw, base_dir, subject_fn, guide)
                 if (h, w) != (height, width) and (mh, mw) != (h, w) else None)
         maps = engine.run(info.name, img, mask)
@@ -371,10 +373,17 @@ def _check_pixels(pixels: np.ndarray) -> None:
                          f"{pixels.dtype}")
 
 
-def apply_plan(pixels: np.ndarray, plan: Plan, progress: Progress | None) -> np.ndarray:
-    """The full-resolution pass of ``plan`` over ``pixels``, in row chunks."""
+def apply_plan(pixels: np.ndarray, plan: Plan, progress: Progress | None,
+               base: np.ndarray | None = None) -> np.ndarray:
+    """The full-resolution pass of ``plan`` over ``pixels``, in row chunks.
+
+    ``base`` (same shape and dtype; default ``pixels``) is what the enhancement is
+    composited over: the result of the lights before this one (``core.lights``). The
+    enhancement itself is always a function of ``pixels``, the photo."""
     if progress:
         progress(0.1)
+    if base is None:
+        base = pixels
     height, width = pixels.shape[:2]
     out = np.empty_like(pixels)
     rows = max(1, CHUNK_PIXELS // width)
@@ -382,14 +391,15 @@ def apply_plan(pixels: np.ndarray, plan: Plan, progress: Progress | None) -> np.
     workers = min(len(spans), max(1, cv2.getNumThreads()))
     if workers == 1:
         for y0, y1 in spans:
-            _apply_chunk(pixels, out, plan, y0, y1)
+            _apply_chunk(pixels, out, plan, y0, y1, base)
             if progress:
                 progress(0.1 + 0.9 * y1 / height)
         return out
     # Chunks are independent and OpenCV releases the GIL: one chunk per OpenCV thread (the
     # batch runner lowers OpenCV's thread count when photos run in parallel).
     with ThreadPoolExecutor(workers, thread_name_prefix="limelight-chunk") as pool:
-        futures = [pool.submit(_apply_chunk, pixels, out, plan, y0, y1) for y0, y1 in spans]
+        futures = [pool.submit(_apply_chunk, pixels, out, plan, y0, y1, base)
+                   for y0, y1 in spans]
         try:
             for fut, (_y0, y1) in zip(futures, spans, strict=True):
                 fut.result()
@@ -402,8 +412,10 @@ def apply_plan(pixels: np.ndarray, plan: Plan, progress: Progress | None) -> np.
     return out
 
 
-def _apply_chunk(pixels: np.ndarray, out: np.ndarray, plan: Plan, y0: int, y1: int) -> None:
-    """Writes rows [y0, y1) of the composited result into ``out``.
+def _apply_chunk(pixels: np.ndarray, out: np.ndarray, plan: Plan, y0: int, y1: int,
+                 base: np.ndarray) -> None:
+    """Writes rows [y0, y1) of ``plan``'s enhancement of ``pixels`` composited over ``base``
+    into ``out``.
 
     Works on flat (rows, W*3) single-channel views: OpenCV's arithmetic is several times
     faster than NumPy's here, and a Python scalar applies to every value of a one-channel
@@ -412,16 +424,18 @@ def _apply_chunk(pixels: np.ndarray, out: np.ndarray, plan: Plan, y0: int, y1: i
     height, width = pixels.shape[:2]
     src_rows = _source_rows(y0, y1, height, plan.weight.shape[0])
     if not plan.weight[src_rows].any():  # all area C: copy, nothing to compute
-        out[y0:y1] = pixels[y0:y1]
+        out[y0:y1] = base[y0:y1]
         return
     # only the columns where the weight can be non-zero are computed; the rest is area C
     cols = np.flatnonzero(plan.weight[src_rows].any(axis=0))
     x0, x1 = _full_span(int(cols[0]), int(cols[-1]), width, plan.weight.shape[1])
     if x0 > 0 or x1 < width:
-        out[y0:y1] = pixels[y0:y1]
+        out[y0:y1] = base[y0:y1]
     rows, cw = y1 - y0, x1 - x0
     maxv = float(np.iinfo(pixels.dtype).max)
     src = np.ascontiguousarray(pixels[y0:y1, x0:x1]).reshape(rows, cw * 3)
+    under = src if base is pixels else np.ascontiguousarray(base[y0:y1, x0:x1]).reshape(
+        rows, cw * 3)
     if plan.enhanced is not None:
         weight = np.ascontiguousarray(plan.weight[y0:y1, x0:x1])
         enh = cv2.multiply(_flat3(plan.enhanced[y0:y1, x0:x1]), maxv)  # type: ignore[call-overload]
@@ -443,9 +457,9 @@ def _apply_chunk(pixels: np.ndarray, out: np.ndarray, plan: Plan, y0: int, y1: i
         # 1e-5), which leaves 8-bit values exact where the weight is 0 (or 1)
         enh8 = cv2.add(enh, 0.0, dtype=depth).reshape(rows, cw, 3)  # type: ignore[call-overload]
         rest = cv2.subtract(1.0, weight)  # type: ignore[call-overload]
-        region[...] = cv2.blendLinear(enh8, src.reshape(rows, cw, 3), weight, rest)
+        region[...] = cv2.blendLinear(enh8, under.reshape(rows, cw, 3), weight, rest)
         return
-    x = src.astype(np.float32)
+    x = under.astype(np.float32)
     cv2.min(enh, maxv, dst=enh)  # type: ignore[call-overload]
     cv2.max(enh, 0.0, dst=enh)  # type: ignore[call-overload]
     cv2.subtract(enh, x, dst=enh)
@@ -464,20 +478,29 @@ def enhance_image(
     image: Image, recipe: Recipe, engine: Engine, *,
     progress: Progress | None = None, subject_fn: SubjectFn | None = None,
 ) -> np.ndarray:
-    """Applies ``recipe`` to a decoded photo at full resolution.
+    """Applies ``recipe``'s lights to a decoded photo at full resolution, in list order
+    (``core.lights``): each light's enhancement comes from the photo itself and is
+    composited over the result of the lights before it.
 
     Returns:
-        (H, W, 3) array of ``image.pixels``' dtype; area C (weight 0) is ``image.pixels``
-        exactly, and degree 0 returns ``image.pixels`` exactly.
+        (H, W, 3) array of ``image.pixels``' dtype; a pixel outside every light (weight 0)
+        is ``image.pixels`` exactly, and no active light returns ``image.pixels`` exactly.
     """
-    if recipe.knobs.degree == 0.0:
+    lights = [light for light in recipe.layers if light.active]
+    if not lights:
         return image.pixels.copy()
-    if subject_fn is None and any(isinstance(s, Subject) for s in recipe.mask.shapes):
+    if subject_fn is None and any(isinstance(s, Subject) for s in recipe.shapes):
         subject_fn = subject_fn_for(image.pixels)  # this photo's own subject (batch: anew)
-    return enhance_pixels(
-        image.pixels, recipe.mask, recipe.knobs, engine, model=recipe.model,
-        subject_fn=subject_fn, progress=progress,
-    )
+    _check_pixels(image.pixels)
+    out = image.pixels
+    for k, light in enumerate(lights):
+        spec = light.effective_mask
+        assert spec is not None
+        plan = _plan(image.pixels, spec, recipe.model, light.knobs, engine, None, subject_fn)
+        step = None if progress is None else (
+            lambda f, k=k: progress((k + f) / len(lights)))  # type: ignore[misc]
+        out = apply_plan(image.pixels, plan, step, base=out)
+    return out
 
 
 def process_file(
@@ -501,9 +524,11 @@ def process_file(
     if same_file(src, dst):
         raise ImageWriteError("the output would overwrite the input photo; choose another "
                               "file name", dst)
-    early_ok = (subject_fn is None and recipe.knobs.degree != 0.0
-                and not recipe.mask.edge_aware  # (its weight needs the decoded photo)
-                and not any(isinstance(s, Subject) for s in recipe.mask.shapes)
+    lights = [light for light in recipe.layers if light.active]
+    spec = lights[0].effective_mask if len(lights) == 1 else None
+    early_ok = (subject_fn is None and spec is not None
+                and not spec.needs_photo  # (its weight needs the decoded photo)
+                and not any(isinstance(s, Subject) for s in spec.shapes)
                 and src.suffix.lower() in (".jpg", ".jpeg", ".jpe"))
     if not early_ok:
         image = read_image(src)
@@ -511,7 +536,8 @@ def process_file(
     else:
         info = engine.model(recipe.model)
         with ThreadPoolExecutor(2, thread_name_prefix="limelight-early") as pool:
-            early = pool.submit(_early_work, src, recipe, engine)
+            assert spec is not None
+            early = pool.submit(_early_work, src, recipe.model, spec, lights[0].knobs, engine)
             try:
                 image = read_image(src)
             except BaseException:
@@ -520,7 +546,7 @@ def process_file(
             height, width = image.pixels.shape[:2]
             mh, mw = working_size(height, width, max(info.working_resolution, MASK_RESOLUTION))
             # the finer weight needs the photo's size only: rasterise it while the network runs
-            fine = pool.submit(_weight, recipe.mask, mh, mw, None, None)
+            fine = pool.submit(_weight, spec, mh, mw, None, None)
             work = early.result()
             weight = fine.result()[1] if work is not None else None
         if work is None or weight is None or max(height, width) <= max(work.a.shape[:2]):
@@ -542,12 +568,13 @@ class _Work:
     b: np.ndarray
 
 
-def _early_work(src: Path, recipe: Recipe, engine: Engine) -> _Work | None:
+def _early_work(src: Path, model: str | None, spec: MaskSpec, knobs: Knobs,
+                engine: Engine) -> _Work | None:
     """Network and recomposition on a reduced decode of ``src`` (``read_preview``: JPEG
     draft mode), or None when the photo is not larger than the working resolution (then the
     network must see the photo's own pixels) or the reduced decode fails (the full decode
     reports the problem)."""
-    info = engine.model(recipe.model)
+    info = engine.model(model)
     try:
         small = read_preview(src, info.working_resolution)
     except LimelightError:
@@ -557,7 +584,52 @@ def _early_work(src: Path, recipe: Recipe, engine: Engine) -> _Work | None:
         return None
     h, w = small.pixels.shape[:2]
     img = to_float(small.pixels)
-    mask = _weight(recipe.mask, h, w, None, None)
+    mask = _weight(spec, h, w, None, None)
     maps = engine.run(info.name, img, mask)
-    enhanced = recompose_faded(maps, recipe.knobs, mask[1])
+    enhanced = recompose_faded(maps, knobs, mask[1])
     return _Work(*GuidedFit(img)(enhanced))
+
+
+def export_plans(src: str | Path, image: Image, recipe: Recipe, engine: Engine, *,
+                 subject_fn: SubjectFn | None = None) -> list[Plan]:
+    """The plans ``process_file`` applies to ``image`` (read from ``src``), one per active
+    light in list order, computed the way it computes them (a one-light JPEG edit: the
+    network on libjpeg's reduced decode). ``apply_plans_rows`` applies them to any rows, so
+    the editor's 1:1 view shows the export's own pixels."""
+    src = Path(src)
+    lights = [light for light in recipe.layers if light.active]
+    if not lights:
+        return []
+    spec = lights[0].effective_mask if len(lights) == 1 else None
+    if (subject_fn is None and spec is not None and not spec.needs_photo
+            and not any(isinstance(s, Subject) for s in spec.shapes)
+            and src.suffix.lower() in (".jpg", ".jpeg", ".jpe")):
+        work = _early_work(src, recipe.model, spec, lights[0].knobs, engine)
+        height, width = image.pixels.shape[:2]
+        if work is not None and max(height, width) > max(work.a.shape[:2]):
+            info = engine.model(recipe.model)
+            mh, mw = working_size(height, width, max(info.working_resolution, MASK_RESOLUTION))
+            weight = _weight(spec, mh, mw, None, None)[1]
+            return [Plan(np.ascontiguousarray(weight), work.a, work.b, None)]
+    if subject_fn is None and any(isinstance(s, Subject) for s in recipe.shapes):
+        subject_fn = subject_fn_for(image.pixels)
+    _check_pixels(image.pixels)
+    plans = []
+    for light in lights:
+        light_spec = light.effective_mask
+        assert light_spec is not None
+        plans.append(_plan(image.pixels, light_spec, recipe.model, light.knobs, engine, None,
+                           subject_fn))
+    return plans
+
+
+def apply_plans_rows(pixels: np.ndarray, plans: list[Plan], y0: int, y1: int) -> np.ndarray:
+    """Rows [y0, y1) of the export of ``pixels`` ((H, W, 3) integers) under ``plans`` (in
+    list order, each over the result before it): (y1 - y0, W, 3), the same integers as the
+    whole export's rows (each row is computed on its own)."""
+    out = pixels
+    for plan in plans:
+        layer = np.empty_like(pixels)  # only rows [y0, y1) are written (pages untouched)
+        _apply_chunk(pixels, layer, plan, y0, y1, out)
+        out = layer
+    return np.array(out[y0:y1], copy=True)

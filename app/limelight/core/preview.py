@@ -31,6 +31,7 @@ from limelight.core.finish import LightFinish
 from limelight.core.pipeline import (
     BandFade,
     GuidedFit,
+    Plan,
     apply_plan,
     downscale_mask,
     plan_for,
@@ -121,24 +122,45 @@ class PreviewMaps:
         """(h, w) of the working image."""
         return self.img.shape[0], self.img.shape[1]
 
-    def render(self, knobs: Knobs, display: np.ndarray) -> np.ndarray:
-        """The composited preview for ``knobs``.
-
-        Args:
-            display: (H, W, 3) uint8, the proxy as shown.
-        Returns:
-            (H, W, 3) uint8; equal to ``display`` outside ``box`` and wherever the weight is 0.
-        """
+    def plan(self, knobs: Knobs) -> Plan | None:
+        """The knob-dependent half of ``render`` (the finish and the guided fit), which a
+        caller may keep while only the lights under this one change; None: nothing to do."""
         if self.box is None or knobs.degree == 0.0:
-            return display.copy()
+            return None
         enhanced = self.recomposer(knobs)
         if self.fade is not None:
             enhanced = self.fade(self.recomposer.img, enhanced)
-        if self.full:  # enhanced is the box: composite it there
+        if self.full:  # enhanced is the box
             y0, y1, x0, x1 = self.box
-            out = display.copy()
-            plan = plan_for(self.img, enhanced, self.weight[y0:y1, x0:x1], True)
-            out[y0:y1, x0:x1] = apply_plan(display[y0:y1, x0:x1], plan, None)
-            return out
+            return plan_for(self.img, enhanced, self.weight[y0:y1, x0:x1], True)
         assert self.fit is not None
-        return apply_plan(display, plan_for(self.fit, enhanced, self.weight, False), None)
+        return plan_for(self.fit, enhanced, self.weight, False)
+
+    def apply(self, plan: Plan | None, display: np.ndarray,
+              under: np.ndarray | None = None) -> np.ndarray:
+        """Composites ``plan`` (from ``plan``) over ``under``; see ``render``."""
+        if under is None:
+            under = display
+        if plan is None or self.box is None:
+            return under.copy()
+        if self.full:
+            y0, y1, x0, x1 = self.box
+            out = under.copy()
+            out[y0:y1, x0:x1] = apply_plan(display[y0:y1, x0:x1], plan, None,
+                                           base=None if under is display
+                                           else under[y0:y1, x0:x1])
+            return out
+        return apply_plan(display, plan, None, base=under)
+
+    def render(self, knobs: Knobs, display: np.ndarray,
+               under: np.ndarray | None = None) -> np.ndarray:
+        """The composited preview for ``knobs``.
+
+        Args:
+            display: (H, W, 3) uint8, the proxy as shown (what the light enhances).
+            under: (H, W, 3) uint8 it is composited over (the lights before this one,
+                ``core.lights``); default ``display``.
+        Returns:
+            (H, W, 3) uint8; equal to ``under`` outside ``box`` and wherever the weight is 0.
+        """
+        return self.apply(self.plan(knobs), display, under)

@@ -3,22 +3,35 @@
 A recipe file looks like this (``limelight_recipe`` is the schema version)::
 
     {
-      "limelight_recipe": 2,
+      "limelight_recipe": 3,
       "model": null,
-      "knobs": {"degree": 1.0, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
-      "mask": {
-        "transition": 0.06, "invert": false, "band": "auto", "edge_aware": false,
-        "shapes": [
-          {"type": "ellipse", "cx": 0.5, "cy": 0.5, "rx": 0.2, "ry": 0.3, "angle": 0.0,
-           "mode": "add"},
-          {"type": "stroke", "points": [[0.1, 0.2], [0.15, 0.22]], "radius": 0.02,
-           "hardness": 0.8, "mode": "add"},
-          {"type": "raster", "path": "m.png", "mode": "add"},
-          {"type": "subject", "mode": "add"}
-        ]
-      }
+      "lights": [
+        {
+          "name": "Face", "visible": true,
+          "knobs": {"degree": 1.0, "gamma1": 0.5, "gamma2": 0.5, "gamma3": 0.5},
+          "mask": {
+            "transition": 0.06, "invert": false, "band": "auto", "edge_aware": false,
+            "range_low": 0.0, "range_high": 0.7, "range_soft": 0.1,
+            "shapes": [
+              {"type": "ellipse", "cx": 0.5, "cy": 0.5, "rx": 0.2, "ry": 0.3, "angle": 0.0,
+               "mode": "add"},
+              {"type": "stroke", "points": [[0.1, 0.2], [0.15, 0.22]], "radius": 0.02,
+               "hardness": 0.8, "mode": "add"},
+              {"type": "raster", "path": "m.png", "mode": "add"},
+              {"type": "subject", "mode": "add"},
+              {"type": "whole", "mode": "add"}
+            ]
+          }
+        }
+      ]
     }
 
+``range_low``/``range_high``/``range_soft`` (written only when the range leaves pixels out)
+restrict a light to a band of the photo's luminance (``masks.luminance_range``).
+``lights`` apply in list order (``limelight.core.lights`` states the rule); a light with no
+shapes covers nothing, and ``[]`` is the photo as it is. Schema 1 and 2 files hold one
+``knobs`` and one ``mask`` at the top level instead of ``lights``: they are read as one light
+(no shapes there meant the whole image: the ``whole`` shape) and written back as schema 3.
 ``model: null`` means the zoo's default model. Optional keys take their defaults; unknown keys
 are rejected. Coordinates are described in ``limelight.core.masks``. A raster mask's relative
 path is relative to the recipe's folder. Every validation error names the field's path, e.g.
@@ -38,15 +51,17 @@ from typing import Any
 from limelight.core.brush import MAX_STROKE_COVERAGE, stroke_coverage
 from limelight.core.errors import ImageWriteError, MaskError, RecipeError
 from limelight.core.imageio_encode import refuse_protected
-from limelight.core.masks import Ellipse, MaskSpec, RasterMask, Shape, Stroke, Subject
+from limelight.core.lights import MAX_LIGHTS, Light, legacy_light
+from limelight.core.masks import Ellipse, MaskSpec, RasterMask, Shape, Stroke, Subject, Whole
 from limelight.core.recompose import Knobs
 
-#: The schema version this Limelight writes and the newest it reads. Version 2 (2026-12-02):
-#: the gammas are the light finish's shadows, highlights and noise (``core.finish``), default
+#: The schema version this Limelight writes and the newest it reads. Version 3 (2026-12-02):
+#: a list of ``lights``, each with its own mask and knobs (``core.lights``). Version 2: the
+#: gammas are the light finish's shadows, highlights and noise (``core.finish``), default
 #: 0.5; in version 1 they were the fusion models' own terms, 1 = the model's output. A version
-#: 1 file is read with each gamma halved (1 -> 0.5: the model's own light, as it was) and is
-#: written back as version 2.
-RECIPE_VERSION = 2
+#: 1 file is read with each gamma halved (1 -> 0.5: the model's own light, as it was); older
+#: files are written back as version 3.
+RECIPE_VERSION = 3
 VERSION_KEY = "limelight_recipe"
 SIDECAR_SUFFIX = ".limelight.json"
 
@@ -56,24 +71,56 @@ MAX_SHAPES = 1_000
 MAX_POINTS = 100_000
 MAX_RECIPE_BYTES = 64 << 20
 _TOP_KEYS = (VERSION_KEY, "model", "knobs", "mask")
-_MASK_KEYS = ("transition", "invert", "band", "edge_aware", "shapes")
+_TOP_KEYS_3 = (VERSION_KEY, "model", "lights")
+_LIGHT_KEYS = ("name", "visible", "knobs", "mask")
+_RANGE_KEYS = ("range_low", "range_high", "range_soft")
+_MASK_KEYS = ("transition", "invert", "band", "edge_aware", *_RANGE_KEYS, "shapes")
 #: type -> (required keys, optional keys) besides "type".
 _SHAPE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ellipse": (("cx", "cy", "rx", "ry"), ("angle", "mode")),
-    "stroke": (("points", "radius"), ("hardness", "mode")),
+    "stroke": (("points", "radius"), ("hardness", "mode", "auto")),
     "raster": (("path",), ("mode",)),
     "subject": ((), ("mode",)),
+    "whole": ((), ("mode",)),
 }
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """A saved edit. ``model`` None means the zoo's default model."""
+    """A saved edit. ``model`` None means the zoo's default model.
+
+    ``lights`` None is the one-light form (``knobs`` and ``mask``; no shapes = the whole
+    image), as schema 1/2 files and the command line's options describe an edit; otherwise
+    the lights, and ``knobs`` and ``mask`` only mirror the first light's (changing them
+    changes nothing). ``layers`` is the list to apply either way."""
 
     version: int = RECIPE_VERSION
     model: str | None = None
     knobs: Knobs = field(default_factory=Knobs)
     mask: MaskSpec = field(default_factory=MaskSpec)
+    lights: tuple[Light, ...] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        """Recipes are equal when they apply the same lights with the same model (a schema 2
+        recipe equals its schema 3 migration)."""
+        if not isinstance(other, Recipe):
+            return NotImplemented
+        return (self.model, self.layers) == (other.model, other.layers)
+
+    def __hash__(self) -> int:
+        return hash((self.model, self.layers))
+
+    @property
+    def layers(self) -> tuple[Light, ...]:
+        """The lights to apply, in order (``core.lights``)."""
+        if self.lights is None:
+            return (legacy_light(self.mask, self.knobs),)
+        return self.lights
+
+    @property
+    def shapes(self) -> tuple[Shape, ...]:
+        """Every shape of every light (to find the files a recipe reads, the subject...)."""
+        return tuple(s for light in self.layers for s in light.mask.shapes)
 
     def __post_init__(self) -> None:
         v = self.version
@@ -87,6 +134,16 @@ class Recipe:
             raise RecipeError(f"knobs must be Knobs, got {self.knobs!r}")
         if not isinstance(self.mask, MaskSpec):
             raise RecipeError(f"mask must be a MaskSpec, got {self.mask!r}")
+        if self.lights is not None:
+            object.__setattr__(self, "lights", tuple(self.lights))
+            if not all(isinstance(light, Light) for light in self.lights):
+                raise RecipeError("lights must be a list of Light")
+            if len(self.lights) > MAX_LIGHTS:
+                raise RecipeError(f"lights must hold at most {MAX_LIGHTS} lights, got "
+                                  f"{len(self.lights)}")
+            if self.lights:  # read-only mirrors of the first light, for one-light callers
+                object.__setattr__(self, "mask", self.lights[0].mask)
+                object.__setattr__(self, "knobs", self.lights[0].knobs)
 
 
 def sidecar_path(photo: str | Path) -> Path:
@@ -167,6 +224,8 @@ def _parse_shape(doc: object, where: str, base_dir: Path | None) -> Shape:
             return Stroke(**args)
         if kind == "subject":
             return Subject(**args)
+        if kind == "whole":
+            return Whole(**args)
         path = args.pop("path")
         if not isinstance(path, str) or not path:
             raise RecipeError(f"{where}.path must be a file path, got {path!r}")
@@ -178,49 +237,80 @@ def _parse_shape(doc: object, where: str, base_dir: Path | None) -> Shape:
         raise _prefixed(where, err) from None
 
 
-def _parse_mask(doc: object, base_dir: Path | None) -> MaskSpec:
-    doc = _object(doc, "mask")
-    _check_keys(doc, _MASK_KEYS, "mask")
+def _parse_mask(doc: object, base_dir: Path | None, where: str = "mask",
+                budget: list[float] | None = None) -> MaskSpec:
+    """``budget``: [shapes, points, stroke coverage] still allowed in the whole recipe (lights
+    share it)."""
+    budget = budget if budget is not None else [MAX_SHAPES, MAX_POINTS, MAX_STROKE_COVERAGE]
+    doc = _object(doc, where)
+    _check_keys(doc, _MASK_KEYS, where)
     shapes = doc.get("shapes", [])
     if not isinstance(shapes, list):
-        raise RecipeError(f"mask.shapes must be a list, got {_type_name(shapes)}")
-    if len(shapes) > MAX_SHAPES:
-        raise RecipeError(f"mask.shapes must hold at most {MAX_SHAPES:,} shapes, got "
-                          f"{len(shapes):,}")
+        raise RecipeError(f"{where}.shapes must be a list, got {_type_name(shapes)}")
+    if len(shapes) > budget[0]:
+        raise RecipeError(f"{where}.shapes: a recipe must hold at most {MAX_SHAPES:,} shapes "
+                          f"in all, got {MAX_SHAPES - budget[0] + len(shapes):,}")
     points = sum(len(s["points"]) for s in shapes
                  if isinstance(s, dict) and isinstance(s.get("points"), list))
-    if points > MAX_POINTS:
-        raise RecipeError(f"mask.shapes: the strokes must hold at most {MAX_POINTS:,} points in "
-                          f"all, got {points:,}; simplify the strokes")
+    if points > budget[1]:
+        raise RecipeError(f"{where}.shapes: the strokes must hold at most {MAX_POINTS:,} points "
+                          f"in all, got {MAX_POINTS - budget[1] + points:,}; simplify the strokes")
+    budget[0] -= len(shapes)
+    budget[1] -= points
     parsed = tuple(
-        _parse_shape(s, f"mask.shapes[{k}]", base_dir) for k, s in enumerate(shapes)
+        _parse_shape(s, f"{where}.shapes[{k}]", base_dir) for k, s in enumerate(shapes)
     )
     cover = sum(stroke_coverage(s.points, s.radius) for s in parsed if isinstance(s, Stroke))
-    if cover > MAX_STROKE_COVERAGE:  # each stroke may reach it; 100 of them took hours
-        raise RecipeError(f"mask.shapes: the strokes are too heavy to paint (together they "
-                          f"cover the image {cover:,.0f} times, at most "
-                          f"{MAX_STROKE_COVERAGE:,.0f}); merge or simplify them")
-    args = {k: doc[k] for k in ("transition", "invert", "band", "edge_aware") if k in doc}
+    if cover > budget[2]:  # each stroke may reach it; 100 of them took hours
+        raise RecipeError(f"{where}.shapes: the strokes are too heavy to paint (together they "
+                          f"cover the image {MAX_STROKE_COVERAGE - budget[2] + cover:,.0f} "
+                          f"times, at most {MAX_STROKE_COVERAGE:,.0f} in a recipe); merge or "
+                          f"simplify them")
+    budget[2] -= cover
+    args = {k: doc[k] for k in ("transition", "invert", "band", "edge_aware", *_RANGE_KEYS)
+            if k in doc}
     try:
         return MaskSpec(shapes=parsed, **args)
     except MaskError as err:
-        raise _prefixed("mask", err) from None
+        raise _prefixed(where, err) from None
 
 
-def _parse_knobs(doc: object, version: int = RECIPE_VERSION) -> Knobs:
-    doc = _object(doc, "knobs")
-    _check_keys(doc, ("degree", "gamma1", "gamma2", "gamma3"), "knobs")
+def _parse_light(doc: object, where: str, base_dir: Path | None, budget: list[float]) -> Light:
+    doc = _object(doc, where)
+    _check_keys(doc, _LIGHT_KEYS, where)
+    name = doc.get("name", "Light")
+    visible = doc.get("visible", True)
+    knobs = _parse_knobs(doc.get("knobs", {}), RECIPE_VERSION, f"{where}.knobs")
+    mask = _parse_mask(doc.get("mask", {}), base_dir, f"{where}.mask", budget)
+    try:
+        return Light(name, mask, knobs, visible)
+    except RecipeError as err:
+        raise RecipeError(f"{where}.{err.problem}") from None
+
+
+def _parse_lights(doc: object, base_dir: Path | None) -> tuple[Light, ...]:
+    if not isinstance(doc, list):
+        raise RecipeError(f"lights must be a list, got {_type_name(doc)}")
+    if len(doc) > MAX_LIGHTS:
+        raise RecipeError(f"lights must hold at most {MAX_LIGHTS} lights, got {len(doc):,}")
+    budget: list[float] = [MAX_SHAPES, MAX_POINTS, MAX_STROKE_COVERAGE]
+    return tuple(_parse_light(d, f"lights[{k}]", base_dir, budget) for k, d in enumerate(doc))
+
+
+def _parse_knobs(doc: object, version: int = RECIPE_VERSION, where: str = "knobs") -> Knobs:
+    doc = _object(doc, where)
+    _check_keys(doc, ("degree", "gamma1", "gamma2", "gamma3"), where)
     for key, value in doc.items():
         if isinstance(value, int) and not isinstance(value, bool):
             try:
                 float(value)
             except OverflowError:
-                raise RecipeError(f"knobs.{key} must be a number of ordinary size, got an "
+                raise RecipeError(f"{where}.{key} must be a number of ordinary size, got an "
                                   f"integer of {value.bit_length():,} bits") from None
     try:
         knobs = Knobs(**doc)
     except ValueError as err:
-        raise _prefixed("knobs", err) from None
+        raise _prefixed(where, err) from None
     if version == 1:  # the fusion terms' 1 (the model's own) is the finish's default 0.5
         knobs = knobs.with_(**{k: v / 2.0 for k, v in doc.items() if k.startswith("gamma")})
     return knobs
@@ -234,12 +324,15 @@ def recipe_from_dict(doc: object, base_dir: str | Path | None = None) -> Recipe:
     """
     doc = _object(doc, "the recipe")
     version = _check_version(doc)
-    _check_keys(doc, _TOP_KEYS, "")
+    _check_keys(doc, _TOP_KEYS_3 if version >= 3 else _TOP_KEYS, "")
     model = doc.get("model")
     if model is not None and (not isinstance(model, str) or not model.strip()):
         raise RecipeError(f"model must be a model name or null, got {model!r}")
     base = Path(base_dir) if base_dir is not None else None
+    if version >= 3:
+        return Recipe(model=model, lights=_parse_lights(doc.get("lights", []), base))
     return Recipe(
+        version=version,
         model=model,
         knobs=_parse_knobs(doc.get("knobs", {}), version),
         mask=_parse_mask(doc.get("mask", {}), base),
@@ -289,13 +382,16 @@ def _shape_to_dict(shape: Shape, base_dir: Path | None) -> dict[str, Any]:
         return {"type": "ellipse", **asdict(shape)}
     if isinstance(shape, Stroke):
         return {"type": "stroke", "points": [list(p) for p in shape.points],
-                "radius": shape.radius, "hardness": shape.hardness, "mode": shape.mode}
+                "radius": shape.radius, "hardness": shape.hardness, "mode": shape.mode,
+                **({"auto": True} if shape.auto else {})}
     if isinstance(shape, RasterMask):
         path = shape.path
         if base_dir is not None and path.is_absolute() and path.is_relative_to(base_dir):
             path = path.relative_to(base_dir)
         text = str(path) if path.is_absolute() else path.as_posix()
         return {"type": "raster", "path": text, "mode": shape.mode}
+    if isinstance(shape, Whole):
+        return {"type": "whole", "mode": shape.mode}
     return {"type": "subject", "mode": shape.mode}
 
 
@@ -303,19 +399,29 @@ def recipe_to_dict(recipe: Recipe, base_dir: str | Path | None = None) -> dict[s
     """The JSON document of a recipe (every key written). Raster paths under ``base_dir``
     are written relative to it, so a recipe saved beside its masks can be moved with them."""
     base = Path(base_dir) if base_dir is not None else None
-    mask = recipe.mask
     return {
-        VERSION_KEY: recipe.version,
+        VERSION_KEY: RECIPE_VERSION,
         "model": recipe.model,
-        "knobs": asdict(recipe.knobs),
-        "mask": {
-            "transition": mask.transition,
-            "invert": mask.invert,
-            "band": mask.band,
-            **({"edge_aware": True} if mask.edge_aware else {}),
-            "shapes": [_shape_to_dict(s, base) for s in mask.shapes],
-        },
+        "lights": [light_to_dict(light, base) for light in recipe.layers],
     }
+
+
+def mask_to_dict(mask: MaskSpec, base_dir: Path | None = None) -> dict[str, Any]:
+    """The JSON object of one light's mask (``edge_aware`` only when set)."""
+    return {
+        "transition": mask.transition,
+        "invert": mask.invert,
+        "band": mask.band,
+        **({"edge_aware": True} if mask.edge_aware else {}),
+        **({k: getattr(mask, k) for k in _RANGE_KEYS} if mask.has_range else {}),
+        "shapes": [_shape_to_dict(s, base_dir) for s in mask.shapes],
+    }
+
+
+def light_to_dict(light: Light, base_dir: Path | None = None) -> dict[str, Any]:
+    """The JSON object of one light."""
+    return {"name": light.name, "visible": light.visible, "knobs": asdict(light.knobs),
+            "mask": mask_to_dict(light.mask, base_dir)}
 
 
 def dumps_recipe(recipe: Recipe, base_dir: str | Path | None = None) -> str:

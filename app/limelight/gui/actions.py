@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QStyle, QToolBar, QWidget
+
+from limelight.gui.icons import tool_icon
 
 if TYPE_CHECKING:
     from limelight.gui.main_window import MainWindow
@@ -112,7 +114,10 @@ def build(win: MainWindow) -> Actions:
     acts.split = a("split", "&Split view", split, "Y", "Before on the left, after on the right; "
                    "drag the line", checkable=True)
     acts.overlay = a("overlay", "Mask &overlay", win.set_overlay, "O",
-                     "Show area A (green) and transition B (blue)", checkable=True)
+                     "Show the selected light's area A (green) and transition B (blue)",
+                     checkable=True)
+    all_lights = a("all_lights_overlay", "All lights overlay", win.set_all_lights_overlay,
+                   "Shift+O", "Show every light in its own colour", checkable=True)
     # Mask tools
     group = QActionGroup(win)
     sel_ok = _selection_available()
@@ -124,14 +129,16 @@ def build(win: MainWindow) -> Actions:
     ):
         act = a(f"tool_{name}", text, lambda on, n=name: win.set_tool(n) if on else None, key, tip,
                 checkable=True)
+        act.setIcon(tool_icon(name))
         group.addAction(act)
         acts.tools[name] = act
         if name in ("smart", "subject") and not sel_ok:
             act.setEnabled(False)
             act.setToolTip(f"{text.replace('&', '')} ({key}) — {SELECTION_PENDING}")
-    invert = a("invert", "&Invert", win.invert_mask, "I", "Swap area A and the rest")
+    invert = a("invert", "&Invert", win.invert_mask, "I",
+               "Swap the selected light's area and the rest")
     clear = a("clear", "&Clear", win.clear_mask, QKeySequence.StandardKey.Delete,
-              "Remove every shape (the light covers the whole photo)")
+              "Remove the selected light's shapes (it then lights nothing)")
     smaller = a("brush_smaller", "Brush smaller", lambda: win.resize_brush(1 / 1.2), "[")
     larger = a("brush_larger", "Brush larger", lambda: win.resize_brush(1.2), "]")
     toggle_mode = a("toggle_mode", "Add / erase", win.mask_panel.toggle_mode, "X",
@@ -159,7 +166,7 @@ def build(win: MainWindow) -> Actions:
     for act in (fit, actual, zoom_in, zoom_out):
         m.addAction(act)
     m.addSeparator()
-    for act in (acts.before_after, acts.split, acts.overlay):
+    for act in (acts.before_after, acts.split, acts.overlay, all_lights):
         m.addAction(act)
     m = mb.addMenu("&Mask")
     for act in acts.tools.values():
@@ -183,8 +190,12 @@ def build(win: MainWindow) -> Actions:
     win.addToolBar(Qt.ToolBarArea.TopToolBarArea, top)
     left = QToolBar("Tools")
     left.setObjectName("tools_toolbar")
-    left.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    for act in (*acts.tools.values(), invert, clear):
+    left.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+    left.setIconSize(QSize(24, 24))
+    for act in acts.tools.values():  # tools: icons, one is on at a time
+        left.addAction(act)
+    left.addSeparator()  # actions on the selected light: words, done at once
+    for act in (invert, clear):
         left.addAction(act)
     win.addToolBar(Qt.ToolBarArea.LeftToolBarArea, left)
     return acts

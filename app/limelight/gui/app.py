@@ -98,6 +98,8 @@ def apply_dark_palette(app: object) -> None:
         (QPalette.ColorRole.Mid, QColor(140, 140, 140)),
     ):
         p.setColor(role, color)
+    # placeholder text ("recipe.json"...) readable on the dark fields: 5.9:1 on Base
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor(150, 150, 150))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(110, 110, 110))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(110, 110, 110))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor(110, 110, 110))

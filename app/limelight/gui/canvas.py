@@ -159,6 +159,8 @@ class Canvas(QGraphicsView):
 
     zoom_changed = Signal(float)
     files_dropped = Signal(list)
+    #: the visible part of the photo changed (pan, zoom, resize)
+    view_moved = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -178,6 +180,10 @@ class Canvas(QGraphicsView):
         self.before_item = ArrayImageItem(rect)
         self.after_item = ArrayImageItem(rect)
         self.overlay_item = ArrayImageItem(rect, smooth=False)
+        #: at 100 % and above: the visible part rendered from the full-resolution photo
+        self.detail_item = ArrayImageItem(rect, smooth=False)
+        self.detail_item.setZValue(1.5)
+        self.detail_item.hide()
         self.before_item.setZValue(0)
         self.after_item.setZValue(1)
         self.overlay_item.setZValue(2)
@@ -193,8 +199,15 @@ class Canvas(QGraphicsView):
             label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
             label.setZValue(6)
             label.hide()
+        #: "Before" written on the photo while the original is shown (\\ key)
+        self.before_label = QGraphicsSimpleTextItem("Before")
+        self.before_label.setBrush(QColor(255, 255, 255, 230))
+        self.before_label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.before_label.setZValue(6)
+        self.before_label.hide()
+        self.zoom_changed.connect(lambda _z: self._place_before_label())
         for item in (self.before_item, self.after_item, self.overlay_item, self.split_line,
-                     *self.split_labels):
+                     *self.split_labels, self.before_label, self.detail_item):
             self.scene().addItem(item)
         self.overlay_item.hide()
         self.tool: ToolHandler | None = None
@@ -239,7 +252,9 @@ class Canvas(QGraphicsView):
         rect = self.photo_rect
         if rect.width() <= 1:
             return
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        # a margin of 3 % so handles on the photo's edge are not flush with the view's
+        m = 0.03 * max(rect.width(), rect.height())
+        self.fitInView(rect.adjusted(-m, -m, m, m), Qt.AspectRatioMode.KeepAspectRatio)
         self.centerOn(rect.center())
         self._fit_mode = True
         self.zoom_changed.emit(self.zoom)
@@ -263,13 +278,41 @@ class Canvas(QGraphicsView):
             self.set_zoom(self.zoom * (1.25**steps))
             if self.split_x is not None:
                 self.set_split(self.split_x)  # keep the labels' screen offset
+            self._place_before_label()
         event.accept()
 
     # -- before / after --------------------------------------------------------------------
+    def visible_photo_rect(self) -> tuple[int, int, int, int] | None:
+        """(x0, y0, x1, y1): the photo's pixels in view (full-resolution scene units), or
+        None when none are."""
+        seen = self.mapToScene(self.viewport().rect()).boundingRect() & self.photo_rect
+        if seen.isEmpty():
+            return None
+        x0, y0 = max(0, int(seen.left())), max(0, int(seen.top()))
+        x1 = min(int(self.photo_rect.right()), int(seen.right()) + 1)
+        y1 = min(int(self.photo_rect.bottom()), int(seen.bottom()) + 1)
+        return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 - Qt API
+        super().scrollContentsBy(dx, dy)
+        self.view_moved.emit()
+
     def set_show_before(self, before: bool) -> None:
         """Shows the original photo instead of the preview."""
         self.show_before = before
         self.after_item.setVisible(not before)
+        if before:
+            self.detail_item.hide()
+        self._place_before_label()
+
+    def _place_before_label(self) -> None:
+        """The "Before" label just inside the photo's top-left corner, while it is shown."""
+        label = self.before_label
+        label.setVisible(self.show_before)
+        if self.show_before:
+            margin = 8 / max(self.zoom, 1e-6)
+            r = self.photo_rect
+            label.setPos(r.left() + margin, r.top() + margin)
 
     def set_split(self, x: float | None) -> None:
         """Split view: before left of scene x, after right of it; None turns it off."""

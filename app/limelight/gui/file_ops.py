@@ -70,8 +70,10 @@ def load_document(path: Path, long_edge: int = PREVIEW_LONG_EDGE) -> Document:
     sidecar = sidecar_path(path)
     if sidecar.is_file():
         recipe = load_recipe(sidecar)
-        state = EditState(recipe.mask, recipe.knobs, recipe.model)
-    return Document(image.pixels, full, path=path, meta=image.meta, state=state)
+        state = EditState(recipe.layers, recipe.model, 0 if recipe.layers else -1)
+    doc = Document(image.pixels, full, path=path, meta=image.meta, state=state)
+    doc.recipe_path = sidecar if state is not None else None
+    return doc
 
 
 class FileOpsMixin(_WindowBase):
@@ -88,6 +90,7 @@ class FileOpsMixin(_WindowBase):
         document_opened: SignalInstance
 
         def set_document(self, doc: Document) -> None: ...
+        def prepare_document(self, doc: Document) -> None: ...
         def _push(self, text: str, new: EditState, merge_key: str | None = None,
                   painted: bool = False) -> None: ...
         def _update_title(self) -> None: ...
@@ -96,39 +99,65 @@ class FileOpsMixin(_WindowBase):
     def _init_file_ops(self) -> None:
         self._tasks: list[Task] = []
         self._scratch = Path(tempfile.mkdtemp(prefix="limelight-masks-"))
-        self.recipe_path: Path | None = None
         self._refresh_recent_menu()
+
+    @property
+    def recipe_path(self) -> Path | None:
+        """Where the edit of the photo on screen was last read or saved (None: not yet)."""
+        return self.doc.recipe_path if self.doc is not None else None
 
     # -- opening -----------------------------------------------------------------------------
     def open_path(self, path: Path, *, ask: bool = True) -> bool:
-        """Opens a photo (restoring its sidecar recipe); errors go to the status bar."""
+        """Opens a photo (restoring its sidecar recipe).
+
+        The photo is read and checked, and its recipe drawn, before anything in the window
+        changes; a failure shows a dialog naming the file and the reason and leaves the photo
+        on screen, its edit and its recipe untouched. Only then is the user asked whether to
+        save the edit of the photo on screen."""
         path = Path(path)
+        try:
+            doc = load_document(path, self.proxy_long_edge())
+            self.prepare_document(doc)
+        except LimelightError as exc:
+            return self._open_failed(path, exc.problem if exc.path == path else str(exc))
+        except OSError as exc:
+            return self._open_failed(path, f"cannot open ({exc.strerror or exc})")
+        except MemoryError:
+            return self._open_failed(path, "not enough memory for this photo")
+        except Exception as exc:  # noqa: BLE001 - a dialog, never a traceback; the log has it
+            log.exception("cannot open %s", path)
+            return self._open_failed(path, f"unexpected error: {type(exc).__name__}: {exc}")
         if ask and not self.confirm_discard():
             return False
-        try:
-            doc = load_document(path)
-        except LimelightError as exc:
-            self.show_error(str(exc))
-            return False
-        except OSError as exc:
-            self.show_error(f"{path}: cannot open ({exc.strerror or exc})")
-            return False
         self.set_document(doc)
-        self.recipe_path = sidecar_path(path) if sidecar_path(path).is_file() else None
         if path.parent != self._scratch:
             self.settings.add_recent(path)
             self.settings.set_folder("open", path.parent)
         self._refresh_recent_menu()
-        restored = " — edit restored from its recipe" if self.recipe_path else ""
+        restored = " — edit restored from its recipe" if doc.recipe_path else ""
         self.statusBar().showMessage(f"Opened {path.name}{restored}", 6000)
-        if not doc.state.spec.shapes:
-            self.statusBar().showMessage(
-                f"Opened {path.name}{restored}. No mask yet: the light covers the whole photo — "
-                "paint with the brush (B) or draw an ellipse (E).", 10000)
         if doc.mask_error:
             self.show_error(f"{path.name}: the saved mask cannot be drawn: {doc.mask_error}")
         self.document_opened.emit(path)
         return True
+
+    def proxy_long_edge(self) -> int:
+        """The preview proxy's long edge: ``PREVIEW_LONG_EDGE`` device pixels, so at 2x
+        display scaling the photo at Fit is drawn from twice the pixels (sharp)."""
+        return int(round(PREVIEW_LONG_EDGE * max(1.0, min(3.0, self.devicePixelRatioF()))))
+
+    def _open_failed(self, path: Path, reason: str) -> bool:
+        """Reports a photo that cannot be opened (dialog + status bar); returns False."""
+        message = f"{path}: {reason}"
+        log.warning("%s", message)
+        self.statusBar().showMessage(f"Cannot open {path.name}: {reason}", 20000)
+        self.show_error_dialog(f"Cannot open {path.name}",
+                               f"{path.name} cannot be opened: {reason}\n\n{path}")
+        return False
+
+    def show_error_dialog(self, title: str, text: str) -> None:
+        """A modal warning (tests replace it)."""
+        QMessageBox.warning(self, title, text)
 
     def open_dialog(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open photo", str(self.settings.folder("open")),
@@ -180,18 +209,22 @@ class FileOpsMixin(_WindowBase):
     # -- recipes -----------------------------------------------------------------------------
     def current_recipe(self, base: Path | None = None) -> Recipe:
         """The edit as a recipe; raster masks made in this session are copied beside ``base``."""
-        assert self.doc is not None
-        state = self.doc.state
-        shapes = []
-        for k, s in enumerate(state.spec.shapes):
-            if isinstance(s, RasterMask) and base is not None and s.path.parent == self._scratch:
-                dest = base.with_name(f"{base.name.removesuffix('.json')}.mask{k}.png")
-                shutil.copyfile(s.path, dest)
-                s = RasterMask(dest, s.mode)
-            shapes.append(s)
         from dataclasses import replace
 
-        return Recipe(model=state.model, knobs=state.knobs, mask=replace(state.spec, shapes=tuple(shapes)))
+        assert self.doc is not None
+        state = self.doc.state
+        lights, k = [], 0
+        for light in state.lights:
+            shapes = []
+            for s in light.mask.shapes:
+                if isinstance(s, RasterMask) and base is not None and s.path.parent == self._scratch:
+                    dest = base.with_name(f"{base.name.removesuffix('.json')}.mask{k}.png")
+                    shutil.copyfile(s.path, dest)
+                    s = RasterMask(dest, s.mode)
+                    k += 1
+                shapes.append(s)
+            lights.append(replace(light, mask=replace(light.mask, shapes=tuple(shapes))))
+        return Recipe(model=state.model, lights=tuple(lights))
 
     def save_recipe(self, path: Path | None = None) -> bool:
         """Saves the edit (default: the photo's sidecar). Returns False on error."""
@@ -200,15 +233,16 @@ class FileOpsMixin(_WindowBase):
         if path is None:
             if self.doc.path is None:
                 return self.save_recipe_as()
-            path = self.recipe_path or sidecar_path(self.doc.path)
+            path = self.doc.recipe_path or sidecar_path(self.doc.path)
+        doc = self.doc
         try:
             photo = (self.doc.path,) if self.doc.path else ()
             save_recipe(self.current_recipe(path), path, protect=photo)
         except (LimelightError, OSError) as exc:
             self.show_error(str(exc))
             return False
-        self.recipe_path = path
-        self.doc.mark_saved()
+        doc.recipe_path = path
+        doc.mark_saved()
         self.undo_stack.setClean()
         self._update_title()
         self.settings.set_folder("recipe", path.parent)
@@ -240,7 +274,8 @@ class FileOpsMixin(_WindowBase):
         model = recipe.model if recipe.model in self.zoo.names else self.doc.state.model
         if recipe.model and recipe.model not in self.zoo.names:
             self.show_error(f"{path}: model {recipe.model!r} is not installed; keeping {model!r}")
-        self._push(f"Apply recipe {path.name}", EditState(recipe.mask, recipe.knobs, model))
+        self._push(f"Apply recipe {path.name}",
+                   EditState(recipe.layers, model, 0 if recipe.layers else -1))
         self.settings.set_folder("recipe", path.parent)
         return True
 
@@ -356,7 +391,14 @@ class FileOpsMixin(_WindowBase):
         task = Task(job, "Smart select" if kind == "smart" else "Subject select", self)
         task.succeeded.connect(lambda shape: self.add_shape(shape, task.name))
         task.failed.connect(self.show_error)
-        self.statusBar().showMessage(f"{task.name}…")
+        busy = f"{task.name}…"
+        self.statusBar().showMessage(busy)
+
+        def done() -> None:  # the "working" message goes once the job is over
+            if self.statusBar().currentMessage() == busy:
+                self.statusBar().clearMessage()
+
+        task.finished.connect(done)
         self._tasks.append(task)
         task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
         task.start()

@@ -26,3 +26,25 @@ def paint_overlay(rgba: np.ndarray, area_a: np.ndarray, weight: np.ndarray | Non
     region = rgba[y0:y1, x0:x1]
     region[..., :3] = (share_a * ca[:3] + (1.0 - share_a) * cb[:3]).astype(np.uint8)
     region[..., 3] = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+#: Colours of the lights in the all-lights overlay (Shift+O), in list order, repeating.
+LIGHT_COLORS = ((255, 170, 40), (60, 200, 255), (240, 80, 200), (120, 230, 80),
+                (255, 240, 90), (150, 120, 255))
+
+
+def paint_lights_overlay(rgba: np.ndarray, weights: list[np.ndarray]) -> None:
+    """Colours ``rgba`` ((H, W, 4) uint8) in place with every light's weight ((H, W) float32
+    [0, 1] each, list order) in its own colour (``LIGHT_COLORS``): where lights overlap the
+    later one's colour shows over the earlier one's, as the lights apply."""
+    h, w = rgba.shape[:2]
+    rgb = np.zeros((h, w, 3), np.float32)
+    alpha = np.zeros((h, w), np.float32)
+    for k, weight in enumerate(weights):
+        if weight.shape != (h, w):
+            continue
+        color = np.array(LIGHT_COLORS[k % len(LIGHT_COLORS)], np.float32)
+        rgb += weight[..., None] * (color - rgb)
+        alpha = np.maximum(alpha, weight)
+    rgba[..., :3] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    rgba[..., 3] = np.clip(alpha * 130.0 + 0.5, 0, 255).astype(np.uint8)

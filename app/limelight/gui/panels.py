@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QLabeledDoubleSlider
+from superqt import QLabeledDoubleRangeSlider, QLabeledDoubleSlider
 
 from limelight.core.recompose import FAMILY_KNOBS, KNOB_RANGES, Knobs
 from limelight.core.zoo import ModelInfo
@@ -46,6 +46,32 @@ KNOB_LABELS = {
     "gamma3": ("Noise", "Right: remove more of the noise the light lifts; left: keep more "
                "grain (0 = none removed, 0.5 = the default)"),
 }
+
+
+#: Photographer names of the backbones: (display name, what it does in one line).
+BACKBONE_NAMES = {
+    "fusion_net": ("Balanced", "a small two-light network that lifts shadows and tames "
+                   "highlights; the default"),
+    "star_dce": ("Tone curve", "bends a smooth tone curve per area; gentle and fast"),
+    "deepupe": ("Illumination", "estimates the light falling on the scene and evens it out; "
+                "a strong lift"),
+    "dln": ("Deep lift", "a deeper network that brightens and restores detail"),
+    "gladnet": ("Global + local", "looks at the whole photo first, then at the detail"),
+}
+#: How each conversion treats the mask.
+CONVERSION_WORDS = {
+    "ranlen": ("", "knows where the light goes (trained on masks)"),
+    "concat": (" · mask input", "sees the mask as an extra input"),
+    "global": (" · whole-photo", "trained on whole photos; the mask only blends it in"),
+}
+
+
+def model_display(info: ModelInfo) -> tuple[str, str]:
+    """(display name, one-line description) of a model, in a photographer's words."""
+    name, what = BACKBONE_NAMES.get(
+        info.backbone, (info.backbone.replace("_", " ").capitalize(), info.family + " family"))
+    suffix, how = CONVERSION_WORDS.get(info.conversion, (f" · {info.conversion}", ""))
+    return f"{name}{suffix}", f"{what[0].upper()}{what[1:]}; {how}." if how else f"{what}."
 
 
 class ValueSlider(QLabeledDoubleSlider):
@@ -73,6 +99,7 @@ class ValueSlider(QLabeledDoubleSlider):
         self.editingFinished.connect(self.released)
         for child in self.findChildren(QSlider):
             child.installEventFilter(self)
+        self._wheel_guard = WheelGuard(self)
 
     def set_quietly(self, value: float) -> None:
         """Sets the value without emitting ``edited`` (undo, recipes)."""
@@ -92,6 +119,24 @@ class ValueSlider(QLabeledDoubleSlider):
             self.released.emit()
             return True
         return super().eventFilter(obj, event)
+
+
+class WheelGuard(QObject):
+    """Lets the mouse wheel change a slider (or its number box) only when it has keyboard
+    focus; otherwise the wheel goes on to the panel, which scrolls. Click a slider to give it
+    focus."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        for child in [widget, *widget.findChildren(QWidget)]:
+            child.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            child.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
+            event.ignore()  # not accepted: Qt offers it to the parents (the scroll area)
+            return True
+        return False
 
 
 class AdjustPanel(QWidget):
@@ -117,7 +162,8 @@ class AdjustPanel(QWidget):
         v.addWidget(self.model_combo)
         v.addWidget(self.model_info)
         layout.addWidget(box)
-        light = QGroupBox("Light")
+        light = QGroupBox("Selected light")
+        self._light_box = light
         form = QFormLayout(light)
         self.sliders: dict[str, ValueSlider] = {}
         self._labels: dict[str, QLabel] = {}
@@ -144,14 +190,21 @@ class AdjustPanel(QWidget):
         self._models = list(models)
         self.model_combo.clear()
         for m in models:
-            self.model_combo.addItem(f"{m.label}  ({m.name})", m.name)
+            name, what = model_display(m)
+            self.model_combo.addItem(name, m.name)
+            self.model_combo.setItemData(self.model_combo.count() - 1,
+                                         f"{what} ({m.name})", Qt.ItemDataRole.ToolTipRole)
         if not models:
             self.model_combo.addItem("No models installed")
         self.model_combo.setEnabled(bool(models))
         self.set_model(current)
 
+    #: The model whose caption and knobs are shown (``set_model``).
+    shown_model: str | None = None
+
     def set_model(self, name: str | None) -> None:
-        """Shows ``name`` as selected and enables the knobs its family supports."""
+        """Shows ``name`` as selected, its caption, and enables the knobs it supports."""
+        self.shown_model = name
         index = self.model_combo.findData(name) if name else -1
         if index >= 0:
             self.model_combo.setCurrentIndex(index)
@@ -176,12 +229,19 @@ class AdjustPanel(QWidget):
         if info is None:
             self.model_info.setText("Install models to enhance; masks can still be edited.")
         else:
-            details = f"{info.family} family · {info.params:,} parameters" if info.params else info.family
+            _display, what = model_display(info)
+            details = f"{what}\n{info.name}" + (f" · {info.params:,} parameters"
+                                                 if info.params else "")
             names = [KNOB_LABELS[k][0] for k in self.sliders if k in inert and k in supported]
             if names:
                 details += (f"\n{' and '.join(names)}: no measurable effect on this model "
                             "(see its card)")
             self.model_info.setText(details)
+
+    def set_light_enabled(self, on: bool) -> None:
+        """The knobs edit the selected light: disabled (with the reason) when none is."""
+        self._light_box.setEnabled(on)
+        self._light_box.setToolTip("" if on else "Select or add a light to set its strength")
 
     def set_knobs(self, knobs: Knobs) -> None:
         for name, slider in self.sliders.items():
@@ -205,36 +265,66 @@ class MaskPanel(QWidget):
     invert_clicked = Signal()
     clear_clicked = Signal()
     edges_toggled = Signal(bool)
+    range_edited = Signal(float, float, float)
+    range_released = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         box = QGroupBox("Mask")
         form = QFormLayout(box)
-        self.transition = ValueSlider(0.0, 0.5, 0.06, decimals=3)
-        self.transition.setToolTip("Width of the transition band B, as a fraction of the "
-                                   "photo's short side. Double-click to reset.")
-        self.transition.edited.connect(self.transition_edited)
+        self.transition = ValueSlider(0.0, 50.0, 6.0, decimals=1)
+        self.transition.setToolTip("Width of the soft edge (transition band B) around the "
+                                   "light, in % of the photo's short side. Double-click to "
+                                   "reset.")
+        self.transition.edited.connect(lambda v: self.transition_edited.emit(v / 100.0))
         self.transition.released.connect(self.transition_released)
-        form.addRow("Transition", self.transition)
+        form.addRow("Transition %", self.transition)
         self.follow_edges = QCheckBox("Follow edges")
         self.follow_edges.setToolTip("Let the transition band follow edges in the photo (a "
                                      "guided filter), so light stops at a face's outline or "
                                      "a doorway instead of a smooth curve")
         self.follow_edges.toggled.connect(self.edges_toggled)
         form.addRow("", self.follow_edges)
+        self.luma_range = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
+        self.luma_range.setRange(0.0, 100.0)  # type: ignore[arg-type]
+        self.luma_range.setDecimals(0)
+        self.luma_range.setValue((0.0, 100.0))
+        self.luma_range.setToolTip(
+            "Luminance range, in % of white: only parts of the photo this bright are lit, "
+            "so a lamp or a highlight inside the mask stays as it is (0–100 % = everything)")
+        self.luma_soft = ValueSlider(0.0, 50.0, 10.0, decimals=0)
+        self.luma_soft.setToolTip("How softly the range rolls off, in % of white. "
+                                  "Double-click to reset.")
+        self._range_quiet = False
+        self.luma_range.valueChanged.connect(lambda _v: self._emit_range())
+        self.luma_range.sliderReleased.connect(self.range_released)
+        self.luma_soft.edited.connect(lambda _v: self._emit_range())
+        self.luma_soft.released.connect(self.range_released)
+        form.addRow("Range %", self.luma_range)
+        form.addRow("Roll-off %", self.luma_soft)
         self.brush_size = ValueSlider(0.002, 0.5, 0.05, decimals=3)
-        self.brush_size.setToolTip("Brush radius, fraction of the short side ([ and ] resize)")
+        self.brush_size.setToolTip("Brush radius, as a share of the photo's short side; the "
+                                   "label says it in the photo's pixels ([ and ] resize)")
+        self.brush_size_label = QLabel("Brush size")
+        self.short_side_px = 0
         self.brush_hardness = ValueSlider(0.0, 1.0, 0.5)
         self.brush_hardness.setToolTip("Brush edge: 1 crisp, 0 soft")
         for s in (self.brush_size, self.brush_hardness):
             s.edited.connect(lambda _v: self.brush_changed.emit())
-        form.addRow("Brush size", self.brush_size)
+        form.addRow(self.brush_size_label, self.brush_size)
+        self.brush_size.valueChanged.connect(lambda _v: self.update_brush_label())
         form.addRow("Hardness", self.brush_hardness)
+        self.auto_mask = QCheckBox("Auto-mask")
+        self.auto_mask.setToolTip("The brush snaps to edges in the photo: paint over a face "
+                                  "and the light stops at its outline")
+        self.auto_mask.toggled.connect(lambda _on: self.brush_changed.emit())
+        form.addRow("", self.auto_mask)
         self.mode_add = QRadioButton("Add")
         self.mode_erase = QRadioButton("Erase")
         self.mode_add.setToolTip("Paint or draw into area A (X toggles)")
         self.mode_erase.setToolTip("Remove from area A (X toggles)")
         self.mode_add.setChecked(True)
+        self.mode_add.toggled.connect(lambda _on: self.brush_changed.emit())  # the cursor
         group = QButtonGroup(self)
         group.addButton(self.mode_add)
         group.addButton(self.mode_erase)
@@ -257,6 +347,38 @@ class MaskPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(box)
+
+    def set_transition(self, fraction: float) -> None:
+        """Shows a transition width (fraction of the short side) in %, quietly."""
+        if abs(self.transition.value() - fraction * 100.0) > 1e-6:
+            self.transition.set_quietly(fraction * 100.0)
+
+    def update_brush_label(self, short_side_px: int | None = None) -> None:
+        """"Brush size 124 px": the radius in the photo's pixels (short side given once)."""
+        if short_side_px is not None:
+            self.short_side_px = short_side_px
+        if self.short_side_px:
+            px = self.brush_size.value() * self.short_side_px
+            self.brush_size_label.setText(f"Brush size {px:,.0f} px")
+        else:
+            self.brush_size_label.setText("Brush size")
+
+    def _emit_range(self) -> None:
+        if not self._range_quiet:
+            low, high = self.luma_range.value()
+            self.range_edited.emit(low / 100.0, high / 100.0, self.luma_soft.value() / 100.0)
+
+    def set_range(self, low: float, high: float, soft: float) -> None:
+        """Shows a light's range (fractions of white) without emitting ``range_edited``."""
+        self._range_quiet = True
+        try:
+            if tuple(round(v, 4) for v in self.luma_range.value()) != (round(low * 100, 4),
+                                                                      round(high * 100, 4)):
+                self.luma_range.setValue((low * 100.0, high * 100.0))
+            if abs(self.luma_soft.value() - soft * 100.0) > 1e-9:
+                self.luma_soft.set_quietly(soft * 100.0)
+        finally:
+            self._range_quiet = False
 
     @property
     def mode(self) -> str:

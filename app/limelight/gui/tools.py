@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPainterPath, Q
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsObject,
     QGraphicsRectItem,
     QGraphicsScene,
@@ -27,6 +28,7 @@ from limelight.core.masks import Ellipse, Stroke
 HANDLE_PX = 9
 _WHITE = QColor(255, 255, 255, 230)
 _DARK = QColor(0, 0, 0, 160)
+_ERASE = QColor(255, 110, 100, 235)
 
 
 def cosmetic_pen(color: QColor, width: float = 1.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -80,6 +82,9 @@ class BrushTool(Tool):
         self.cursor.setPen(cosmetic_pen(_WHITE, 1.5))
         self.inner = QGraphicsEllipseItem(self.cursor)
         self.inner.setPen(cosmetic_pen(_DARK, 1.0, Qt.PenStyle.DashLine))
+        self.minus = QGraphicsLineItem(self.cursor)
+        self.minus.setPen(cosmetic_pen(_ERASE, 2.0))
+        self.minus.hide()
         self.cursor.setZValue(20)
         self.cursor.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.cursor.hide()
@@ -95,8 +100,14 @@ class BrushTool(Tool):
         pos = self._last if pos is None else pos
         self._last = pos
         r = self.radius_px()
-        hardness = self.host.brush_settings()[1]
+        _size, hardness, mode = self.host.brush_settings()
         self.cursor.setRect(QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r))
+        # erase: a dashed red ring with a minus across it; add: a solid white ring
+        erase = mode == "erase"
+        self.cursor.setPen(cosmetic_pen(_ERASE, 1.5, Qt.PenStyle.DashLine) if erase
+                           else cosmetic_pen(_WHITE, 1.5))
+        self.minus.setLine(pos.x() - r * 0.5, pos.y(), pos.x() + r * 0.5, pos.y())
+        self.minus.setVisible(erase)
         ri = max(hardness * r, 0.5)
         self.inner.setRect(QRectF(pos.x() - ri, pos.y() - ri, 2 * ri, 2 * ri))
         self.inner.setVisible(hardness < 0.98)
@@ -177,6 +188,7 @@ class EllipseItem(QGraphicsObject):
         self.setRotation(angle)
         self.setZValue(10)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, True)
         self.setCursor(Qt.CursorShape.SizeAllCursor)
         self.handles = {role: _Handle(role, self) for role in ("move", "rx+", "rx-", "ry+", "ry-", "rotate")}
         self._layout()
@@ -198,8 +210,23 @@ class EllipseItem(QGraphicsObject):
         h["rx-"].setPos(-self.a, 0)
         h["ry+"].setPos(0, self.b)
         h["ry-"].setPos(0, -self.b)
-        h["rotate"].setPos(0, -self.b * 1.25 - 2)
+        # the rotation handle goes above the ellipse, or below it when above is off the photo
+        # (at Fit, a handle off the photo is off the view, out of reach)
+        self.rotate_sign = -1.0
+        scene = self.scene()
+        if scene is not None:
+            top = self.mapToScene(QPointF(0, -self.b * 1.25 - 2))
+            if not scene.sceneRect().contains(top):
+                self.rotate_sign = 1.0
+        h["rotate"].setPos(0, self.rotate_sign * (self.b * 1.25 + 2))
         self.update()
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:  # noqa: N802
+        if change in (QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged,
+                      QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged) \
+                and hasattr(self, "handles"):
+            self._layout()
+        return super().itemChange(change, value)
 
     def set_axes(self, a: float, b: float) -> None:
         self.a, self.b = max(a, 1.0), max(b, 1.0)
@@ -217,11 +244,14 @@ class EllipseItem(QGraphicsObject):
             self.set_axes(self.a, abs(local.y()))
         else:
             c = self.pos()
-            self.setRotation(math.degrees(math.atan2(pos.y() - c.y(), pos.x() - c.x())) + 90.0)
+            # the handle is straight up (or down, when flipped) from the centre at rotation 0
+            offset = 90.0 if self.rotate_sign < 0 else -90.0
+            self.setRotation(math.degrees(math.atan2(pos.y() - c.y(), pos.x() - c.x())) + offset)
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         m = max(self.a, self.b) * 0.3 + 4
-        return QRectF(-self.a - m, -self.b * 1.25 - m - 4, 2 * self.a + 2 * m, self.b * 2.25 + 2 * m + 4)
+        return QRectF(-self.a - m, -self.b * 1.25 - m - 4, 2 * self.a + 2 * m,
+                      self.b * 2.5 + 2 * m + 8)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -236,7 +266,8 @@ class EllipseItem(QGraphicsObject):
         painter.setPen(cosmetic_pen(_WHITE, 1.5))
         painter.drawEllipse(rect)
         painter.setPen(cosmetic_pen(_WHITE, 1.0, Qt.PenStyle.DotLine))
-        painter.drawLine(QPointF(0, -self.b), QPointF(0, -self.b * 1.25 - 2))
+        sign = self.rotate_sign
+        painter.drawLine(QPointF(0, sign * self.b), QPointF(0, sign * (self.b * 1.25 + 2)))
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         event.accept()

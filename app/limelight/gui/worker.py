@@ -6,6 +6,11 @@ the latest submitted is dropped, both here and again by the receiver. The networ
 only when the image, the mask or the model changes (``PreviewRequest.maps_key``); a knob
 change is recomposed from the cached maps (``limelight.core.preview.PreviewMaps``).
 
+A request holds the photo's lights as ``PreviewLayer``s; the maps are cached per light
+(``PreviewLayer.maps_key``), so a knob change on one light recomposes from cached maps and a
+new mask on one light runs the network for that light only. The preview composites the
+lights in list order over the proxy, as the export does (``limelight.core.lights``).
+
 Two passes, as the export computes (see ``core.preview``): a new mask or photo is first
 shown from the network run at ``FAST_EDGE``; once no request has come for ``REFINE_DELAY_S``,
 the worker re-runs the network on the whole proxy and delivers the refined preview for the
@@ -51,39 +56,65 @@ class EngineLike(Protocol):
 
 
 @dataclass(frozen=True)
-class PreviewRequest:
-    """One preview to compute at proxy resolution.
+class PreviewLayer:
+    """One light of a preview request.
 
     Attributes:
-        request_id: from the worker's counter; larger is newer.
-        image_key, mask_key: change whenever the proxy image / area A changes.
-        model: zoo name, or None when no model is installed (the preview is the input).
-        img: (H, W, 3) float32 in [0, 1], the proxy.
-        display: (H, W, 3) uint8, the proxy as shown (area C of the preview is copied from it).
-        area_a: (H, W) float32 in [0, 1].
+        mask_key: changes whenever this light's area A changes.
+        area_a: (H, W) float32 in [0, 1], invert applied.
         transition_px: transition width in proxy pixels.
-        knobs: the light settings.
+        knobs: the light's settings.
         band: ``MaskSpec.effective_band`` ("outside" or "inside").
         edge_aware: the band follows the proxy's edges (``masks.follow_edges``).
     """
 
-    request_id: int
-    image_key: int
-    mask_key: int
-    model: str | None
-    img: np.ndarray
-    display: np.ndarray
+    mask_key: Any
     area_a: np.ndarray
     transition_px: float
     knobs: Knobs
     band: str = "outside"
     edge_aware: bool = False
+    #: (low, high, soft) luminance range (``masks.luminance_range``); None keeps every pixel
+    luma_range: tuple[float, float, float] | None = None
+
+    def mask_cache_key(self, image_key: int) -> tuple[Any, ...]:
+        return (image_key, self.mask_key, round(self.transition_px, 3), self.band,
+                self.edge_aware, self.luma_range, self.area_a.shape)
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """One preview to compute at proxy resolution.
+
+    Attributes:
+        request_id: from the worker's counter; larger is newer.
+        image_key: changes whenever the proxy image changes.
+        model: zoo name, or None when no model is installed (the preview is the input).
+        img: (H, W, 3) float32 in [0, 1], the proxy.
+        display: (H, W, 3) uint8, the proxy as shown (area C of the preview is copied from it).
+        layers: the lights that change pixels, in list order.
+        selected: the index in ``layers`` of the light whose mask the result carries, or -1.
+    """
+
+    request_id: int
+    image_key: int
+    model: str | None
+    img: np.ndarray
+    display: np.ndarray
+    layers: tuple[PreviewLayer, ...] = ()
+    selected: int = -1
+    #: an interaction just ended (mouse-up): compute the full-detail pass straight away and
+    #: keep the frame on screen until then, instead of showing the quick, softer pass
+    direct: bool = False
+
+    def layer_key(self, layer: PreviewLayer) -> tuple[Any, ...]:
+        """Layers with equal keys share the network's maps."""
+        return (*layer.mask_cache_key(self.image_key), self.model)
 
     @property
     def maps_key(self) -> tuple[Any, ...]:
-        """Requests with equal keys share the network's maps."""
-        return (self.image_key, self.mask_key, round(self.transition_px, 3), self.band,
-                self.edge_aware, self.model)
+        """Requests with equal keys share every light's maps."""
+        return tuple(self.layer_key(layer) for layer in self.layers)
 
 
 @dataclass(frozen=True)
@@ -92,7 +123,9 @@ class PreviewResult:
 
     Attributes:
         display: (H, W, 3) uint8, the composited preview ready to show.
-        mask: (2, H, W) float32, channel 0 = A, channel 1 = A ∪ B (the weight).
+        mask: (2, H, W) float32 of the selected light (zeros when none): channel 0 = A,
+            channel 1 = A ∪ B (its weight).
+        weight: (H, W) float32, the largest weight of all lights (0: area C of every light).
         histogram: (3, 256) int64 counts of ``display`` per channel.
         inference_ms: network time, or None when recomposed from cached maps.
         compute_ms: time spent by the worker on this request.
@@ -110,6 +143,9 @@ class PreviewResult:
     compute_ms: float
     changed: tuple[int, int, int, int] | None = None
     refined: bool = True
+    weight: np.ndarray | None = None
+    #: each light's weight (mask channel 1), in the request's layer order
+    weights: tuple[np.ndarray, ...] = ()
 
 
 def to_display(img: np.ndarray) -> np.ndarray:
@@ -140,10 +176,13 @@ class PreviewWorker(QObject):
         self._stop = False
         self._cond = threading.Condition()
         self._maps_key: tuple[Any, ...] | None = None
-        self._cached: _Rendered | None = None
+        self._maps: dict[tuple[Any, ...], tuple[PreviewMaps, bool]] = {}  # key -> (maps, refined)
+        self._unrefined = False
+        #: key -> (knobs, plan, maps): each light's finished plan for its current knobs
+        self._plans: dict[tuple[Any, ...], tuple[Knobs, Any, PreviewMaps]] = {}
         self._refine_for: PreviewRequest | None = None  # the latest request, while unrefined
         self._refining: Cancel | None = None  # stops the refined pass when a request comes
-        self._mask_cache: tuple[tuple[Any, ...], np.ndarray] | None = None
+        self._mask_cache: dict[tuple[Any, ...], np.ndarray] = {}
         self.device = "CPU"
         self.dropped = 0
         self._bridge = GuiBridge(self)
@@ -198,7 +237,7 @@ class PreviewWorker(QObject):
         """Forget cached maps (for example after the engine's models changed)."""
         with self._cond:
             self._maps_key = None
-            self._cached = None
+            self._maps = {}
             self._refine_for = None
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -247,8 +286,7 @@ class PreviewWorker(QObject):
                 if idle:
                     self._bridge.post(self._on_idle)
                 continue
-            unrefined = self._cached is not None and not self._cached.refined
-            idle = self._finish(request if unrefined and not refine else None)
+            idle = self._finish(request if self._unrefined and not refine else None)
             if result is not None and result.request_id == self._latest_id:
                 self._bridge.post(self._deliver, result)
             elif result is not None:
@@ -264,17 +302,21 @@ class PreviewWorker(QObject):
                 self._refine_for = refine_next
             return self._pending is None and self._refine_for is None
 
-    def _derived_mask(self, request: PreviewRequest) -> np.ndarray:
-        from limelight.core.masks import derive_mask, follow_edges
+    def _derived_mask(self, request: PreviewRequest, layer: PreviewLayer,
+                      keep: dict[tuple[Any, ...], np.ndarray]) -> np.ndarray:
+        from limelight.core.masks import derive_mask, follow_edges, luminance_range
 
-        key = (request.image_key, request.mask_key, round(request.transition_px, 3),
-               request.band, request.edge_aware, request.area_a.shape)
-        if self._mask_cache is not None and self._mask_cache[0] == key:
-            return self._mask_cache[1]
-        mask = derive_mask(request.area_a, request.transition_px, request.band)  # type: ignore[arg-type]
-        if request.edge_aware:
-            mask = follow_edges(mask, request.img, request.transition_px)
-        self._mask_cache = (key, mask)
+        key = layer.mask_cache_key(request.image_key)
+        mask = self._mask_cache.get(key)
+        if mask is None:
+            mask = derive_mask(layer.area_a, layer.transition_px, layer.band)  # type: ignore[arg-type]
+            if layer.edge_aware:
+                mask = follow_edges(mask, request.img, layer.transition_px)
+            if layer.luma_range is not None:
+                low, high, soft = layer.luma_range
+                mask = np.ascontiguousarray(
+                    mask * luminance_range(request.img, low, high, soft)[None], np.float32)
+        keep[key] = mask
         return mask
 
     @staticmethod
@@ -305,32 +347,59 @@ class PreviewWorker(QObject):
 
     def _compute(self, request: PreviewRequest, started: float,
                  refine: bool = False) -> PreviewResult | None:
-        mask = self._derived_mask(request)
+        keep: dict[tuple[Any, ...], np.ndarray] = {}
+        masks = [self._derived_mask(request, layer, keep) for layer in request.layers]
+        self._mask_cache = keep
         inference_ms: float | None = None
         base = request.display
-        if request.model is None or self.engine is None:
-            display, hist = base, histogram_of(base)
-        else:
-            if refine and request.maps_key != self._maps_key:
-                return None  # the mask or photo changed meanwhile: a new pass is coming
-            if refine or request.maps_key != self._maps_key or self._cached is None:
-                if not refine:
-                    self._cached = None
-                self._runs.append(request.request_id)
-                fast, refined = self._edges(request)
-                edge = refined if refine else fast
+        display = base
+        self._unrefined = False
+        boxes = []
+        if request.model is not None and self.engine is not None and request.layers:
+            keys = request.maps_key
+            if refine and keys != self._maps_key:
+                return None  # a mask or the photo changed meanwhile: a new pass is coming
+            fast, full = self._edges(request)
+            ran = False
+            for key, mask in zip(keys, masks, strict=True):
+                cached = self._maps.get(key)
+                if cached is not None and (cached[1] or not refine):
+                    continue
+                if not ran:
+                    self._runs.append(request.request_id)
+                    ran = True
+                edge = full if refine or request.direct else fast
                 maps = self._run_maps(request, mask, edge, refine)
                 if maps is None:
                     return None  # the refined pass gave way to a new request
-                self._cached = _Rendered.build(maps, base, refined=edge == refined)
-                self._maps_key = request.maps_key
+                self._maps[key] = (maps, edge == full)
                 self.device = maps.device
-                inference_ms = maps.inference_ms
-            display, hist = self._cached.render(request.knobs, base)
+                inference_ms = (inference_ms or 0.0) + maps.inference_ms
+            self._maps = {k: self._maps[k] for k in keys}
+            self._maps_key = keys
+            plans = {}
+            for layer, key in zip(request.layers, keys, strict=True):
+                maps, refined = self._maps[key]
+                self._unrefined |= not refined
+                if maps.box is None:
+                    continue
+                boxes.append(maps.box)
+                kept = self._plans.get(key)  # only the light whose knobs moved is finished
+                if kept is None or kept[0] != layer.knobs or kept[2] is not maps:
+                    kept = (layer.knobs, maps.plan(layer.knobs), maps)
+                plans[key] = kept
+                display = maps.apply(kept[1], base, under=display)
+            self._plans = plans
+        hist = histogram_of(display)
         changed = None
-        if self._cached is not None and self._cached.maps.box is not None:
-            y0, y1, x0, x1 = self._cached.maps.box
-            changed = (y0, y1, x0, x1)
+        if boxes:
+            changed = (min(b[0] for b in boxes), max(b[1] for b in boxes),
+                       min(b[2] for b in boxes), max(b[3] for b in boxes))
+        h, w = base.shape[:2]
+        sel = request.selected
+        mask = masks[sel] if 0 <= sel < len(masks) else np.zeros((2, h, w), np.float32)
+        weight = (np.max(np.stack([m[1] for m in masks]), axis=0) if masks
+                  else np.zeros((h, w), np.float32))
         return PreviewResult(
             changed=changed,
             request_id=request.request_id,
@@ -340,35 +409,7 @@ class PreviewWorker(QObject):
             device=self.device,
             inference_ms=inference_ms,
             compute_ms=(time.perf_counter() - started) * 1000.0,
-            refined=self._cached is None or self._cached.refined,
+            refined=not self._unrefined,
+            weight=weight,
+            weights=tuple(m[1] for m in masks),
         )
-
-
-@dataclass(frozen=True)
-class _Rendered:
-    """Cached maps plus the histogram bookkeeping of the preview.
-
-    Outside the weight's box the preview is the input, so the histogram is the input's minus
-    the box's input counts plus the box's new counts.
-    """
-
-    maps: PreviewMaps
-    refined: bool
-    base_hist: np.ndarray
-    box_hist: np.ndarray | None
-
-    @classmethod
-    def build(cls, maps: PreviewMaps, base: np.ndarray, refined: bool) -> _Rendered:
-        box_hist = None
-        if maps.box is not None:
-            y0, y1, x0, x1 = maps.box
-            box_hist = histogram_of(base[y0:y1, x0:x1])
-        return cls(maps, refined, histogram_of(base), box_hist)
-
-    def render(self, knobs: Knobs, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(display (H, W, 3) uint8, histogram (3, 256)) for ``knobs``."""
-        if self.maps.box is None or self.box_hist is None:
-            return base, self.base_hist
-        display = self.maps.render(knobs, base)
-        y0, y1, x0, x1 = self.maps.box
-        return display, self.base_hist - self.box_hist + histogram_of(display[y0:y1, x0:x1])
