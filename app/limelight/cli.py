@@ -128,39 +128,15 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
     """The Recipe the options describe; option values override a --recipe file's.
 
     Raises UsageError for a recipe file or knob values that cannot be used."""
-    from limelight.core.masks import MaskSpec, RasterMask, Subject
     from limelight.core.recipe import Recipe, load_recipe
-    from limelight.core.recompose import Knobs
 
     recipe = load_recipe(args.recipe) if args.recipe else Recipe()
     if recipe.lights is not None:
         return _lights_from_args(args, recipe)
-    mask = recipe.mask
-    if args.ellipse is not None:
-        mask = replace(mask, shapes=(args.ellipse,))
-    elif args.mask is not None:
-        if not args.mask.is_file():
-            raise UsageError(f"{args.mask}: no such mask file")
-        mask = replace(mask, shapes=(RasterMask(args.mask.absolute()),))
-    elif args.subject:
-        mask = replace(mask, shapes=(Subject(),))
-    changes: dict[str, object] = {}
-    if args.portrait:
-        changes["band"] = "inside"
-    if args.follow_edges:
-        changes["edge_aware"] = True
-    if args.invert:
-        changes["invert"] = not mask.invert
-    if args.transition is not None:
-        changes["transition"] = args.transition
+    shapes = _shapes_from_args(args)
     try:
-        mask = MaskSpec(**{**mask.__dict__, **changes})
-        knobs = recipe.knobs
-        if args.degree is not None:
-            knobs = knobs.with_(degree=args.degree)
-        if args.gamma is not None:
-            knobs = knobs.with_(gamma1=args.gamma[0], gamma2=args.gamma[1], gamma3=args.gamma[2])
-        knobs = Knobs(**knobs.__dict__)
+        mask = _mask_with_args(args, recipe.mask, shapes)
+        knobs = _knobs_with_args(args, recipe.knobs)
     except (ValueError, LimelightError) as err:
         raise UsageError(str(err)) from None
     _check_subject_model(mask)
@@ -177,47 +153,65 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
     return result
 
 
+def _shapes_from_args(args: argparse.Namespace) -> tuple | None:  # type: ignore[type-arg]
+    """The shapes --ellipse, --mask or --subject ask for, None without any of them."""
+    from limelight.core.masks import RasterMask, Subject
+
+    if args.ellipse is not None:
+        return (args.ellipse,)
+    if args.mask is not None:
+        if not args.mask.is_file():
+            raise UsageError(f"{args.mask}: no such mask file")
+        return (RasterMask(args.mask.absolute()),)
+    if args.subject:
+        return (Subject(),)
+    return None
+
+
+def _mask_with_args(args: argparse.Namespace, mask, shapes):  # noqa: ANN001, ANN202
+    """``mask`` (a MaskSpec) with ``shapes`` (unless None) and the band options applied,
+    validated anew (ValueError, LimelightError)."""
+    from limelight.core.masks import MaskSpec
+
+    changes: dict[str, object] = {} if shapes is None else {"shapes": shapes}
+    if args.portrait:
+        changes["band"] = "inside"
+    if args.follow_edges:
+        changes["edge_aware"] = True
+    if args.invert:
+        changes["invert"] = not mask.invert
+    if args.transition is not None:
+        changes["transition"] = args.transition
+    return MaskSpec(**{**mask.__dict__, **changes})
+
+
+def _knobs_with_args(args: argparse.Namespace, knobs):  # noqa: ANN001, ANN202
+    """``knobs`` with --degree and --gamma applied, validated anew."""
+    from limelight.core.recompose import Knobs
+
+    if args.degree is not None:
+        knobs = knobs.with_(degree=args.degree)
+    if args.gamma is not None:
+        knobs = knobs.with_(gamma1=args.gamma[0], gamma2=args.gamma[1], gamma3=args.gamma[2])
+    return Knobs(**knobs.__dict__)
+
+
 def _lights_from_args(args: argparse.Namespace, recipe):  # noqa: ANN001, ANN202
     """A schema-3 recipe (a list of lights) with the options applied to every light: the
     knobs and the band's options; a mask option replaces the shapes of a one-light recipe."""
-    from limelight.core.masks import MaskSpec, RasterMask, Subject
-    from limelight.core.recompose import Knobs
+    from limelight.core.masks import MaskSpec
 
-    shapes = None
-    if args.ellipse is not None:
-        shapes = (args.ellipse,)
-    elif args.mask is not None:
-        if not args.mask.is_file():
-            raise UsageError(f"{args.mask}: no such mask file")
-        shapes = (RasterMask(args.mask.absolute()),)
-    elif args.subject:
-        shapes = (Subject(),)
+    shapes = _shapes_from_args(args)
     if shapes is not None and len(recipe.lights) != 1:
         raise UsageError(f"{args.recipe}: --ellipse, --mask and --subject replace the mask of a "
                          f"recipe with one light; this one has {len(recipe.lights)}")
-    lights = []
     try:
-        for light in recipe.lights:
-            mask, knobs = light.mask, light.knobs
-            changes: dict[str, object] = {} if shapes is None else {"shapes": shapes}
-            if args.portrait:
-                changes["band"] = "inside"
-            if args.follow_edges:
-                changes["edge_aware"] = True
-            if args.invert:
-                changes["invert"] = not mask.invert
-            if args.transition is not None:
-                changes["transition"] = args.transition
-            mask = MaskSpec(**{**mask.__dict__, **changes})
-            if args.degree is not None:
-                knobs = knobs.with_(degree=args.degree)
-            if args.gamma is not None:
-                knobs = knobs.with_(gamma1=args.gamma[0], gamma2=args.gamma[1],
-                                    gamma3=args.gamma[2])
-            lights.append(replace(light, mask=mask, knobs=Knobs(**knobs.__dict__)))
+        lights = tuple(replace(light, mask=_mask_with_args(args, light.mask, shapes),
+                               knobs=_knobs_with_args(args, light.knobs))
+                       for light in recipe.lights)
     except (ValueError, LimelightError) as err:
         raise UsageError(str(err)) from None
-    result = replace(recipe, lights=tuple(lights))
+    result = replace(recipe, lights=lights)
     _check_subject_model(MaskSpec(shapes=result.shapes))
     if args.model == DEFAULT_MODEL:
         result = replace(result, model=None)

@@ -321,6 +321,24 @@ class _Run:
         self.finished = 0
         self.report = ReportWriter(job.report_path, job, self.recipe, device)
 
+    def begin(self, planned: Sequence[PlannedFile], folders: Sequence[Path]
+              ) -> list[PlannedFile]:
+        """Starts the batch in its output ``folders`` (created): clears stale temporary
+        files, writes the first report, records the missing inputs and the skipped photos;
+        returns the photos left to process."""
+        clean_stale_temps(folders)
+        self.report.write(self.results, 0.0, force=True)
+        for r in self.missing:
+            self.update(r)
+        todo = []
+        for p in planned:
+            if p.skip:
+                self.update(FileResult(p.index, p.input, p.output, "skipped",
+                                       "the output exists (resumed batch)"))
+            else:
+                todo.append(p)
+        return todo
+
     def update(self, res: FileResult) -> None:
         with self.lock:
             self.results[res.index - 1] = res
@@ -437,18 +455,8 @@ def run_batch(
         for r in run.missing:
             run.update(r)
         return BatchResult(tuple(run.results), None, time.perf_counter() - run.start)
-    clean_stale_temps(folders)
-    run.report.write(run.results, 0.0, force=True)
-    for r in run.missing:
-        run.update(r)
+    todo = run.begin(planned, folders)
     inputs = batch_inputs(job, planned)
-    todo = []
-    for p in planned:
-        if p.skip:
-            run.update(FileResult(p.index, p.input, p.output, "skipped",
-                                  "the output exists (resumed batch)"))
-        else:
-            todo.append(p)
     threads = threads_per_job(job.jobs)
     with _cv2_threads(threads), ThreadPoolExecutor(job.jobs, "limelight-batch") as pool:
         # each worker reports its own outcome as soon as it has it

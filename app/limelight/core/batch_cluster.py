@@ -182,7 +182,6 @@ def run_cluster_batch(
     from limelight.core.batch import (
         BatchResult,
         CancelToken,
-        FileResult,
         _Run,
         batch_inputs,
         plan_batch,
@@ -207,17 +206,7 @@ def run_cluster_batch(
         device = _register_engines(client, engine, job.recipe.model)
         run = _Run(job, f"{spec.describe()} ({device})", planned, missing,
                    on_event, cancel)
-        clean_stale_temps(folders)
-        run.report.write(run.results, 0.0, force=True)
-        for r in run.missing:
-            run.update(r)
-        todo = []
-        for p in planned:
-            if p.skip:
-                run.update(FileResult(p.index, p.input, p.output, "skipped",
-                                      "the output exists (resumed batch)"))
-            else:
-                todo.append(p)
+        todo = run.begin(planned, folders)
         batch_id = uuid.uuid4().hex[:12]
         flag = dist.Event(f"limelight-cancel-{batch_id}", client=client)
         # absolute paths: a worker's working folder is not the client's

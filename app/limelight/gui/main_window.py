@@ -405,8 +405,16 @@ class MainWindow(FileOpsMixin, QMainWindow):
         selected = min(selected, len(lights) - 1)
         self._push(text, replace(self.doc.state, lights=tuple(lights), selected=selected))
 
+    def _light_index(self, index: int | None) -> int | None:
+        """``index`` (the selected light when None) if it names a light of the open photo,
+        else None."""
+        if self.doc is None:
+            return None
+        index = self.doc.state.selected if index is None else index
+        return index if 0 <= index < len(self.doc.state.lights) else None
+
     def set_light_visible(self, index: int, visible: bool) -> None:
-        if self.doc is None or not 0 <= index < len(self.doc.state.lights):
+        if self.doc is None or self._light_index(index) is None:
             return
         lights = list(self.doc.state.lights)
         if lights[index].visible != visible:
@@ -415,7 +423,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
                               self.doc.state.selected)
 
     def rename_light(self, index: int, name: str) -> None:
-        if self.doc is None or not 0 <= index < len(self.doc.state.lights):
+        if self.doc is None or self._light_index(index) is None:
             return
         name = name.strip()[:MAX_NAME]
         lights = list(self.doc.state.lights)
@@ -428,10 +436,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self._edit_lights(f"Rename light {name}", lights, self.doc.state.selected)
 
     def duplicate_light(self, index: int | None = None) -> None:
-        if self.doc is None:
-            return
-        index = self.doc.state.selected if index is None else index
-        if not 0 <= index < len(self.doc.state.lights):
+        index = self._light_index(index)
+        if self.doc is None or index is None:
             return
         lights = list(self.doc.state.lights)
         copy = replace(lights[index], name=unique_name(f"{lights[index].name} copy",
@@ -440,10 +446,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self._edit_lights(f"Duplicate {lights[index].name}", lights, index + 1)
 
     def delete_light(self, index: int | None = None) -> None:
-        if self.doc is None:
-            return
-        index = self.doc.state.selected if index is None else index
-        if not 0 <= index < len(self.doc.state.lights):
+        index = self._light_index(index)
+        if self.doc is None or index is None:
             return
         lights = list(self.doc.state.lights)
         gone = lights.pop(index)
