@@ -66,3 +66,54 @@ def test_fast_pass_is_smaller_and_area_c_is_exact(tiny_zoo: Path) -> None:
     a = mask[0] == 1
     assert out[a].mean() > 1.3 * display[a].mean()
     np.testing.assert_array_equal(maps.render(Knobs(degree=0.0), display), display)
+
+
+def test_a_slider_draft_is_close_to_the_exact_frame_and_keeps_area_c(tiny_zoo: Path) -> None:
+    """While a slider moves, ``draft_plan`` finishes the box at about ``DRAFT_PIXELS`` and
+    carries each channel's ratio to the proxy's pixels: area C stays the photo's bytes, the
+    light is the exact one's within a few codes, and a small box needs no draft."""
+    import cv2
+
+    from limelight.core.preview import DRAFT_PIXELS, DraftPlan
+
+    display = _dark_proxy(600, 900)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    mask = protocol_mask(600, 900)
+    maps = PreviewMaps.compute(engine, "tiny-fusion", display, mask, 900)
+    assert maps.full and maps.box is not None
+    y0, y1, x0, x1 = maps.box
+    assert (y1 - y0) * (x1 - x0) > 2 * DRAFT_PIXELS
+    for knobs in (Knobs(), Knobs(degree=1.6, gamma1=0.8), Knobs(degree=0.5, gamma2=0.9)):
+        draft = maps.draft_plan(knobs)
+        assert isinstance(draft, DraftPlan)
+        exact = maps.render(knobs, display)
+        got = maps.apply(draft, display)
+        c = mask[1] == 0
+        np.testing.assert_array_equal(got[c], display[c])
+        assert cv2.PSNR(got, exact) > 30
+        assert abs(got.mean() - exact.mean()) < 1.0
+    small = PreviewMaps.compute(engine, "tiny-fusion", display[:200, :300],
+                                protocol_mask(200, 300), 300)
+    assert not isinstance(small.draft_plan(Knobs()), DraftPlan)  # the exact plan is cheap
+
+
+def test_compositing_a_kept_plan_gives_the_export_bytes(tiny_zoo: Path) -> None:
+    """``apply`` keeps a full-size plan's rounded enhancement (the lights above a moving one
+    are composited again at each move): the bytes are ``apply_plan``'s, over the photo or
+    over the lights below."""
+    display = _dark_proxy(240, 360)
+    rng = np.random.default_rng(3)
+    under = rng.integers(0, 256, display.shape, dtype=np.uint8)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    maps = PreviewMaps.compute(engine, "tiny-fusion", display, protocol_mask(240, 360), 360)
+    assert maps.full and maps.box is not None
+    y0, y1, x0, x1 = maps.box
+    for knobs in (Knobs(), Knobs(degree=1.8, gamma2=0.9)):
+        plan = maps.plan(knobs)
+        for below in (display, under):
+            expected = below.copy()
+            expected[y0:y1, x0:x1] = pipeline.apply_plan(
+                display[y0:y1, x0:x1], plan, None,
+                base=None if below is display else below[y0:y1, x0:x1])
+            for _ in range(2):  # computed, then kept
+                np.testing.assert_array_equal(maps.apply(plan, display, under=below), expected)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from conftest import idle, make_window, open_and_wait  # type: ignore[import-not-found]
+from conftest import dark_photo, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.masks import Ellipse
 from limelight.core.recipe import load_recipe, sidecar_path
 
@@ -186,3 +186,39 @@ def test_shift_o_shows_every_light_in_its_colour(qtbot, window, photo: Path) -> 
     assert tuple(left[:3]) != tuple(right[:3])  # one colour per light
     act.trigger()
     assert not window.canvas.overlay_item.isVisible()
+
+
+def test_a_slider_drag_shows_drafts_then_the_exact_composite(qtbot, window,
+                                                            tmp_path: Path) -> None:
+    """Issue 18, item 1 (knob speed): dragging the lower of two overlapping lights shows
+    draft frames (no network run), the light above it composited again from what is kept;
+    letting go of the slider shows the full-detail frame straight away, and it is the same
+    bytes as a preview computed from scratch."""
+    open_and_wait(qtbot, window, dark_photo(tmp_path / "big.png", width=900, height=600))
+    window.add_light("ellipse")
+    window.add_shape(Ellipse(0.45, 0.5, 0.3, 0.4), "Ellipse")
+    window.add_light("ellipse")
+    window.add_shape(Ellipse(0.55, 0.5, 0.3, 0.4), "Ellipse")
+    idle(qtbot, window)
+    window.select_light(0)
+    idle(qtbot, window)
+    runs = len(window.worker._runs)
+    slider = window.adjust.sliders["degree"]
+    frames = []
+    for value in (1.2, 1.5, 1.7):
+        with qtbot.waitSignal(window.preview_applied, timeout=20000) as blocker:
+            slider.setValue(value)
+        frames.append(blocker.args[0])
+    assert any(not f.refined for f in frames), "the drag showed no draft frame"
+    with qtbot.waitSignal(window.preview_applied, timeout=20000) as blocker:
+        slider.released.emit()
+    released = blocker.args[0]
+    assert released.refined and released.request_id == window.worker.latest_id
+    idle(qtbot, window)
+    assert len(window.worker._runs) == runs, "a knob change re-ran the network"
+    assert window.doc.state.lights[0].knobs.degree == pytest.approx(1.7)
+    window.worker.invalidate()  # forget every map, plan and composite: from scratch
+    window.request_preview()
+    idle(qtbot, window)
+    assert len(window.worker._runs) > runs
+    np.testing.assert_array_equal(window._last_result.display, released.display)

@@ -225,6 +225,24 @@ class LightFinish:
             setattr(out, name, value)
         return out
 
+    def resized(self, height: int, width: int) -> LightFinish:
+        """An approximation of this finish at ``height`` x ``width`` (every map area-averaged):
+        the editor's draft while a slider moves (``core.preview``); the fine detail averages
+        out, so its output is the finish of the base, which the guided transfer carries back
+        to the full-size pixels."""
+        out = object.__new__(LightFinish)
+
+        def small(x: np.ndarray) -> np.ndarray:
+            return cv2.resize(x, (width, height), interpolation=cv2.INTER_AREA)
+
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                value = small(value)
+            elif isinstance(value, list):
+                value = [small(v) for v in value]
+            setattr(out, name, value)
+        return out
+
     def gain(self, knobs: Knobs) -> np.ndarray:
         """(H, W) float32 >= 1: the gain the knobs give each neighbourhood (before the toe)."""
         d = knobs.degree

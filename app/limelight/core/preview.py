@@ -16,12 +16,19 @@ working sizes:
 A knob change never re-runs the network: ``PreviewMaps.render`` recomposes the cached maps
 (at the working size, then the guided transfer to the proxy's integers, for the fast pass)
 only inside the box where the compositing weight is non-zero; area C is copied.
+
+While a slider moves, ``draft_plan`` stands in for ``plan``: the finish at about
+``DRAFT_PIXELS`` over the box, carried to the proxy's own pixels as each channel's ratio
+(so the frame stays sharp), in a few milliseconds; the editor shows the exact frame when the
+slider is let go or the user pauses. ``apply`` keeps a full-size plan's rounded enhancement,
+so the lights above a moving one are composited again with one blend each.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import cv2
@@ -42,6 +49,22 @@ from limelight.core.recompose import Knobs
 
 #: Long edge of the fast preview's working image (px).
 FAST_EDGE = 384
+#: Added to both sides of the draft's ratio (enhanced / photo, in [0, 1] units): where the
+#: photo is black the ratio stays bounded.
+DRAFT_EPS = 1.0 / 255.0
+#: Most pixels of the draft finish a slider drag recomposes (``PreviewMaps.draft_plan``).
+DRAFT_PIXELS = 1 << 16
+
+
+@dataclass(frozen=True)
+class DraftPlan:
+    """A slider drag's stand-in for a ``Plan`` (``PreviewMaps.draft_plan``).
+
+    Attributes:
+        ratio: (bh, bw, 3) float32 >= 0, each channel's enhanced / photo over the box.
+    """
+
+    ratio: np.ndarray
 
 
 class RunsModels(Protocol):
@@ -77,6 +100,8 @@ class PreviewMaps:
     inference_ms: float
     fit: GuidedFit | None = None
     fade: BandFade | None = None
+    #: the last full-size plan's rounded enhancement and the box's 1 - weight (``apply``)
+    _lit: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def compute(
@@ -136,13 +161,48 @@ class PreviewMaps:
         assert self.fit is not None
         return plan_for(self.fit, enhanced, self.weight, False)
 
-    def apply(self, plan: Plan | None, display: np.ndarray,
+    @cached_property
+    def _draft(self) -> tuple[LightFinish, BandFade, tuple[int, int]] | None:
+        """The box's finish and band fade at about ``DRAFT_PIXELS`` and the box's (h, w), or
+        None when the box is that small already (or the maps are the fast pass's)."""
+        if not self.full or self.box is None:
+            return None
+        y0, y1, x0, x1 = self.box
+        scale = (DRAFT_PIXELS / ((y1 - y0) * (x1 - x0))) ** 0.5
+        if scale > 0.7:
+            return None
+        h, w = max(2, round((y1 - y0) * scale)), max(2, round((x1 - x0) * scale))
+        finish = self.recomposer.resized(h, w)
+        weight = cv2.resize(self.weight[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_AREA)
+        return finish, BandFade(weight), (y1 - y0, x1 - x0)
+
+    def draft_plan(self, knobs: Knobs) -> Plan | DraftPlan | None:
+        """A quick stand-in for ``plan(knobs)`` while a slider moves: the finish at about
+        ``DRAFT_PIXELS``, carried to the proxy's own pixels as each channel's ratio
+        (enhanced / photo, bilinear), so the frame stays sharp; its fine detail takes the
+        gain of its neighbourhood (the exact plan lifts it less where the gain is high, and
+        smooths colour noise). ``apply`` composites it like a plan; falls back to ``plan``
+        when the box is small."""
+        draft = self._draft
+        if draft is None or knobs.degree == 0.0:
+            return self.plan(knobs)
+        finish, fade, (bh, bw) = draft
+        enhanced = fade(finish.img, finish(knobs))
+        eps = np.float32(DRAFT_EPS)
+        ratio = (enhanced + eps) / (finish.img + eps)
+        return DraftPlan(cv2.resize(ratio, (bw, bh), interpolation=cv2.INTER_LINEAR))
+
+    def apply(self, plan: Plan | DraftPlan | None, display: np.ndarray,
               under: np.ndarray | None = None) -> np.ndarray:
         """Composites ``plan`` (from ``plan``) over ``under``; see ``render``."""
         if under is None:
             under = display
         if plan is None or self.box is None:
             return under.copy()
+        if isinstance(plan, DraftPlan):
+            return self._apply_draft(plan, display, under)
+        if self.full and display.dtype == np.uint8 and plan.enhanced is not None:
+            return self._apply_lit(plan, under)
         if self.full:
             y0, y1, x0, x1 = self.box
             out = under.copy()
@@ -151,6 +211,40 @@ class PreviewMaps:
                                            else under[y0:y1, x0:x1])
             return out
         return apply_plan(display, plan, None, base=under)
+
+    def _apply_lit(self, plan: Plan, under: np.ndarray) -> np.ndarray:
+        """``apply`` of a full-size plan on 8-bit pixels: the same bytes as ``apply_plan``,
+        with the plan's rounded enhancement kept, so that compositing the lights above a
+        moving one again costs one blend each."""
+        assert self.box is not None and plan.enhanced is not None
+        y0, y1, x0, x1 = self.box
+        kept = self._lit.get("plan")
+        if kept is None or kept[0] is not plan:
+            enhanced = np.ascontiguousarray(plan.enhanced, np.float32)
+            flat = cv2.multiply(enhanced.reshape(enhanced.shape[0], -1), 255.0)  # type: ignore[call-overload]
+            lit = cv2.add(flat, 0.0, dtype=cv2.CV_8U).reshape(enhanced.shape)  # type: ignore[call-overload]
+            kept = (plan, lit)
+            self._lit["plan"] = kept
+        return self._blend(kept[1], under)
+
+    def _blend(self, lit: np.ndarray, under: np.ndarray) -> np.ndarray:
+        """``under`` with the box composited from ``lit`` ((bh, bw, 3) uint8) by the weight."""
+        assert self.box is not None
+        y0, y1, x0, x1 = self.box
+        weight = self.weight[y0:y1, x0:x1]
+        rest = self._lit.get("rest")
+        if rest is None:
+            rest = self._lit["rest"] = cv2.subtract(1.0, weight)  # type: ignore[call-overload]
+        out = under.copy()
+        out[y0:y1, x0:x1] = cv2.blendLinear(lit, under[y0:y1, x0:x1], weight, rest)
+        return out
+
+    def _apply_draft(self, plan: DraftPlan, display: np.ndarray, under: np.ndarray
+                     ) -> np.ndarray:
+        assert self.box is not None
+        y0, y1, x0, x1 = self.box
+        return self._blend(cv2.multiply(display[y0:y1, x0:x1], plan.ratio, dtype=cv2.CV_8U),
+                           under)
 
     def render(self, knobs: Knobs, display: np.ndarray,
                under: np.ndarray | None = None) -> np.ndarray:

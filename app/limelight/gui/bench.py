@@ -85,9 +85,13 @@ def _photo(width: int, height: int, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def knob_latency(megapixels: float = 1.0, repeats: int = 15, lights: int = 1) -> dict[str, Any]:
+def knob_latency(megapixels: float = 1.0, repeats: int = 15, lights: int = 1,
+                 bottom: bool = False) -> dict[str, Any]:
     """Median ms from a degree change to the painted preview, on a ~``megapixels`` proxy,
-    with ``lights`` overlapping ellipse lights (the last one's degree changes)."""
+    with ``lights`` overlapping ellipse lights (the last one's degree changes, or the first
+    one's when ``bottom``: every light above it is composited again). A drag shows draft
+    frames (``PreviewMaps.draft_plan``); the full-detail frame after the slider is let go is
+    timed too."""
     from limelight.core.masks import Ellipse
     from limelight.gui.document import Document
 
@@ -110,6 +114,10 @@ def knob_latency(megapixels: float = 1.0, repeats: int = 15, lights: int = 1) ->
         refined = first
         while not refined.refined:  # then the pass at the model's working resolution
             refined = _wait(win.preview_applied)[0]
+        if bottom and lights > 1:
+            win.select_light(0)
+            while not _wait(win.preview_applied)[0].refined:
+                pass
         times, computes = [], []
         painted = _PaintCounter(win.canvas.viewport())
         for i in range(repeats):
@@ -121,12 +129,28 @@ def knob_latency(megapixels: float = 1.0, repeats: int = 15, lights: int = 1) ->
             times.append((time.perf_counter() - t0) * 1000.0)
             computes.append(result.compute_ms)
             assert result.inference_ms is None  # recomposed, no network re-run
+        drafts = computes[:]
+        # a slider let go: the full-detail frame replaces the drag's draft straight away
+        settled, computes = [], []
+        for i in range(max(3, repeats // 3)):
+            slider = win.adjust.sliders["degree"]
+            t0 = time.perf_counter()
+            slider.setValue(1.1 + 0.4 * (i % 2))
+            slider.released.emit()
+            result = _wait(win.preview_applied)[0]
+            while not result.refined:
+                result = _wait(win.preview_applied)[0]
+            _wait(painted.painted)
+            settled.append((time.perf_counter() - t0) * 1000.0)
+            computes.append(result.compute_ms)
         _dispose(app, win)
     return {"model": model, "preview": f"{w}x{h}", "megapixels": round(w * h / 1e6, 2),
-            "lights": lights,
+            "lights": lights, "changed_light": 1 if bottom else lights,
             "knob_to_preview_ms_median": round(statistics.median(times), 1),
             "knob_to_preview_ms_max": round(max(times), 1),
-            "worker_ms_median": round(statistics.median(computes), 1),
+            "worker_ms_median": round(statistics.median(drafts), 1),
+            "release_to_full_detail_ms_median": round(statistics.median(settled), 1),
+            "full_detail_worker_ms_median": round(statistics.median(computes), 1),
             "network_ms_fast_pass": round(first.inference_ms or 0.0, 1),
             "network_ms_refined_pass": round(refined.inference_ms or 0.0, 1),
             "device": first.device}
@@ -240,6 +264,7 @@ def _dispose(app: Any, win: Any) -> None:
 def run_all() -> dict[str, dict[str, Any]]:
     """Both benchmarks; a dict the main benchmark can print."""
     return {"knob_latency": knob_latency(), "knob_latency_4_lights": knob_latency(lights=4),
+            "knob_latency_4_lights_bottom": knob_latency(lights=4, bottom=True),
             "brush_overlay": brush_fps(overlay=True),
             "brush_live_preview": brush_fps(overlay=False)}
 

@@ -139,7 +139,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         mp.brush_hardness.set_quietly(self.settings.get_float("brush/hardness", 0.5))
         self.adjust.model_chosen.connect(self.set_model)
         self.adjust.knob_edited.connect(self.set_knob)
-        self.adjust.knob_released.connect(lambda _n: close_merging(self._last_command()))
+        self.adjust.knob_released.connect(lambda _n: self._knob_released())
         self.adjust.reset_requested.connect(self.reset_light)
         mp.transition_edited.connect(self.set_transition)
         mp.transition_released.connect(lambda: close_merging(self._last_command()))
@@ -170,6 +170,12 @@ class MainWindow(FileOpsMixin, QMainWindow):
         sb.addPermanentWidget(self.status_file)
         sb.addPermanentWidget(self.status_engine)
         sb.addPermanentWidget(self.busy)
+
+    def _knob_released(self) -> None:
+        """A slider let go: the drag's draft frames give way to the full-detail one now."""
+        close_merging(self._last_command())
+        self._direct_preview = True
+        self.request_preview()
 
     def _last_command(self) -> Any:
         i = self.undo_stack.index()

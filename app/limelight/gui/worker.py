@@ -11,6 +11,12 @@ A request holds the photo's lights as ``PreviewLayer``s; the maps are cached per
 new mask on one light runs the network for that light only. The preview composites the
 lights in list order over the proxy, as the export does (``limelight.core.lights``).
 
+A knob change on a light whose maps are refined shows a draft first
+(``PreviewMaps.draft_plan``, marked unrefined) and the exact plan once the user pauses or
+the request is ``direct`` (the slider was let go); the composite of the lights below the one
+that moves is kept (by the identity of their plans), so only that light and the ones above
+it are composited again.
+
 Two passes, as the export computes (see ``core.preview``): a new mask or photo is first
 shown from the network run at ``FAST_EDGE``; once no request has come for ``REFINE_DELAY_S``,
 the worker re-runs the network on the whole proxy and delivers the refined preview for the
@@ -38,7 +44,7 @@ from PySide6.QtCore import QObject, Signal
 
 from limelight.core.engine import Cancel, RunCancelled
 from limelight.core.errors import LimelightError
-from limelight.core.preview import FAST_EDGE, PreviewMaps
+from limelight.core.preview import FAST_EDGE, DraftPlan, PreviewMaps
 from limelight.core.recompose import Knobs
 from limelight.gui.bridge import GuiBridge
 
@@ -183,6 +189,9 @@ class PreviewWorker(QObject):
         self._refine_for: PreviewRequest | None = None  # the latest request, while unrefined
         self._refining: Cancel | None = None  # stops the refined pass when a request comes
         self._mask_cache: dict[tuple[Any, ...], np.ndarray] = {}
+        #: each prefix of the lights' plans (by identity) -> the preview composited so far
+        self._composites: dict[tuple[int, ...], np.ndarray] = {}
+        self._weight: tuple[tuple[int, ...], np.ndarray] | None = None
         self.device = "CPU"
         self.dropped = 0
         self._bridge = GuiBridge(self)
@@ -319,6 +328,18 @@ class PreviewWorker(QObject):
         keep[key] = mask
         return mask
 
+    def _weight_of(self, masks: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+        """(H, W) float32: the largest weight (channel 1) of ``masks``, kept while they are
+        the same arrays (a knob change)."""
+        ids = tuple(id(m) for m in masks)
+        if self._weight is not None and self._weight[0] == ids:
+            return self._weight[1]
+        weight = np.zeros(shape, np.float32)
+        for m in masks:
+            cv2.max(weight, m[1], dst=weight)
+        self._weight = (ids, weight)
+        return weight
+
     @staticmethod
     def _edges(request: PreviewRequest) -> tuple[int, int]:
         """(fast, refined) long edges of the network's working image for ``request``."""
@@ -377,7 +398,10 @@ class PreviewWorker(QObject):
                 inference_ms = (inference_ms or 0.0) + maps.inference_ms
             self._maps = {k: self._maps[k] for k in keys}
             self._maps_key = keys
+            exact = refine or request.direct
             plans = {}
+            prefix: tuple[int, ...] = ()
+            composites: dict[tuple[int, ...], np.ndarray] = {}
             for layer, key in zip(request.layers, keys, strict=True):
                 maps, refined = self._maps[key]
                 self._unrefined |= not refined
@@ -385,11 +409,22 @@ class PreviewWorker(QObject):
                     continue
                 boxes.append(maps.box)
                 kept = self._plans.get(key)  # only the light whose knobs moved is finished
-                if kept is None or kept[0] != layer.knobs or kept[2] is not maps:
-                    kept = (layer.knobs, maps.plan(layer.knobs), maps)
+                if kept is None or kept[0] != layer.knobs or kept[2] is not maps \
+                        or (exact and isinstance(kept[1], DraftPlan)):
+                    # a slider drag (same maps, new knobs) shows a draft until the user pauses
+                    quick = not exact and refined and kept is not None and kept[2] is maps
+                    kept = (layer.knobs, maps.draft_plan(layer.knobs) if quick
+                            else maps.plan(layer.knobs), maps)
                 plans[key] = kept
-                display = maps.apply(kept[1], base, under=display)
+                self._unrefined |= isinstance(kept[1], DraftPlan)
+                # the lights below an unchanged prefix are composited once, not per knob move
+                prefix = (*prefix, id(kept[1]))
+                cached_display = self._composites.get(prefix)
+                display = (cached_display if cached_display is not None
+                           else maps.apply(kept[1], base, under=display))
+                composites[prefix] = display
             self._plans = plans
+            self._composites = composites
         hist = histogram_of(display)
         changed = None
         if boxes:
@@ -398,8 +433,7 @@ class PreviewWorker(QObject):
         h, w = base.shape[:2]
         sel = request.selected
         mask = masks[sel] if 0 <= sel < len(masks) else np.zeros((2, h, w), np.float32)
-        weight = (np.max(np.stack([m[1] for m in masks]), axis=0) if masks
-                  else np.zeros((h, w), np.float32))
+        weight = self._weight_of(masks, (h, w))
         return PreviewResult(
             changed=changed,
             request_id=request.request_id,
