@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from skimage import data
 
-from limelight.core import pipeline
+from limelight.core import network, pipeline
 from limelight.core.engine import Engine
 from limelight.core.errors import ImageWriteError
+from limelight.core.finish import fade_band_darkening
 from limelight.core.imageio import read_image, write_image
 from limelight.core.masks import Ellipse, MaskSpec
 from limelight.core.recipe import Recipe
@@ -181,7 +182,7 @@ def test_guided_path_matches_running_at_full_size(tiny_zoo: Path, family: str, b
         def __call__(self, knobs: Knobs) -> np.ndarray:
             return self.own
 
-    monkeypatch.setattr(pipeline, "LightFinish", _Own)
+    monkeypatch.setattr(network, "LightFinish", _Own)
     assert LightFinish is not _Own
 
     pixels = _dark(bits, (256, 384))
@@ -273,11 +274,11 @@ def test_band_darkening_fades_out_by_the_middle_of_the_band() -> None:
     enhanced[0, :3] = 0.3  # darker than the input
     enhanced[0, 3:] = 0.8  # brighter
     weight = np.array([[1.0, 0.75, 0.5, 1.0, 0.75, 0.2]], np.float32)
-    out = pipeline.fade_band_darkening(img, enhanced, weight)
+    out = fade_band_darkening(img, enhanced, weight)
     np.testing.assert_allclose(out[0, :, 0], [0.3, 0.4, 0.5, 0.8, 0.8, 0.8], atol=1e-6)
     assert enhanced[0, 1, 0] == np.float32(0.3)  # the input array is not modified
     whole = np.ones((1, 6), np.float32)
-    assert pipeline.fade_band_darkening(img, enhanced, whole) is enhanced
+    assert fade_band_darkening(img, enhanced, whole) is enhanced
 
 
 class _DarkeningEngine:

@@ -304,3 +304,41 @@ def shoulder(out: np.ndarray, max_in: np.ndarray, gamma2: float) -> np.ndarray:
     scale = cv2.divide(final, cv2.max(m, 1e-6))  # type: ignore[call-overload]
     res = cv2.multiply(out, cv2.merge([scale] * 3))
     return np.clip(res, 0.0, 1.0, out=res)  # (a cv2 scalar may reach one channel only)
+
+
+class BandFade:
+    """Fades an enhancement's darkening out across the transition band of one weight.
+
+    A region-aware network is trained to keep its output smooth in band B (L_B); around small
+    bright details (specular highlights) that smooth output can dip below the input, and
+    composited with the band's weight it showed as dark blotches along the band. Darkening
+    (enhanced < img) is kept in full where the weight is 1 (area A: gamma2 still tames
+    highlights there) and fades to none at weight 0.5; brightening is untouched, so the band
+    still carries the light from A to C. The band's box and fade factors are computed once
+    per weight, so a knob change (a new enhancement, same weight) only applies them.
+
+    Args:
+        weight: (h, w) float32 in [0, 1], the compositing weight at the working size.
+    """
+
+    def __init__(self, weight: np.ndarray) -> None:
+        x, y, bw, bh = cv2.boundingRect(((weight > 0) & (weight < 1)).view(np.uint8))
+        self.box = (slice(y, y + bh), slice(x, x + bw)) if bw and bh else None
+        #: (bh, bw, 1): the share of the darkening removed
+        self.lost = (np.clip(2.0 - 2.0 * weight[self.box], 0.0, 1.0)[..., None]
+                     if self.box is not None else None)
+
+    def __call__(self, img: np.ndarray, enhanced: np.ndarray) -> np.ndarray:
+        """(h, w, 3) float32 ``enhanced`` of ``img`` -> the faded copy (``enhanced`` itself
+        when no pixel is in the band)."""
+        if self.box is None:
+            return enhanced
+        box = self.box
+        out = enhanced.copy()
+        out[box] -= np.minimum(enhanced[box] - img[box], 0.0) * self.lost
+        return out
+
+
+def fade_band_darkening(img: np.ndarray, enhanced: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """One-shot ``BandFade(weight)(img, enhanced)``; (h, w, 3) float32 in [0, 1]."""
+    return BandFade(weight)(img, enhanced)

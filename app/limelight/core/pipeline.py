@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from limelight.core.errors import ImageWriteError, LimelightError
-from limelight.core.finish import LightFinish
 from limelight.core.imageio import Image, read_image, read_preview, write_image
 from limelight.core.imageio_encode import same_file
 from limelight.core.masks import (
@@ -35,6 +34,7 @@ from limelight.core.masks import (
     follow_edges,
     rasterize_area_a,
 )
+from limelight.core.network import run_network, working_size
 from limelight.core.recipe import Recipe
 from limelight.core.recompose import Knobs
 from limelight.core.subject import subject_fn_for
@@ -77,12 +77,6 @@ def composite(img: np.ndarray, enhanced: np.ndarray, weight: np.ndarray) -> np.n
     out *= weight[..., None]
     out += img
     return out
-
-
-def working_size(height: int, width: int, long_edge: int) -> tuple[int, int]:
-    """(h, w) with the long edge at most ``long_edge``, aspect kept, never upscaled."""
-    scale = min(1.0, long_edge / max(height, width))
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def _box(x: np.ndarray, radius: int) -> np.ndarray:
@@ -224,58 +218,6 @@ def plan_for(img: np.ndarray | GuidedFit, enhanced: np.ndarray, weight: np.ndarr
     return Plan(weight, a, b, None)
 
 
-class BandFade:
-    """Fades an enhancement's darkening out across the transition band of one weight.
-
-    A region-aware network is trained to keep its output smooth in band B (L_B); around small
-    bright details (specular highlights) that smooth output can dip below the input, and
-    composited with the band's weight it showed as dark blotches along the band. Darkening
-    (enhanced < img) is kept in full where the weight is 1 (area A: gamma2 still tames
-    highlights there) and fades to none at weight 0.5; brightening is untouched, so the band
-    still carries the light from A to C. The band's box and fade factors are computed once
-    per weight, so a knob change (a new enhancement, same weight) only applies them.
-
-    Args:
-        weight: (h, w) float32 in [0, 1], the compositing weight at the working size.
-    """
-
-    def __init__(self, weight: np.ndarray) -> None:
-        x, y, bw, bh = cv2.boundingRect(((weight > 0) & (weight < 1)).view(np.uint8))
-        self.box = (slice(y, y + bh), slice(x, x + bw)) if bw and bh else None
-        #: (bh, bw, 1): the share of the darkening removed
-        self.lost = (np.clip(2.0 - 2.0 * weight[self.box], 0.0, 1.0)[..., None]
-                     if self.box is not None else None)
-
-    def __call__(self, img: np.ndarray, enhanced: np.ndarray) -> np.ndarray:
-        """(h, w, 3) float32 ``enhanced`` of ``img`` -> the faded copy (``enhanced`` itself
-        when no pixel is in the band)."""
-        if self.box is None:
-            return enhanced
-        box = self.box
-        out = enhanced.copy()
-        out[box] -= np.minimum(enhanced[box] - img[box], 0.0) * self.lost
-        return out
-
-
-def fade_band_darkening(img: np.ndarray, enhanced: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """One-shot ``BandFade(weight)(img, enhanced)``; (h, w, 3) float32 in [0, 1]."""
-    return BandFade(weight)(img, enhanced)
-
-
-def recompose_faded(maps: Any, knobs: Knobs, weight: np.ndarray) -> np.ndarray:
-    """The engine's ``maps`` finished for ``knobs`` (``core.finish``), darkening faded across
-    the band of ``weight`` ((h, w) at the maps' size); (h, w, 3) float32 in [0, 1]."""
-    return fade_band_darkening(
-        maps.img, LightFinish.of_maps(maps.family, maps.img, maps.maps, weight)(knobs), weight)
-
-
-def downscale_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
-    """(2, H, W) float32 mask -> (2, h, w) by area averaging (unchanged when the size is)."""
-    if mask.shape[1:] == (h, w):
-        return np.ascontiguousarray(mask, np.float32)
-    return np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA) for c in mask])
-
-
 def _weight(spec: MaskSpec, h: int, w: int, base_dir: Path | None,
             subject_fn: SubjectFn | None, guide: np.ndarray | None = None) -> np.ndarray:
     """The (2, h, w) mask of ``spec``; with ``spec.edge_aware`` its band follows the edges of
@@ -290,36 +232,32 @@ def _weight(spec: MaskSpec, h: int, w: int, base_dir: Path | None,
     return apply_range(mask, spec, guide)
 
 
-def to_float(pixels: np.ndarray) -> np.ndarray:
-    """uint8/uint16 (H, W, C) -> float32 in [0, 1]."""
-    scale = 1.0 / np.iinfo(pixels.dtype).max
-    return cv2.multiply(pixels, 1.0, scale=scale, dtype=cv2.CV_32F)  # type: ignore[call-overload]
-
-
 def _plan(
     pixels: np.ndarray, spec: MaskSpec, model: str | None, knobs: Knobs, engine: Engine,
     base_dir: Path | None, subject_fn: SubjectFn | None,
 ) -> Plan:
     height, width = pixels.shape[:2]
     info = engine.model(model)
-    h, w = working_size(height, width, info.working_resolution)
-    small = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA) if (h, w) != (
-        height, width) else pixels
-    img = to_float(small)
-    mask = _weight(spec, h, w, base_dir, subject_fn, small)
     mh, mw = working_size(height, width, max(info.working_resolution, MASK_RESOLUTION))
+    fine: list[Future[np.ndarray]] = []
+
+    def small_mask(h: int, w: int, small: np.ndarray) -> np.ndarray:
+        mask = _weight(spec, h, w, base_dir, subject_fn, small)
+        if (h, w) != (height, width) and (mh, mw) != (h, w):
+            # the finer weight does not depend on the network: rasterise it meanwhile (once
+            # the small one is made, so a subject_fn computes its map once)
+            guide = (cv2.resize(pixels, (mw, mh), interpolation=cv2.INTER_AREA)
+                     if spec.needs_photo and (mh, mw) != (height, width) else pixels)
+            fine.append(pool.submit(_weight, spec, mh, mw, base_dir, subject_fn, guide))
+        return mask
+
     with ThreadPoolExecutor(1, thread_name_prefix="limelight-mask") as pool:
-        # the finer weight does not depend on the network: rasterise it meanwhile
-        guide = (cv2.resize(pixels, (mw, mh), interpolation=cv2.INTER_AREA)
-                 if spec.needs_photo and (mh, mw) != (height, width) else pixels)
-        fine = (pool.submit(_weight, spec, mh, mw, base_dir, subject_fn, guide)
-                if (h, w) != (height, width) and (mh, mw) != (h, w) else None)
-        maps = engine.run(info.name, img, mask)
-        enhanced = recompose_faded(maps, knobs, mask[1])
-        if (h, w) == (height, width):
-            return plan_for(img, enhanced, mask[1], True)
-        weight = mask[1] if fine is None else fine.result()[1]
-    return plan_for(img, enhanced, weight, False)
+        work = run_network(pixels, small_mask, engine, info.name, info.working_resolution)
+        enhanced = work.enhanced(knobs)
+        if work.full:
+            return plan_for(work.img, enhanced, work.weight, True)
+        weight = fine[0].result()[1] if fine else work.weight
+    return plan_for(work.img, enhanced, weight, False)
 
 
 def enhance_pixels(
@@ -355,16 +293,10 @@ def enhance_pixels_with_mask(
     _check_pixels(pixels)
     if mask.shape != (2, *pixels.shape[:2]):
         raise ValueError(f"mask must be (2, {pixels.shape[0]}, {pixels.shape[1]}), got {mask.shape}")
-    height, width = pixels.shape[:2]
     info = engine.model(model)
-    h, w = working_size(height, width, info.working_resolution)
-    full = (h, w) == (height, width)
-    small = pixels if full else cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA)
-    img = to_float(small)
-    small_mask = downscale_mask(mask, h, w)
-    maps = engine.run(info.name, img, small_mask)
-    enhanced = recompose_faded(maps, knobs, small_mask[1])
-    return apply_plan(pixels, plan_for(img, enhanced, mask[1], full), progress)
+    work = run_network(pixels, mask, engine, info.name, info.working_resolution)
+    return apply_plan(pixels, plan_for(work.img, work.enhanced(knobs), mask[1], work.full),
+                      progress)
 
 
 def _check_pixels(pixels: np.ndarray) -> None:
@@ -582,12 +514,9 @@ def _early_work(src: Path, model: str | None, spec: MaskSpec, knobs: Knobs,
     if max(small.pixels.shape[:2]) < info.working_resolution or small.pixels.ndim != 3 \
             or small.pixels.dtype != np.uint8:
         return None
-    h, w = small.pixels.shape[:2]
-    img = to_float(small.pixels)
-    mask = _weight(spec, h, w, None, None)
-    maps = engine.run(info.name, img, mask)
-    enhanced = recompose_faded(maps, knobs, mask[1])
-    return _Work(*GuidedFit(img)(enhanced))
+    work = run_network(small.pixels, lambda h, w, _: _weight(spec, h, w, None, None),
+                       engine, info.name, info.working_resolution)
+    return _Work(*GuidedFit(work.img)(work.enhanced(knobs)))
 
 
 def export_plans(src: str | Path, image: Image, recipe: Recipe, engine: Engine, *,

@@ -26,25 +26,16 @@ so the lights above a moving one are composited again with one blend each.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
 
-from limelight.core.finish import LightFinish
-from limelight.core.pipeline import (
-    BandFade,
-    GuidedFit,
-    Plan,
-    apply_plan,
-    downscale_mask,
-    plan_for,
-    to_float,
-    working_size,
-)
+from limelight.core.finish import BandFade, LightFinish
+from limelight.core.network import RunsModels, run_network
+from limelight.core.pipeline import GuidedFit, Plan, apply_plan, plan_for
 from limelight.core.recompose import Knobs
 
 #: Long edge of the fast preview's working image (px).
@@ -65,13 +56,6 @@ class DraftPlan:
     """
 
     ratio: np.ndarray
-
-
-class RunsModels(Protocol):
-    """What the preview needs of ``limelight.core.engine.Engine``."""
-
-    def run(self, model: str | None, img: np.ndarray, mask: np.ndarray, *,
-            cancel: Any = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -119,28 +103,18 @@ class PreviewMaps:
         Raises:
             ModelError: from the engine; RunCancelled when ``cancel`` was used.
         """
-        height, width = img.shape[:2]
-        h, w = working_size(height, width, long_edge)
-        full = (h, w) == (height, width)
-        small = img if full else cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
-        if small.dtype != np.float32:
-            small = to_float(small)
-        started = time.perf_counter()
-        small_mask = downscale_mask(mask, h, w)
-        maps = (engine.run(model, small, small_mask) if cancel is None
-                else engine.run(model, small, small_mask, cancel=cancel))
-        elapsed = getattr(maps, "elapsed_ms", (time.perf_counter() - started) * 1000.0)
+        work = run_network(img, mask, engine, model, long_edge, cancel=cancel)
         weight = np.ascontiguousarray(mask[1], np.float32)
         x, y, bw, bh = cv2.boundingRect((weight > 0).view(np.uint8))
         box = (y, y + bh, x, x + bw) if bw and bh else None
-        finish = LightFinish.of_maps(maps.family, maps.img, maps.maps, small_mask[1])
-        if full and box is not None:  # only the box can change: finish just that
+        finish = work.finish()
+        if work.full and box is not None:  # only the box can change: finish just that
             finish = finish.crop(slice(box[0], box[1]), slice(box[2], box[3]))
-        return cls(small, finish, weight, box, full,
-                   str(getattr(maps, "device", "CPU")), float(elapsed),
-                   None if full else GuidedFit(small),
-                   BandFade(weight[box[0]:box[1], box[2]:box[3]] if full and box is not None
-                            else small_mask[1]))
+        return cls(work.img, finish, weight, box, work.full,
+                   str(getattr(work.maps, "device", "CPU")), work.elapsed_ms,
+                   None if work.full else GuidedFit(work.img),
+                   BandFade(weight[box[0]:box[1], box[2]:box[3]] if work.full and box is not None
+                            else work.weight))
 
     @property
     def size(self) -> tuple[int, int]:
