@@ -7,13 +7,12 @@ model through the backbone registry (``limelight_models.archs``).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from limelight.core.atomic import atomic_path
 from limelight_models.archs import LocalModel, build_model
 
 
@@ -43,14 +42,8 @@ def save_checkpoint(
         "wall_time_s": float(wall_time_s),
     }
     doc.update(extra or {})
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, sync=False) as tmp:
         torch.save(doc, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from limelight.core.atomic import atomic_path
 from limelight.core.zoo import MANIFEST_SCHEMA, sha256_file
 from limelight_models.archs import LocalModel, build_model, list_models
 from limelight_models.checkpoint import load_checkpoint
@@ -76,10 +75,7 @@ def export_onnx(
     dyn = {"image": {0: "n", 2: "h", 3: "w"}, "mask": {0: "n", 2: "h", 3: "w"}}
     dyn.update({n: {0: "n", 2: "h", 3: "w"} for n in names})
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=path.stem, suffix=".onnx.tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path, sync=False) as tmp:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -97,10 +93,6 @@ def export_onnx(
         session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
         for i, (h, w) in enumerate(sizes):
             check_parity(wrapper, session, *sample_inputs(model, h, w, seed=i))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _restore_unused_inputs(path: Path) -> None:
@@ -174,11 +166,8 @@ def update_manifest(zoo_dir: Path, entry: dict[str, Any], make_default: bool = F
     doc["schema"] = MANIFEST_SCHEMA
     if make_default or not doc.get("default"):
         doc["default"] = entry["name"]
-    fd, tmp = tempfile.mkstemp(prefix="manifest", suffix=".json.tmp", dir=zoo_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2)
-        fh.write("\n")
-    os.replace(tmp, manifest)
+    with atomic_path(manifest, sync=False) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return manifest
 
 

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image as PILImage
 
 from limelight.core import batch_report
+from limelight.core.atomic import TEMP_PREFIX
 from limelight.core.batch import (
     BatchError,
     BatchJob,
@@ -33,7 +34,6 @@ from limelight.core.batch_plan import (
     render_name,
 )
 from limelight.core.imageio import read_image
-from limelight.core.imageio_encode import TEMP_PREFIX
 from limelight.core.masks import Ellipse, MaskSpec, Subject
 from limelight.core.recipe import Recipe
 

@@ -21,10 +21,10 @@ import pytest
 from PIL import Image as PILImage
 
 from limelight.core import batch_cluster, batch_worker
+from limelight.core.atomic import TEMP_PREFIX
 from limelight.core.batch import BatchError, BatchJob, batch_engine, run_batch
 from limelight.core.batch_cluster import ClusterSpec
 from limelight.core.engine import Engine
-from limelight.core.imageio_encode import TEMP_PREFIX
 from limelight.core.masks import Ellipse, MaskSpec
 from limelight.core.recipe import Recipe
 

@@ -13,7 +13,7 @@ import tifffile
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from limelight.core import imageio_encode
+from limelight.core import atomic
 from limelight.core.errors import ImageReadError, ImageWriteError
 from limelight.core.imageio import (
     Image,
@@ -449,7 +449,7 @@ def test_write_errors_for_bad_destinations(tmp_path: Path, rgb8, monkeypatch) ->
     def deny(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(imageio_encode.tempfile, "mkstemp", deny)
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", deny)
     with pytest.raises(ImageWriteError, match="o.png.*permission denied"):
         write_image(tmp_path / "o.png", rgb8)
 

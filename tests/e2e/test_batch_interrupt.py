@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from limelight.core.atomic import TEMP_PREFIX
 from limelight.core.imageio import read_image
-from limelight.core.imageio_encode import TEMP_PREFIX
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
 

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from limelight.core.atomic import TEMP_PREFIX
 from limelight.core.batch import BatchJob, batch_engine, run_batch
 from limelight.core.imageio import read_image
-from limelight.core.imageio_encode import TEMP_PREFIX
 from limelight.core.masks import Ellipse, MaskSpec
 from limelight.core.recipe import Recipe, save_recipe
 

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from limelight.core.atomic import TEMP_PREFIX
 from limelight.core.errors import LimelightError
 from limelight.core.imageio_decode import RAW_SUFFIXES
-from limelight.core.imageio_encode import TEMP_PREFIX, Protected
+from limelight.core.imageio_encode import Protected
 
 log = logging.getLogger(__name__)
 

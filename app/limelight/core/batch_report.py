@@ -1,6 +1,6 @@
 """The batch report: ``limelight-batch-report.json``, every photo's outcome, kept valid.
 
-The report is rewritten atomically (temporary file + ``os.replace``) as photos finish, at
+The report is rewritten atomically (``atomic.atomic_path``) as photos finish, at
 most every ``INTERVAL_S`` seconds (so a batch of thousands of photos does not spend its time
 rewriting it), and once more at the end; a batch killed midway therefore leaves a complete
 JSON document whose ``state`` is ``"running"`` (at the end: ``"finished"``, ``"cancelled"``
@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from limelight.core.imageio_encode import TEMP_PREFIX
+from limelight.core.atomic import atomic_path
 from limelight.core.recipe import Recipe, recipe_to_dict
 
 if TYPE_CHECKING:
@@ -83,22 +81,10 @@ class ReportWriter:
         return self._replace(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", final)
 
     def _replace(self, text: str, sync: bool) -> Path | None:
-        tmp: Path | None = None
         try:
-            fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-",
-                                        suffix=f".{self.path.name[-40:]}.tmp",
-                                        dir=self.path.parent)
-            tmp = Path(name)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                if sync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.path)
+            with atomic_path(self.path, sync=sync) as tmp:
+                tmp.write_text(text, encoding="utf-8")
         except OSError as err:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
             if not self._failed:
                 log.warning("could not write the batch report %s: %s", self.path, err)
             self._failed = True

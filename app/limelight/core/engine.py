@@ -16,7 +16,6 @@ import os
 import platform
 import re
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from limelight.core.atomic import atomic_path
 from limelight.core.errors import ModelError
 from limelight.core.recompose import FAMILIES
 from limelight.core.zoo import ModelInfo, Zoo, load_zoo
@@ -142,24 +142,17 @@ def _cached_cpu_session(info: ModelInfo, providers: list[str], threads: int | No
             cache.unlink(missing_ok=True)
     if cache is None:
         return _quiet_session(str(info.path), providers, threads)
-    tmp = None
+    sess = None
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=cache.parent)
-        os.close(fd)
-    except OSError as exc:
-        log.info("cannot cache optimised models in %s: %s", cache.parent, exc)
-        return _quiet_session(str(info.path), providers, threads)
-    try:
-        sess = _quiet_session(str(info.path), providers, threads, save_to=tmp)
-        # another process may hold the cache file (Windows): the session is made anyway
-        with contextlib.suppress(OSError):
-            if os.path.getsize(tmp) > 0:
-                os.replace(tmp, cache)
-        return sess
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        with atomic_path(cache, sync=False) as tmp:
+            sess = _quiet_session(str(info.path), providers, threads, save_to=str(tmp))
+            if tmp.stat().st_size == 0:
+                raise OSError("ONNX Runtime saved no optimised graph")
+    except OSError as exc:  # e.g. another process holds the cache file (Windows)
+        log.info("cannot cache the optimised model %s: %s", cache, exc)
+    # the session is made anyway
+    return sess if sess is not None else _quiet_session(str(info.path), providers, threads)
 
 
 def cuda_works() -> bool:

@@ -8,11 +8,9 @@ iCCP/eXIf chunks inserted by ``imageio_meta``; TIFF through tifffile.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 
+from limelight.core.atomic import NoTempFile, atomic_path
 from limelight.core.errors import ImageWriteError
 from limelight.core.imageio_decode import is_out_of_memory, memory_problem
 from limelight.core.imageio_meta import EXIF_PREFIX, png_insert_metadata
@@ -33,11 +32,6 @@ FORMATS = {
 }
 MAX_DEPTH = {"JPEG": 8, "WEBP": 8, "BMP": 8, "PNG": 16, "TIFF": 16}
 HAS_ALPHA = {"PNG", "TIFF", "WEBP"}
-#: Temporary files of ``atomic_write`` are named ``TEMP_PREFIX<pid>-<random>.<name>.tmp`` so
-#: that a batch can recognise (and clean) the ones a killed process left behind.
-TEMP_PREFIX = ".limelight-tmp-"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 def encode_pillow(
@@ -158,22 +152,15 @@ def check_destination(dest: Path, protect: Protected | Iterable[str | Path]) -> 
 
 def atomic_write(dest: Path, fmt: str, encode: Callable[[BinaryIO], None], *,
                  pixels: int | None = None) -> None:
-    """Run ``encode`` into a temporary file beside ``dest``, fsync it, then ``os.replace``.
+    """Run ``encode`` into a temporary file beside ``dest``, then rename it over ``dest``
+    (``atomic.atomic_path``): ``dest`` is either the old file or the complete new one.
+    ``pixels`` (the image's count) sizes the message when memory runs out.
 
-    The temporary file is removed on any failure, so ``dest`` is either the old file or the
-    complete new one; ``pixels`` (the image's count) sizes the message when memory runs
-    out. The result gets the usual permissions (0666 minus the umask, or the
-    replaced file's mode), not mkstemp's 0600.
+    Raises:
+        ImageWriteError: naming ``dest`` and the reason.
     """
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-",
-                                        suffix=f".{dest.name[-40:]}.tmp", dir=dest.parent)
-    except OSError as exc:
-        raise ImageWriteError(f"cannot write in the folder {dest.parent} ({_reason(exc)})", dest) from exc
-    os.close(fd)  # reopened by name: tifffile needs a file object with a real name
-    tmp = Path(tmp_name)
-    try:
-        with tmp.open("wb") as fh:
+        with atomic_path(dest) as tmp, tmp.open("wb") as fh:
             try:
                 encode(fh)
             except OSError:
@@ -184,34 +171,15 @@ def atomic_write(dest: Path, fmt: str, encode: Callable[[BinaryIO], None], *,
                 why = str(exc) or type(exc).__name__
                 raise ImageWriteError(f"could not encode the image as {fmt} ({why})",
                                       dest) from exc
-            fh.flush()
-            os.fsync(fh.fileno())
-        mode = dest.stat().st_mode & 0o7777 if dest.exists() else 0o666 & ~_UMASK
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise ImageWriteError(f"could not write the file ({_reason(exc)})", dest) from exc
-        raise
-    _fsync_dir(dest.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable (POSIX); best effort elsewhere."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    except NoTempFile as exc:
+        raise ImageWriteError(f"cannot write in the folder {dest.parent} ({_reason(exc)})",
+                              dest) from exc
+    except OSError as exc:
+        raise ImageWriteError(f"could not write the file ({_reason(exc)})", dest) from exc
 
 
 def _reason(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
     if exc.errno == errno.ENOSPC:
         return "the disk is full"

@@ -41,13 +41,12 @@ path is relative to the recipe's folder. Every validation error names the field'
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from limelight.core.atomic import atomic_path
 from limelight.core.brush import MAX_STROKE_COVERAGE, stroke_coverage
 from limelight.core.errors import ImageWriteError, MaskError, RecipeError
 from limelight.core.imageio_encode import refuse_protected
@@ -458,8 +457,7 @@ def _refuse_non_recipe(path: Path) -> None:
 
 def save_recipe(recipe: Recipe, path: str | Path, *,
                 protect: Iterable[str | Path] = ()) -> Path:
-    """Writes ``recipe`` to ``path`` atomically (temporary file in the same folder, then
-    ``os.replace``); returns the path.
+    """Writes ``recipe`` to ``path`` atomically (``atomic.atomic_path``); returns the path.
 
     Refuses (ImageWriteError) a path in ``protect`` (the inputs: photo, recipe, masks) and an
     existing file that is not JSON text (a photo is never replaced by a recipe, whoever
@@ -469,22 +467,8 @@ def save_recipe(recipe: Recipe, path: str | Path, *,
     _refuse_non_recipe(path)
     text = dumps_recipe(recipe, base_dir=path.absolute().parent)
     try:
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name[-40:]}.", suffix=".tmp", dir=path.parent)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     except OSError as err:
         raise RecipeError(f"cannot write the recipe ({err.strerror or err})", path) from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise RecipeError(f"cannot write the recipe ({err.strerror or err})", path) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path

