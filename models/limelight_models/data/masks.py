@@ -23,20 +23,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from limelight.core.masks import Ellipse, MaskSpec, Stroke, derive_mask, rasterize_area_a
+from limelight.core.masks import circle_spec as protocol_circle
 
 MASK_KINDS = ("circle", "ellipse", "brush", "blob", "global")
 
 
 def circle_spec(rng: np.random.Generator, height: int, width: int) -> MaskSpec:
-    """The paper's circle: r1 = 2m/7, r2 ~ U(1.2, 1.25) r1, random centre."""
-    m = min(height, width)
-    r1 = 2.0 * m / 7.0
-    r2 = rng.uniform(1.2, 1.25) * r1
-    shape = Ellipse(
-        cx=float(rng.uniform(0.25, 0.75)), cy=float(rng.uniform(0.25, 0.75)),
-        rx=r1 / width, ry=r1 / height,
-    )
-    return MaskSpec(shapes=(shape,), transition=(r2 - r1) / m)
+    """The paper's circle (``core.masks.circle_spec``) at a random centre, with
+    r2 ~ U(1.2, 1.25) r1."""
+    ratio = float(rng.uniform(1.2, 1.25))
+    cx, cy = float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.25, 0.75))
+    return protocol_circle(height, width, ratio=ratio, cx=cx, cy=cy)
 
 
 def ellipse_spec(rng: np.random.Generator, height: int, width: int) -> MaskSpec:
