@@ -61,7 +61,6 @@ from limelight.core.imageio_meta import (
     exif_reset_orientation,
     normalise_exif,
 )
-from limelight.core.imageio_tiff import decode_tiff, encode_tiff
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +183,8 @@ def _decode(path: Path, fmt: str, max_pixels: int, *, raw_half: bool = False) ->
         if fmt == "PNG":
             return decode_png(path, max_pixels)
         if fmt == "TIFF":
+            from limelight.core.imageio_tiff import decode_tiff  # (tifffile: 27 ms to import)
+
             return decode_tiff(path, max_pixels)
         if fmt == "RAW":
             return decode_raw(path, max_pixels, half_size=raw_half)
@@ -320,6 +321,8 @@ def write_image(
         if kind == "PNG":
             encode_png(fh, data, alpha, icc, exif)
         elif kind == "TIFF":
+            from limelight.core.imageio_tiff import encode_tiff
+
             encode_tiff(fh, data, alpha, icc, exif)
         else:
             encode_pillow(fh, kind, data, alpha, icc, exif, quality)
