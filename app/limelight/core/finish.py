@@ -211,8 +211,8 @@ class LightFinish:
         #: (H, W) in [0, 1]: the share of the smoothing a pixel takes whatever the gain, as its
         #: own ratios are noise where L is ~0
         self.chroma_black = (CHROMA_EPS / (lum + np.float32(CHROMA_EPS))).astype(np.float32)
-        r, g, b = cv2.split(self.img)
-        self.max_in = cv2.max(cv2.max(r, g), b)
+        red, green, blue = cv2.split(self.img)
+        self.max_in = cv2.max(cv2.max(red, green), blue)
 
     @classmethod
     def of_maps(cls, family: str, img: np.ndarray, maps: Mapping[str, np.ndarray],
