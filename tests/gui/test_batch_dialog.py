@@ -28,7 +28,7 @@ def _recipe_dialog(qtbot, window, factory, tmp_path: Path, photos: int):  # noqa
     from limelight.core.recipe import Recipe
     from limelight.gui.batch_dialog import BatchDialog
 
-    dialog = BatchDialog(window, engine_factory=factory)
+    dialog = BatchDialog(window.files, engine_factory=factory, parent=window)
     qtbot.addWidget(dialog)
     recipe = save_recipe(Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.3, 0.3),))),
                          tmp_path / "look.json")
@@ -41,15 +41,15 @@ def _recipe_dialog(qtbot, window, factory, tmp_path: Path, photos: int):  # noqa
 
 def test_runs_reports_progress_and_summarises(qtbot, window, photo: Path,  # noqa: ANN001
                                               tmp_path: Path) -> None:
-    from limelight.gui.batch_dialog import BatchDialog, open_batch_dialog
+    from limelight.gui.batch_dialog import BatchDialog
 
     open_and_wait(qtbot, window, photo)
     batch = window.acts.by_name["batch"]
     assert batch.shortcut().toString() == "Ctrl+Shift+B"
     batch.trigger()
-    dialog = window._batch_dialog
+    dialog = window.files.batch_dialog
     assert isinstance(dialog, BatchDialog) and dialog.isVisible() and not dialog.isModal()
-    assert open_batch_dialog(window) is dialog  # one dialog per window
+    assert window.files.open_batch() is dialog  # one dialog per window
     dialog.clear_inputs()
     srcs = _photos(tmp_path / "shoot", 3)
     (tmp_path / "shoot" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
@@ -137,7 +137,7 @@ def test_a_missing_input_is_failed_and_reported(qtbot, window, engine,  # noqa: 
 def test_problems_are_shown_not_raised(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
     from limelight.gui.batch_dialog import BatchDialog
 
-    dialog = BatchDialog(window)
+    dialog = BatchDialog(window.files, parent=window)
     qtbot.addWidget(dialog)
     assert not dialog.start() and "add photos" in dialog.summary.toPlainText()
     dialog.add_paths(_photos(tmp_path / "in", 1))
@@ -152,7 +152,7 @@ def test_subject_placement_needs_its_model(qtbot, window, monkeypatch) -> None: 
     from limelight.gui.batch_dialog import BatchDialog
 
     monkeypatch.setattr(subject, "is_installed", lambda path=None: False)
-    dialog = BatchDialog(window)
+    dialog = BatchDialog(window.files, parent=window)
     qtbot.addWidget(dialog)
     assert not dialog.placement.model().item(1).isEnabled()
     assert "limelight models install subject" in dialog.placement_hint.text()
