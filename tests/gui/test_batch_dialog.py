@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import dark_photo, open_and_wait  # type: ignore[import-not-found]
+from conftest import GatedEngine, dark_photo, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.imageio import read_image
 from limelight.core.recipe import save_recipe
 
@@ -73,23 +73,25 @@ def test_runs_reports_progress_and_summarises(qtbot, window, photo: Path,  # noq
     assert dialog.start_btn.isEnabled() and not dialog.cancel_btn.isEnabled()
 
 
-def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, slow_engine,  # noqa: ANN001
+def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, engine,  # noqa: ANN001
                                                      photo: Path, tmp_path: Path) -> None:
     open_and_wait(qtbot, window, photo)
     window.add_light("whole")  # (a photo opens with no light)
-    slow_engine.delay = 0.4
-    dialog = _recipe_dialog(qtbot, window, lambda jobs: slow_engine, tmp_path, 8)
+    gated = GatedEngine(engine, permits=1)  # the first photo runs; the second waits
+    dialog = _recipe_dialog(qtbot, window, lambda jobs: gated, tmp_path, 8)
     dialog.show()
     dialog.jobs.setValue(1)
     with qtbot.waitSignal(dialog.progressed, timeout=20000,
                           check_params_cb=lambda ev: ev.file.status == "done"):
         assert dialog.start()
+    qtbot.waitUntil(lambda: gated.waiting == 1, timeout=20000)
     # the editor is not blocked: a knob change still gets a preview while the batch runs
     assert dialog.running
     with qtbot.waitSignal(window.preview_applied, timeout=20000):
         window.set_knob("degree", 0.5)
     with qtbot.waitSignal(dialog.batch_finished, timeout=20000) as blocker:
         dialog.cancel()
+        gated.open()  # the photo in progress may finish; the others are cancelled
     result = blocker.args[0]
     assert result.cancelled and 1 <= result.counts["done"] < 8
     assert result.counts["done"] + result.counts["cancelled"] == 8

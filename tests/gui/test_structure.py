@@ -175,3 +175,17 @@ def test_gui_tests_collect_without_torch(tmp_path: Path) -> None:
                           cwd=Path(__file__).parents[2], env=os.environ.copy(), check=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert " collected" in done.stdout and "errors" not in done.stdout.splitlines()[-1]
+
+
+def test_no_gui_test_sleeps() -> None:
+    """GUI tests wait on signals or conditions (``qtbot.waitSignal``/``waitUntil``), or
+    inject the pause (``refine_delay_s``); they never sleep."""
+    found = []
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name == "sleep":
+                    found.append(f"{path.name}:{node.lineno}")
+    assert found == []

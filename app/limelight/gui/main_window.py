@@ -48,7 +48,7 @@ from limelight.gui.overlay import paint_lights_overlay, paint_overlay
 from limelight.gui.panels import AdjustPanel, HistogramWidget, MaskPanel
 from limelight.gui.settings import EditorSettings
 from limelight.gui.tools import BrushTool, EllipseTool, RectSelectTool, SubjectTool, Tool
-from limelight.gui.worker import PreviewLayer, PreviewResult, PreviewWorker
+from limelight.gui.worker import REFINE_DELAY_S, PreviewLayer, PreviewResult, PreviewWorker
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,16 @@ DETAIL_DELAY_MS = 250
 
 
 class MainWindow(QMainWindow):
-    """The Limelight editor. ``engine`` None builds one over the shipped zoo."""
+    """The Limelight editor. ``engine`` None builds one over the shipped zoo;
+    ``refine_delay_s`` is the preview worker's pause before its refined pass."""
 
     preview_applied = Signal(object)
     document_opened = Signal(object)
     detail_shown = Signal(object)
 
     def __init__(self, engine: Engine | Any | None = None, settings: EditorSettings | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 refine_delay_s: float = REFINE_DELAY_S) -> None:
         super().__init__(parent)
         self.setWindowTitle("Limelight")
         self.settings = settings or EditorSettings()
@@ -72,7 +74,7 @@ class MainWindow(QMainWindow):
         self.zoo: Zoo = self.engine.zoo
         self.doc: Document | None = None
         self.undo_stack = QUndoStack(self)
-        self.worker = PreviewWorker(self.engine, self)
+        self.worker = PreviewWorker(self.engine, self, refine_delay_s=refine_delay_s)
         self.worker.result_ready.connect(self._on_worker_result)
         self.worker.failed.connect(self._on_worker_failed)
         self.worker.busy_changed.connect(self._on_worker_busy)

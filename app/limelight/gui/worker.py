@@ -20,7 +20,8 @@ it are composited again.
 Two passes, as the export computes (see ``core.preview``): a new mask or photo is first
 shown from the network run at ``FAST_EDGE``; once no request has come for ``REFINE_DELAY_S``,
 the worker re-runs the network on the whole proxy and delivers the refined preview for the
-latest request's knobs. The worker stays busy until
+latest request's knobs. The pause is the worker's ``refine_delay_s`` (a constructor
+argument: tests pass 0, or a pause longer than the test, instead of waiting on the clock). The worker stays busy until
 then, so a test or the status bar can wait for the final frame.
 
 Signals:
@@ -172,9 +173,12 @@ class PreviewWorker(QObject):
     failed = Signal(int, str)
     busy_changed = Signal(bool)
 
-    def __init__(self, engine: EngineLike | None, parent: QObject | None = None) -> None:
+    def __init__(self, engine: EngineLike | None, parent: QObject | None = None, *,
+                 refine_delay_s: float = REFINE_DELAY_S) -> None:
         super().__init__(parent)
         self.engine = engine
+        #: pause (s) with no request before the refined pass (``REFINE_DELAY_S``)
+        self.refine_delay_s = refine_delay_s
         self._ids = itertools.count(1)
         self._latest_id = 0
         self._pending: PreviewRequest | None = None
@@ -269,7 +273,7 @@ class PreviewWorker(QObject):
                     self._running = True
                     return request, False
                 if self._refine_for is not None:
-                    if not self._cond.wait(REFINE_DELAY_S) and self._pending is None \
+                    if not self._cond.wait(self.refine_delay_s) and self._pending is None \
                             and self._refine_for is not None and not self._stop:
                         request, self._refine_for = self._refine_for, None
                         self._running = True
