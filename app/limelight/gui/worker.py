@@ -37,7 +37,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
@@ -45,7 +45,7 @@ from PySide6.QtCore import QObject, Signal
 
 from limelight.core.engine import Cancel, RunCancelled
 from limelight.core.errors import LimelightError
-from limelight.core.preview import FAST_EDGE, DraftPlan, PreviewMaps
+from limelight.core.preview import FAST_EDGE, DraftPlan, PreviewMaps, RunsModels
 from limelight.core.recompose import Knobs
 from limelight.gui.bridge import GuiBridge
 
@@ -54,12 +54,6 @@ log = logging.getLogger(__name__)
 #: Pause (s) after the last request before the refined pass runs: a brush stroke or a slider
 #: drag sends requests more often than that, so the slow pass waits for the user to stop.
 REFINE_DELAY_S = 0.15
-
-
-class EngineLike(Protocol):
-    """What the worker needs of ``limelight.core.engine.Engine``."""
-
-    def run(self, model: str | None, img: np.ndarray, mask: np.ndarray) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -173,7 +167,7 @@ class PreviewWorker(QObject):
     failed = Signal(int, str)
     busy_changed = Signal(bool)
 
-    def __init__(self, engine: EngineLike | None, parent: QObject | None = None, *,
+    def __init__(self, engine: RunsModels | None, parent: QObject | None = None, *,
                  refine_delay_s: float = REFINE_DELAY_S) -> None:
         super().__init__(parent)
         self.engine = engine
@@ -353,15 +347,17 @@ class PreviewWorker(QObject):
     def _run_maps(self, request: PreviewRequest, mask: np.ndarray, edge: int,
                   refine: bool) -> PreviewMaps | None:
         """The network's maps at ``edge``; None when a refined pass was cancelled."""
+        engine = self.engine
+        assert engine is not None  # (``_compute`` runs the network only with an engine)
         if not refine:
-            return PreviewMaps.compute(self.engine, request.model, request.img, mask, edge)
+            return PreviewMaps.compute(engine, request.model, request.img, mask, edge)
         cancel = Cancel()
         with self._cond:
             if self._pending is not None:
                 return None
             self._refining = cancel
         try:
-            return PreviewMaps.compute(self.engine, request.model, request.img, mask, edge,
+            return PreviewMaps.compute(engine, request.model, request.img, mask, edge,
                                        cancel=cancel)
         except RunCancelled:
             self.cancelled_refines += 1
