@@ -6,8 +6,10 @@ through ``qtbot.waitSignal``/``waitUntil``, never with sleeps.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -46,10 +48,11 @@ def settings(tmp_path: Path):
     return EditorSettings(QSettings(str(tmp_path / "editor.ini"), QSettings.Format.IniFormat))
 
 
-def make_window(qtbot, engine, settings):  # noqa: ANN001, ANN201
+def make_window(qtbot, engine, settings, **options):  # noqa: ANN001, ANN003, ANN201
+    """A shown editor window over ``engine``; ``options`` go to ``MainWindow``."""
     from limelight.gui.main_window import MainWindow
 
-    win = MainWindow(engine=engine, settings=settings)
+    win = MainWindow(engine=engine, settings=settings, **options)
     from PySide6.QtWidgets import QMessageBox
 
     # pytest-qt closes the window after the test: discard instead of showing a dialog.
@@ -76,6 +79,42 @@ def window(qtbot, engine, settings) -> Iterator:  # noqa: ANN001
     yield win
     idle(qtbot, win)
     win.worker.stop()
+
+
+class GatedEngine:
+    """An engine whose runs each take a permit: ``allow(n)`` lets n more runs through,
+    ``open()`` every run from then on. Tests order the threads with it instead of sleeping;
+    a run left waiting for ``hang_s`` fails (a stuck test, not a timing threshold)."""
+
+    def __init__(self, engine: Any, permits: int = 0, hang_s: float = 60.0) -> None:
+        self._engine = engine
+        self._cond = threading.Condition()
+        self._permits, self._open, self._hang_s = permits, False, hang_s
+        self.waiting = 0  # runs waiting for a permit now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def allow(self, runs: int = 1) -> None:
+        with self._cond:
+            self._permits += runs
+            self._cond.notify_all()
+
+    def open(self) -> None:
+        with self._cond:
+            self._open = True
+            self._cond.notify_all()
+
+    def run(self, model: str | None, img: Any, mask: Any, **kwargs: Any) -> Any:
+        with self._cond:
+            self.waiting += 1
+            ready = self._cond.wait_for(lambda: self._open or self._permits > 0, self._hang_s)
+            self.waiting -= 1
+            if not ready:
+                raise AssertionError("a run waited for a permit that never came")
+            if not self._open:
+                self._permits -= 1
+        return self._engine.run(model, img, mask, **kwargs)
 
 
 def idle(qtbot, win) -> None:  # noqa: ANN001

@@ -50,7 +50,7 @@ def test_the_auto_mask_brush_stops_at_the_door(qtbot, window, tmp_path: Path) ->
     assert plain[door].mean() > 0.8
     assert snapped[door].mean() < 0.2
     assert snapped[wall].mean() > 0.8
-    assert window.save_recipe()
+    assert window.files.save_recipe()
     saved = load_recipe(sidecar_path(photo)).layers[0].mask.shapes[-1]
     assert saved.auto is True
     window.undo_stack.undo()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import dark_photo, open_and_wait  # type: ignore[import-not-found]
+from conftest import GatedEngine, dark_photo, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.imageio import read_image
 from limelight.core.recipe import save_recipe
 
@@ -28,7 +28,7 @@ def _recipe_dialog(qtbot, window, factory, tmp_path: Path, photos: int):  # noqa
     from limelight.core.recipe import Recipe
     from limelight.gui.batch_dialog import BatchDialog
 
-    dialog = BatchDialog(window, engine_factory=factory)
+    dialog = BatchDialog(window.files, engine_factory=factory, parent=window)
     qtbot.addWidget(dialog)
     recipe = save_recipe(Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.5, 0.3, 0.3),))),
                          tmp_path / "look.json")
@@ -41,15 +41,15 @@ def _recipe_dialog(qtbot, window, factory, tmp_path: Path, photos: int):  # noqa
 
 def test_runs_reports_progress_and_summarises(qtbot, window, photo: Path,  # noqa: ANN001
                                               tmp_path: Path) -> None:
-    from limelight.gui.batch_dialog import BatchDialog, open_batch_dialog
+    from limelight.gui.batch_dialog import BatchDialog
 
     open_and_wait(qtbot, window, photo)
     batch = window.acts.by_name["batch"]
     assert batch.shortcut().toString() == "Ctrl+Shift+B"
     batch.trigger()
-    dialog = window._batch_dialog
+    dialog = window.files.batch_dialog
     assert isinstance(dialog, BatchDialog) and dialog.isVisible() and not dialog.isModal()
-    assert open_batch_dialog(window) is dialog  # one dialog per window
+    assert window.files.open_batch() is dialog  # one dialog per window
     dialog.clear_inputs()
     srcs = _photos(tmp_path / "shoot", 3)
     (tmp_path / "shoot" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
@@ -73,23 +73,25 @@ def test_runs_reports_progress_and_summarises(qtbot, window, photo: Path,  # noq
     assert dialog.start_btn.isEnabled() and not dialog.cancel_btn.isEnabled()
 
 
-def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, slow_engine,  # noqa: ANN001
+def test_cancel_is_clean_and_the_editor_stays_usable(qtbot, window, engine,  # noqa: ANN001
                                                      photo: Path, tmp_path: Path) -> None:
     open_and_wait(qtbot, window, photo)
     window.add_light("whole")  # (a photo opens with no light)
-    slow_engine.delay = 0.4
-    dialog = _recipe_dialog(qtbot, window, lambda jobs: slow_engine, tmp_path, 8)
+    gated = GatedEngine(engine, permits=1)  # the first photo runs; the second waits
+    dialog = _recipe_dialog(qtbot, window, lambda jobs: gated, tmp_path, 8)
     dialog.show()
     dialog.jobs.setValue(1)
     with qtbot.waitSignal(dialog.progressed, timeout=20000,
                           check_params_cb=lambda ev: ev.file.status == "done"):
         assert dialog.start()
+    qtbot.waitUntil(lambda: gated.waiting == 1, timeout=20000)
     # the editor is not blocked: a knob change still gets a preview while the batch runs
     assert dialog.running
     with qtbot.waitSignal(window.preview_applied, timeout=20000):
         window.set_knob("degree", 0.5)
     with qtbot.waitSignal(dialog.batch_finished, timeout=20000) as blocker:
         dialog.cancel()
+        gated.open()  # the photo in progress may finish; the others are cancelled
     result = blocker.args[0]
     assert result.cancelled and 1 <= result.counts["done"] < 8
     assert result.counts["done"] + result.counts["cancelled"] == 8
@@ -137,7 +139,7 @@ def test_a_missing_input_is_failed_and_reported(qtbot, window, engine,  # noqa: 
 def test_problems_are_shown_not_raised(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
     from limelight.gui.batch_dialog import BatchDialog
 
-    dialog = BatchDialog(window)
+    dialog = BatchDialog(window.files, parent=window)
     qtbot.addWidget(dialog)
     assert not dialog.start() and "add photos" in dialog.summary.toPlainText()
     dialog.add_paths(_photos(tmp_path / "in", 1))
@@ -152,7 +154,7 @@ def test_subject_placement_needs_its_model(qtbot, window, monkeypatch) -> None: 
     from limelight.gui.batch_dialog import BatchDialog
 
     monkeypatch.setattr(subject, "is_installed", lambda path=None: False)
-    dialog = BatchDialog(window)
+    dialog = BatchDialog(window.files, parent=window)
     qtbot.addWidget(dialog)
     assert not dialog.placement.model().item(1).isEnabled()
     assert "limelight models install subject" in dialog.placement_hint.text()

@@ -33,7 +33,7 @@ def test_a_photo_opens_as_it_is(qtbot, window, photo: Path) -> None:
     assert window.worker._runs == []  # the network did not even run
     assert window.lights_panel.tree.topLevelItemCount() == 1  # the "no light" hint
     assert not window.adjust._light_box.isEnabled()
-    assert window.confirm_discard() and not asked  # closing untouched asks nothing
+    assert window.files.confirm_discard() and not asked  # closing untouched asks nothing
     # Clear (Del) empties the selected light: the photo again, not the whole frame lit
     window.add_shape(Ellipse(0.5, 0.5, 0.25, 0.3), "Ellipse")
     idle(qtbot, window)
@@ -128,7 +128,7 @@ def test_recipe_restores_the_lights_and_export_matches_the_cli(
     window.adjust.sliders["gamma1"].setValue(0.9)
     window.rename_light(1, "Doorway")
     idle(qtbot, window)
-    assert window.save_recipe()
+    assert window.files.save_recipe()
     recipe = load_recipe(sidecar_path(photo))
     assert [x.name for x in recipe.layers] == ["Whole photo", "Doorway"]
     saved = window.doc.state
@@ -140,7 +140,7 @@ def test_recipe_restores_the_lights_and_export_matches_the_cli(
     finally:
         other.worker.stop()
     out = tmp_path / "editor.png"
-    task = window.start_export(out, fmt="PNG", bit_depth=8)
+    task = window.files.start_export(out, fmt="PNG", bit_depth=8)
     with qtbot.waitSignal(task.finished, timeout=30000):
         pass
     by_cli = tmp_path / "cli.png"

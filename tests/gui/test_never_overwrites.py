@@ -33,7 +33,7 @@ def test_recipe_save_never_replaces_the_photo(qtbot, window, photo: Path,  # noq
     window.show_error = errors.append
     before = _sha(photo)
     for target in _aliases(photo, tmp_path):
-        assert not window.save_recipe(target), target
+        assert not window.files.save_recipe(target), target
     assert _sha(photo) == before
     # the same same-file test as the CLI's -o (not only 'not a recipe', which a photo that
     # happens to start with '{' would pass)
@@ -45,7 +45,7 @@ def test_export_never_replaces_the_photo(qtbot, window, photo: Path,  # noqa: AN
     open_and_wait(qtbot, window, photo)
     before = _sha(photo)
     for target in _aliases(photo, tmp_path):
-        task = window.start_export(target, fmt="PNG", bit_depth=8)
+        task = window.files.start_export(target, fmt="PNG", bit_depth=8)
         failures: list[str] = []
         task.failed.connect(failures.append)
         with qtbot.waitSignal(task.finished, timeout=30000):

@@ -26,7 +26,7 @@ def test_one_to_one_shows_the_exports_pixels(qtbot, window, tmp_path: Path) -> N
     with qtbot.waitSignal(window.detail_shown, timeout=30000):
         window.canvas.actual_pixels()
     out = tmp_path / "export.png"
-    task = window.start_export(out, fmt="PNG", bit_depth=8)
+    task = window.files.start_export(out, fmt="PNG", bit_depth=8)
     with qtbot.waitSignal(task.finished, timeout=60000):
         pass
     exported = read_image(out).pixels

@@ -35,7 +35,7 @@ def test_bad_files_change_nothing_and_name_the_file(qtbot, window, photo: Path,
     open_and_wait(qtbot, window, photo)
     window.add_shape(Ellipse(0.5, 0.5, 0.2, 0.3), "Ellipse")
     idle(qtbot, window)
-    assert window.save_recipe()
+    assert window.files.save_recipe()
     recipe = sidecar_path(photo)
     saved = recipe.read_bytes()
     window.add_shape(Ellipse(0.3, 0.3, 0.1, 0.1), "Ellipse")  # an unsaved edit on top
@@ -51,11 +51,11 @@ def test_bad_files_change_nothing_and_name_the_file(qtbot, window, photo: Path,
         assert window.doc is doc and window.doc.state == state
         assert window.windowTitle() == title
         np.testing.assert_array_equal(window.canvas.after_item.array, before)
-        assert window.save_recipe()  # Ctrl+S: still the photo on screen's own recipe
+        assert window.files.save_recipe()  # Ctrl+S: still the photo on screen's own recipe
         assert not sidecar_path(bad).exists()
         assert window.undo_stack.canUndo()
         window.undo_stack.undo()  # back to the saved edit: the sidecar is byte-identical
-        assert window.save_recipe()
+        assert window.files.save_recipe()
         assert recipe.read_bytes() == saved
         window.undo_stack.redo()
     assert len(window.error_dialogs) == 3 and not asked

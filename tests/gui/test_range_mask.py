@@ -58,10 +58,10 @@ def test_a_range_keeps_the_lamp_out_of_the_light(qtbot, window, tmp_path: Path) 
     soft = ranged.mask[1][(xx - 180) ** 2 + (yy - 60) ** 2 > 30**2]
     assert soft.min() > 0.0 or soft.max() == 1.0  # outside the lamp: lit
     # export and recipe: the same rule at full resolution
-    assert window.save_recipe()
+    assert window.files.save_recipe()
     assert load_recipe(sidecar_path(photo)).layers[0].mask.range_high == pytest.approx(0.35)
     out = tmp_path / "lamp_lit.png"
-    task = window.start_export(out, fmt="PNG", bit_depth=8)
+    task = window.files.start_export(out, fmt="PNG", bit_depth=8)
     with qtbot.waitSignal(task.finished, timeout=30000):
         pass
     exported, source = read_image(out).pixels, read_image(photo).pixels

@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -57,6 +57,8 @@ from limelight.gui.bridge import GuiBridge
 
 if TYPE_CHECKING:
     from limelight.core.engine import Engine
+    from limelight.gui.document import Document
+    from limelight.gui.settings import EditorSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,18 @@ def _duration(seconds: float) -> str:
     return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
 
 
+class BatchHost(Protocol):
+    """What the dialog uses of the editor (its ``FileController``)."""
+
+    @property
+    def settings(self) -> EditorSettings: ...
+    @property
+    def engine(self) -> Any: ...
+    @property
+    def doc(self) -> Document | None: ...
+    def current_recipe(self) -> Recipe: ...
+
+
 class BatchDialog(BatchFormMixin, QDialog):
     """Inputs, recipe, placement, output, naming, format, policy and jobs; then progress."""
 
@@ -78,13 +92,14 @@ class BatchDialog(BatchFormMixin, QDialog):
     batch_finished = Signal(object)
     batch_failed = Signal(str)
 
-    def __init__(self, window: Any = None, *, engine_factory: EngineFactory | None = None,
+    def __init__(self, host: BatchHost | None = None, *,
+                 engine_factory: EngineFactory | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent if parent is not None else window)
+        super().__init__(parent)
         self.setWindowTitle("Batch export")
         self.setModal(False)
         self.setWindowModality(Qt.WindowModality.NonModal)
-        self.window_ = window
+        self.host = host
         self._engine_factory = engine_factory or self._default_engine
         self._inputs: list[Path] = []
         self._cancel: CancelToken | None = None
@@ -146,9 +161,9 @@ class BatchDialog(BatchFormMixin, QDialog):
         self.resize(720, 640)
 
     def _load_settings(self) -> None:
-        settings = getattr(self.window_, "settings", None)
-        if settings is None:
+        if self.host is None:
             return
+        settings = self.host.settings
         if settings.q.contains("folders/batch"):
             self.out_dir.setText(str(settings.folder("batch")))
         self.name.setText(str(settings.q.value("batch/name", "{name}_lit")))
@@ -181,9 +196,9 @@ class BatchDialog(BatchFormMixin, QDialog):
     def recipe(self) -> Recipe:
         """The recipe chosen; LimelightError/BatchError when it cannot be had."""
         if self.recipe_source.currentData() == "current":
-            if getattr(self.window_, "doc", None) is None:
+            if self.host is None or self.host.doc is None:
                 raise BatchError("no photo is open in the editor: choose a recipe file")
-            return self.window_.current_recipe()
+            return self.host.current_recipe()
         text = self.recipe_path.text().strip()
         if not text:
             raise BatchError("choose a recipe file, or use the current edit")
@@ -205,7 +220,7 @@ class BatchDialog(BatchFormMixin, QDialog):
             cluster=self.cluster_address())
 
     def _default_engine(self, jobs: int) -> Engine:
-        base = getattr(self.window_, "engine", None)
+        base = self.host.engine if self.host is not None else None
         zoo = getattr(base, "zoo", None)
         device = getattr(base, "requested_device", "auto")
         return batch_engine(zoo, device=device, jobs=jobs)
@@ -273,8 +288,8 @@ class BatchDialog(BatchFormMixin, QDialog):
             self._thread.join(timeout)
 
     def _remember(self, job: BatchJob) -> None:
-        settings = getattr(self.window_, "settings", None)
-        if settings is not None:
+        if self.host is not None:
+            settings = self.host.settings
             settings.set_folder("batch", job.out_dir)
             settings.set_value("batch/name", job.name)
 
@@ -319,19 +334,3 @@ class BatchDialog(BatchFormMixin, QDialog):
         self._set_running(False)
         self._bridge.release()
 
-
-def open_batch_dialog(window: Any) -> BatchDialog:
-    """The editor's hook (``FileOpsMixin.open_batch``): shows the window's batch dialog,
-    creating it on first use; it lives as long as the window, so a batch keeps running
-    (and can be watched again) after the dialog is closed."""
-    dialog = getattr(window, "_batch_dialog", None)
-    if dialog is None:
-        dialog = BatchDialog(window)
-        window._batch_dialog = dialog
-        doc = getattr(window, "doc", None)
-        if doc is not None and getattr(doc, "path", None) is not None:
-            dialog.add_paths([doc.path.parent])
-    dialog.show()
-    dialog.raise_()
-    dialog.activateWindow()
-    return dialog

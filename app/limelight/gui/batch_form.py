@@ -33,7 +33,7 @@ ON_EXISTS = {"Rename the new file (name_1, name_2…)": "rename",
 class BatchFormMixin:
     """Builds the option widgets on the dialog (``self``) and keeps them consistent."""
 
-    window_: Any
+    host: Any
     add_paths: Any
 
     def _build_form(self) -> QFormLayout:
@@ -45,7 +45,7 @@ class BatchFormMixin:
         self.recipe_path.setPlaceholderText("recipe.json")
         browse_recipe = QPushButton("Browse…")
         browse_recipe.clicked.connect(self._on_browse_recipe)
-        has_doc = getattr(self.window_, "doc", None) is not None
+        has_doc = getattr(self.host, "doc", None) is not None
         if not has_doc:
             self.recipe_source.setCurrentIndex(1)
             self.recipe_source.model().item(0).setEnabled(False)  # type: ignore[attr-defined]

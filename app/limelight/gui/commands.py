@@ -46,16 +46,16 @@ class EditCommand(QUndoCommand):
         self.old, self.new = old, new
         self._apply = apply
         self._first = already_applied
-        self._merge_key = merge_key
+        self.merge_key = merge_key
         self.open = merge_key is not None
 
     def id(self) -> int:  # noqa: A003 - Qt API
-        return merge_id(self._merge_key) if self._merge_key else NO_MERGE
+        return merge_id(self.merge_key) if self.merge_key else NO_MERGE
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
         if not isinstance(other, EditCommand) or not self.open:
             return False
-        if other._merge_key != self._merge_key:
+        if other.merge_key != self.merge_key:
             return False
         self.new = other.new
         self.open = other.open

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from limelight.core.errors import LimelightError
+from limelight.core.imageio import to_float
 from limelight.core.lights import Light, unique_name
 from limelight.core.masks import MaskSpec, Shape, Stroke, StrokePainter, rasterize_area_a
 from limelight.core.recompose import Knobs
@@ -109,12 +110,6 @@ def make_proxy(pixels: np.ndarray, long_edge: int = PREVIEW_LONG_EDGE) -> np.nda
     return cv2.resize(pixels, (pw, ph), interpolation=cv2.INTER_AREA)
 
 
-def pixels_to_float(pixels: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8/uint16 -> float32 [0, 1]."""
-    scale = 1.0 / float(np.iinfo(pixels.dtype).max)
-    return pixels.astype(np.float32) * np.float32(scale)
-
-
 class Document:
     """One open photo.
 
@@ -137,7 +132,7 @@ class Document:
         self.meta = meta
         self.full_size = full_size
         self.proxy = np.ascontiguousarray(proxy)
-        self.img = pixels_to_float(self.proxy)
+        self.img = to_float(self.proxy)
         from limelight.gui.worker import to_display
 
         self.display = to_display(self.img)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -16,14 +17,12 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QStatusBar,
     QWidget,
 )
 
 from limelight.gui.background import Task
 from limelight.gui.settings import EditorSettings
-
-if TYPE_CHECKING:
-    from limelight.gui.main_window import MainWindow
 
 #: format -> (suffix, bit depths offered, has quality)
 FORMATS: dict[str, tuple[str, tuple[int, ...], bool]] = {
@@ -96,7 +95,7 @@ class ExportDialog(QDialog):
         return Path(self.path.text()).expanduser()
 
     def options(self) -> dict[str, Any]:
-        """Keyword arguments for ``MainWindow.start_export``."""
+        """Keyword arguments for ``FileController.start_export``."""
         fmt = self.format.currentText()
         self.settings.set_value("export/quality", self.quality.value())
         return {"fmt": fmt, "quality": self.quality.value(), "bit_depth": self.depth_combo.currentData()}
@@ -106,19 +105,21 @@ class ExportProgress:
     """A progress bar in the status bar while an export task runs; then a message."""
 
     @staticmethod
-    def attach(win: MainWindow, task: Task, output: Path) -> None:
+    def attach(status: QStatusBar, show_error: Callable[[str], None], task: Task,
+               output: Path) -> None:
+        """Shows ``task``'s progress in ``status``; its failure goes to ``show_error``."""
         bar = QProgressBar()
         bar.setRange(0, 100)
         bar.setMaximumWidth(160)
         bar.setFormat("Export %p%")
         bar.setToolTip(f"Exporting to {output}")
-        win.statusBar().addPermanentWidget(bar)
+        status.addPermanentWidget(bar)
         task.progressed.connect(lambda f: bar.setValue(int(round(f * 100))))
-        task.succeeded.connect(lambda p: win.statusBar().showMessage(f"Exported {p}", 15000))
-        task.failed.connect(win.show_error)
+        task.succeeded.connect(lambda p: status.showMessage(f"Exported {p}", 15000))
+        task.failed.connect(show_error)
 
         def done() -> None:
-            win.statusBar().removeWidget(bar)
+            status.removeWidget(bar)
             bar.deleteLater()
 
         task.finished.connect(done)

@@ -1,5 +1,12 @@
 """File side of the window: open (dialog, drop, command line, recent), recipes, export,
-selection jobs, the batch hook, About, and the unsaved-edit question on close."""
+selection jobs, the batch dialog, About, and the unsaved-edit question on close.
+
+``FileController`` is owned by the editor window and talks to it only through ``FileHost``,
+a small Protocol: this module never imports ``main_window``.
+
+Signals:
+    opened(Path): a photo was opened and is on screen.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,12 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from PIL import Image as PILImage
-from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QObject, QRectF, Signal
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QStatusBar, QWidget
 
 from limelight.core.errors import LimelightError
 from limelight.core.imageio import read_preview
@@ -22,20 +29,10 @@ from limelight.gui.background import Task
 from limelight.gui.document import PREVIEW_LONG_EDGE, Document, EditState
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import SignalInstance
-    from PySide6.QtGui import QUndoStack
-    from PySide6.QtWidgets import QMainWindow
-
-    from limelight.core.engine import Engine
     from limelight.core.masks import Shape
     from limelight.core.zoo import Zoo
-    from limelight.gui.actions import Actions
-    from limelight.gui.main_window import MaskPanelLike
+    from limelight.gui.batch_dialog import BatchDialog
     from limelight.gui.settings import EditorSettings
-
-    _WindowBase = QMainWindow
-else:
-    _WindowBase = object
 
 log = logging.getLogger(__name__)
 
@@ -76,35 +73,53 @@ def load_document(path: Path, long_edge: int = PREVIEW_LONG_EDGE) -> Document:
     return doc
 
 
-class FileOpsMixin(_WindowBase):
-    """Mixed into ``MainWindow``; uses its document, settings, engine and status bar."""
-
-    if TYPE_CHECKING:  # what the mixin uses of MainWindow
-        doc: Document | None
-        settings: EditorSettings
-        engine: Engine
-        zoo: Zoo
-        acts: Actions
-        undo_stack: QUndoStack
-        mask_panel: MaskPanelLike
-        document_opened: SignalInstance
-
-        def set_document(self, doc: Document) -> None: ...
-        def prepare_document(self, doc: Document) -> None: ...
-        def _push(self, text: str, new: EditState, merge_key: str | None = None,
-                  painted: bool = False) -> None: ...
-        def _update_title(self) -> None: ...
-        def add_shape(self, shape: Shape, text: str) -> None: ...
-
-    def _init_file_ops(self) -> None:
-        self._tasks: list[Task] = []
-        self._scratch = Path(tempfile.mkdtemp(prefix="limelight-masks-"))
-        self._refresh_recent_menu()
+class FileHost(Protocol):
+    """What the file controller needs of the editor window."""
 
     @property
-    def recipe_path(self) -> Path | None:
-        """Where the edit of the photo on screen was last read or saved (None: not yet)."""
-        return self.doc.recipe_path if self.doc is not None else None
+    def doc(self) -> Document | None: ...
+
+    def prepare_document(self, doc: Document) -> None: ...
+    def set_document(self, doc: Document) -> None: ...
+    def push_edit(self, text: str, new: EditState) -> None: ...
+    def add_shape(self, shape: Shape, text: str) -> None: ...
+    def edit_saved(self) -> None: ...
+    def brush_settings(self) -> tuple[float, float, str]: ...
+    def show_error(self, message: str) -> None: ...
+    def show_error_dialog(self, title: str, text: str) -> None: ...
+    def ask_save_changes(self) -> QMessageBox.StandardButton: ...
+    def statusBar(self) -> QStatusBar: ...  # noqa: N802 - QMainWindow's name
+
+
+class FileController(QObject):
+    """The window's file commands; owned by the window, which it reaches only as ``host``.
+
+    Args:
+        host: the editor window, seen through ``FileHost``.
+        widget: the parent of the dialogs and background tasks (the window itself).
+        settings, engine, zoo: the window's settings, inference engine and model zoo.
+    """
+
+    opened = Signal(object)
+
+    def __init__(self, host: FileHost, widget: QWidget, settings: EditorSettings, engine: Any,
+                 zoo: Zoo) -> None:
+        super().__init__(widget)
+        self.host, self._widget = host, widget
+        self.settings, self.engine, self.zoo = settings, engine, zoo
+        self._tasks: list[Task] = []
+        self._scratch = Path(tempfile.mkdtemp(prefix="limelight-masks-"))
+        self._recent_menu: QMenu | None = None
+        #: the window's batch dialog, made on first use (it outlives its closing)
+        self.batch_dialog: BatchDialog | None = None
+
+    @property
+    def doc(self) -> Document | None:
+        """The photo on screen (the host's)."""
+        return self.host.doc
+
+    def _status(self) -> QStatusBar:
+        return self.host.statusBar()
 
     # -- opening -----------------------------------------------------------------------------
     def open_path(self, path: Path, *, ask: bool = True) -> bool:
@@ -117,7 +132,7 @@ class FileOpsMixin(_WindowBase):
         path = Path(path)
         try:
             doc = load_document(path, self.proxy_long_edge())
-            self.prepare_document(doc)
+            self.host.prepare_document(doc)
         except LimelightError as exc:
             return self._open_failed(path, exc.problem if exc.path == path else str(exc))
         except OSError as exc:
@@ -129,43 +144,41 @@ class FileOpsMixin(_WindowBase):
             return self._open_failed(path, f"unexpected error: {type(exc).__name__}: {exc}")
         if ask and not self.confirm_discard():
             return False
-        self.set_document(doc)
+        self.host.set_document(doc)
         if path.parent != self._scratch:
             self.settings.add_recent(path)
             self.settings.set_folder("open", path.parent)
         self._refresh_recent_menu()
         restored = " — edit restored from its recipe" if doc.recipe_path else ""
-        self.statusBar().showMessage(f"Opened {path.name}{restored}", 6000)
+        self._status().showMessage(f"Opened {path.name}{restored}", 6000)
         if doc.mask_error:
-            self.show_error(f"{path.name}: the saved mask cannot be drawn: {doc.mask_error}")
-        self.document_opened.emit(path)
+            self.host.show_error(f"{path.name}: the saved mask cannot be drawn: {doc.mask_error}")
+        self.opened.emit(path)
         return True
 
     def proxy_long_edge(self) -> int:
         """The preview proxy's long edge: ``PREVIEW_LONG_EDGE`` device pixels, so at 2x
         display scaling the photo at Fit is drawn from twice the pixels (sharp)."""
-        return int(round(PREVIEW_LONG_EDGE * max(1.0, min(3.0, self.devicePixelRatioF()))))
+        ratio = self._widget.devicePixelRatioF()
+        return int(round(PREVIEW_LONG_EDGE * max(1.0, min(3.0, ratio))))
 
     def _open_failed(self, path: Path, reason: str) -> bool:
         """Reports a photo that cannot be opened (dialog + status bar); returns False."""
         message = f"{path}: {reason}"
         log.warning("%s", message)
-        self.statusBar().showMessage(f"Cannot open {path.name}: {reason}", 20000)
-        self.show_error_dialog(f"Cannot open {path.name}",
-                               f"{path.name} cannot be opened: {reason}\n\n{path}")
+        self._status().showMessage(f"Cannot open {path.name}: {reason}", 20000)
+        self.host.show_error_dialog(f"Cannot open {path.name}",
+                                    f"{path.name} cannot be opened: {reason}\n\n{path}")
         return False
 
-    def show_error_dialog(self, title: str, text: str) -> None:
-        """A modal warning (tests replace it)."""
-        QMessageBox.warning(self, title, text)
-
     def open_dialog(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open photo", str(self.settings.folder("open")),
-                                              IMAGE_FILTER)
+        name, _ = QFileDialog.getOpenFileName(self._widget, "Open photo",
+                                              str(self.settings.folder("open")), IMAGE_FILTER)
         if name:
             self.open_path(Path(name))
 
-    def _on_files_dropped(self, paths: list[Path]) -> None:
+    def open_dropped(self, paths: list[Path]) -> None:
+        """Files dropped on the window: the first photo opens, else the first recipe applies."""
         recipes = [p for p in paths if p.name.endswith(".json")]
         photos = [p for p in paths if p not in recipes]
         if photos:
@@ -173,17 +186,13 @@ class FileOpsMixin(_WindowBase):
         elif recipes:
             self.apply_recipe_file(recipes[0])
 
-    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: Any) -> None:  # noqa: N802
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            self._on_files_dropped(paths)
+    def set_recent_menu(self, menu: QMenu | None) -> None:
+        """The "Open recent" menu this controller keeps filled."""
+        self._recent_menu = menu
+        self._refresh_recent_menu()
 
     def _refresh_recent_menu(self) -> None:
-        menu = getattr(self.acts, "recent_menu", None)
+        menu = self._recent_menu
         if menu is None:
             return
         menu.clear()
@@ -202,19 +211,15 @@ class FileOpsMixin(_WindowBase):
         self.settings.clear_recent()
         self._refresh_recent_menu()
 
-    def show_error(self, message: str) -> None:
-        log.warning("%s", message)
-        self.statusBar().showMessage(message, 20000)
-
     # -- recipes -----------------------------------------------------------------------------
     def current_recipe(self, base: Path | None = None) -> Recipe:
         """The edit as a recipe; raster masks made in this session are copied beside ``base``."""
         from dataclasses import replace
 
-        assert self.doc is not None
-        state = self.doc.state
+        doc = self.doc
+        assert doc is not None
         lights, k = [], 0
-        for light in state.lights:
+        for light in doc.state.lights:
             shapes = []
             for s in light.mask.shapes:
                 if isinstance(s, RasterMask) and base is not None and s.path.parent == self._scratch:
@@ -224,89 +229,87 @@ class FileOpsMixin(_WindowBase):
                     k += 1
                 shapes.append(s)
             lights.append(replace(light, mask=replace(light.mask, shapes=tuple(shapes))))
-        return Recipe(model=state.model, lights=tuple(lights))
+        return Recipe(model=doc.state.model, lights=tuple(lights))
 
     def save_recipe(self, path: Path | None = None) -> bool:
         """Saves the edit (default: the photo's sidecar). Returns False on error."""
-        if self.doc is None:
+        doc = self.doc
+        if doc is None:
             return False
         if path is None:
-            if self.doc.path is None:
+            if doc.path is None:
                 return self.save_recipe_as()
-            path = self.doc.recipe_path or sidecar_path(self.doc.path)
-        doc = self.doc
+            path = doc.recipe_path or sidecar_path(doc.path)
         try:
-            photo = (self.doc.path,) if self.doc.path else ()
+            photo = (doc.path,) if doc.path else ()
             save_recipe(self.current_recipe(path), path, protect=photo)
         except (LimelightError, OSError) as exc:
-            self.show_error(str(exc))
+            self.host.show_error(str(exc))
             return False
         doc.recipe_path = path
         doc.mark_saved()
-        self.undo_stack.setClean()
-        self._update_title()
+        self.host.edit_saved()
         self.settings.set_folder("recipe", path.parent)
-        self.statusBar().showMessage(f"Recipe saved to {path}", 6000)
+        self._status().showMessage(f"Recipe saved to {path}", 6000)
         return True
 
     def save_recipe_as(self) -> bool:
-        if self.doc is None:
+        doc = self.doc
+        if doc is None:
             return False
-        start = sidecar_path(self.doc.path) if self.doc.path else self.settings.folder("recipe")
-        name, _ = QFileDialog.getSaveFileName(self, "Save recipe", str(start), RECIPE_FILTER)
+        start = sidecar_path(doc.path) if doc.path else self.settings.folder("recipe")
+        name, _ = QFileDialog.getSaveFileName(self._widget, "Save recipe", str(start),
+                                              RECIPE_FILTER)
         return self.save_recipe(Path(name)) if name else False
 
     def apply_recipe_file(self, path: Path | None = None) -> bool:
         """Applies a recipe file to the open photo (undoable)."""
-        if self.doc is None:
+        doc = self.doc
+        if doc is None:
             return False
         if path is None:
-            name, _ = QFileDialog.getOpenFileName(self, "Apply recipe",
-                                                  str(self.settings.folder("recipe")), RECIPE_FILTER)
+            name, _ = QFileDialog.getOpenFileName(self._widget, "Apply recipe",
+                                                  str(self.settings.folder("recipe")),
+                                                  RECIPE_FILTER)
             if not name:
                 return False
             path = Path(name)
         try:
             recipe = load_recipe(path)
         except LimelightError as exc:
-            self.show_error(str(exc))
+            self.host.show_error(str(exc))
             return False
-        model = recipe.model if recipe.model in self.zoo.names else self.doc.state.model
+        model = recipe.model if recipe.model in self.zoo.names else doc.state.model
         if recipe.model and recipe.model not in self.zoo.names:
-            self.show_error(f"{path}: model {recipe.model!r} is not installed; keeping {model!r}")
-        self._push(f"Apply recipe {path.name}",
-                   EditState(recipe.layers, model, 0 if recipe.layers else -1))
+            self.host.show_error(f"{path}: model {recipe.model!r} is not installed; "
+                                 f"keeping {model!r}")
+        self.host.push_edit(f"Apply recipe {path.name}",
+                            EditState(recipe.layers, model, 0 if recipe.layers else -1))
         self.settings.set_folder("recipe", path.parent)
         return True
 
     def confirm_discard(self) -> bool:
         """Asks to save unsaved edits; False means the user cancelled."""
-        if self.doc is None or not self.doc.dirty:
+        doc = self.doc
+        if doc is None or not doc.dirty:
             return True
-        answer = self.ask_save_changes()
+        answer = self.host.ask_save_changes()
         if answer == QMessageBox.StandardButton.Save:
             return self.save_recipe()
         return answer == QMessageBox.StandardButton.Discard
 
-    def ask_save_changes(self) -> QMessageBox.StandardButton:
-        """The question itself (tests replace it)."""
-        name = self.doc.path.name if self.doc and self.doc.path else "this photo"
-        return QMessageBox.question(
-            self, "Unsaved edit", f"Save the edit of {name} as a recipe before closing it?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
-
     # -- export and batch --------------------------------------------------------------------
     def export_dialog(self) -> None:
-        if self.doc is None or self.doc.path is None:
-            self.show_error("Open a photo file to export it.")
+        doc = self.doc
+        if doc is None or doc.path is None:
+            self.host.show_error("Open a photo file to export it.")
             return
         if not self.zoo.models:
-            self.show_error("No models installed: nothing to export.")
+            self.host.show_error("No models installed: nothing to export.")
             return
         from limelight.gui.export_dialog import ExportDialog
 
-        dialog = ExportDialog(self, self.doc.path, self.settings, self.doc.meta)
+        dialog = ExportDialog(self._widget, doc.path, self.settings, doc.meta)
         if dialog.exec():
             self.start_export(dialog.output_path(), **dialog.options())
 
@@ -316,63 +319,62 @@ class FileOpsMixin(_WindowBase):
         from limelight.core.pipeline import process_file
         from limelight.gui.export_dialog import ExportProgress
 
-        assert self.doc is not None and self.doc.path is not None
-        src, recipe, engine = self.doc.path, self.current_recipe(), self.engine
-        subject_fn = self.doc.subject_fn
+        doc = self.doc
+        assert doc is not None and doc.path is not None
+        src, recipe, engine = doc.path, self.current_recipe(), self.engine
+        subject_fn = doc.subject_fn
 
         def job(progress: Any) -> Path:
             return process_file(src, output, recipe, engine, fmt=fmt, quality=quality,
                                 bit_depth=bit_depth, progress=progress, subject_fn=subject_fn)
 
         task = Task(job, "Export", self)
-        ExportProgress.attach(self, task, output)  # type: ignore[arg-type]
+        ExportProgress.attach(self._status(), self.host.show_error, task, output)
         self.settings.set_folder("export", output.parent)
-        self._tasks.append(task)
-        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
+        self._keep(task)
         return task.start()
 
-    #: Set by the batch dialog module: ``factory(window) -> QDialog``.
-    batch_dialog_factory: Any = None
+    def _keep(self, task: Task) -> None:
+        """Holds ``task`` until it finishes."""
+        self._tasks.append(task)
+        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
 
-    def open_batch(self) -> None:
-        """Ctrl+Shift+B. The batch dialog plugs in via ``batch_dialog_factory`` or the module
-        ``limelight.gui.batch_dialog`` exposing ``open_batch_dialog(window)``."""
-        factory = self.batch_dialog_factory
-        if factory is None:
-            try:
-                from limelight.gui import batch_dialog  # type: ignore[attr-defined]
+    def open_batch(self) -> BatchDialog:
+        """Ctrl+Shift+B: shows the window's batch dialog, made on first use; it lives as long
+        as the window, so a batch keeps running (and can be watched again) once closed."""
+        from limelight.gui.batch_dialog import BatchDialog
 
-                factory = batch_dialog.open_batch_dialog
-            except (ImportError, AttributeError):
-                self.show_error("Batch export is not part of this build yet; use "
-                                "`limelight batch` on the command line.")
-                return
-        factory(self)
+        dialog = self.batch_dialog
+        if dialog is None:
+            dialog = self.batch_dialog = BatchDialog(self, parent=self._widget)
+            doc = self.doc
+            if doc is not None and doc.path is not None:
+                dialog.add_paths([doc.path.parent])
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
 
     # -- selection ---------------------------------------------------------------------------
-    def _subject_fn_for(self, doc: Document) -> Any:
-        try:
-            from limelight.core.subject import is_installed, subject_fn_for
-        except ImportError:
-            return None
-        return subject_fn_for(doc.img) if is_installed() else None
-
-    def _run_selection(self, kind: str, rect: QRectF | None) -> None:
+    def run_selection(self, kind: str, rect: QRectF | None) -> Task | None:
+        """Smart select in ``rect`` (photo pixels) or subject select (``kind`` "subject") in
+        the background; the shape is added when done. Returns the task (None: not started)."""
         doc = self.doc
         if doc is None:
-            return
+            return None
+        mode = self.host.brush_settings()[2]
         if kind == "subject":
             from limelight.core import subject
 
             if not subject.is_installed():
-                self.show_error(f"Subject select needs its model: {subject.install_hint()}")
-                return
+                self.host.show_error(f"Subject select needs its model: {subject.install_hint()}")
+                return None
             fn = doc.subject_fn
             h, w = doc.proxy_hw
 
             def job(_p: Any) -> Any:
                 fn(h, w)  # computes and caches the subject at proxy size
-                return Subject(self.mask_panel.mode)  # type: ignore[arg-type]
+                return Subject(mode)  # type: ignore[arg-type]
         else:
             from limelight.core.selection import smart_select
 
@@ -386,22 +388,21 @@ class FileOpsMixin(_WindowBase):
                 m = smart_select(img, box)
                 path = scratch / f"smart-{id(m)}-{k}.png"
                 PILImage.fromarray(np.clip(m * 65535.0 + 0.5, 0, 65535).astype(np.uint16)).save(path)
-                return RasterMask(path, self.mask_panel.mode)  # type: ignore[arg-type]
+                return RasterMask(path, mode)  # type: ignore[arg-type]
 
         task = Task(job, "Smart select" if kind == "smart" else "Subject select", self)
-        task.succeeded.connect(lambda shape: self.add_shape(shape, task.name))
-        task.failed.connect(self.show_error)
+        task.succeeded.connect(lambda shape: self.host.add_shape(shape, task.name))
+        task.failed.connect(self.host.show_error)
         busy = f"{task.name}…"
-        self.statusBar().showMessage(busy)
+        self._status().showMessage(busy)
 
         def done() -> None:  # the "working" message goes once the job is over
-            if self.statusBar().currentMessage() == busy:
-                self.statusBar().clearMessage()
+            if self._status().currentMessage() == busy:
+                self._status().clearMessage()
 
         task.finished.connect(done)
-        self._tasks.append(task)
-        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
-        task.start()
+        self._keep(task)
+        return task.start()
 
     # -- about -------------------------------------------------------------------------------
     def about_text(self) -> str:
@@ -413,7 +414,8 @@ class FileOpsMixin(_WindowBase):
 
         model = "none installed"
         if self.zoo.models:
-            info = self.zoo.get(self.doc.state.model if self.doc else None)
+            doc = self.doc
+            info = self.zoo.get(doc.state.model if doc else None)
             model = f"{info.name} ({info.label}, {info.params:,} parameters)"
         return (f"<h3>Limelight {limelight.__version__}</h3>"
                 "<p>Local low-light enhancement: paint where the light goes.</p>"
@@ -421,4 +423,4 @@ class FileOpsMixin(_WindowBase):
                 f"(device {self.engine.device})<br>Qt {qVersion()} · PySide6 {PySide6.__version__}</p>")
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About Limelight", self.about_text())
+        QMessageBox.about(self._widget, "About Limelight", self.about_text())

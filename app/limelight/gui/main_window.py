@@ -2,7 +2,9 @@
 
 The window owns the ``Document`` (the open photo and its edit), the ``PreviewWorker`` and
 the undo stack; every edit is an ``EditCommand`` swapping ``EditState``s. File operations
-(open, recipes, export, close) live in ``FileOpsMixin``; actions and menus in ``actions``.
+(open, recipes, export, batch, close) are a ``FileController`` the window owns (``files``),
+which sees the window only through the ``FileHost`` Protocol; actions and menus are built by
+``actions`` against its ``ActionHost`` Protocol. No module below this one imports it.
 
 Signals:
     preview_applied(PreviewResult): a preview was shown (tests and benchmarks wait on it).
@@ -15,12 +17,21 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QUndoStack
-from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from limelight.core.engine import Engine
 from limelight.core.lights import MAX_NAME, Light, unique_name, whole_photo_light
@@ -31,32 +42,31 @@ from limelight.gui import actions
 from limelight.gui.canvas import Canvas
 from limelight.gui.commands import EditCommand, close_merging
 from limelight.gui.document import Document, EditState
-from limelight.gui.file_ops import FileOpsMixin
+from limelight.gui.file_ops import FileController
 from limelight.gui.lights_panel import LIGHT_KINDS, LightsPanel
 from limelight.gui.overlay import paint_lights_overlay, paint_overlay
 from limelight.gui.panels import AdjustPanel, HistogramWidget, MaskPanel
 from limelight.gui.settings import EditorSettings
 from limelight.gui.tools import BrushTool, EllipseTool, RectSelectTool, SubjectTool, Tool
-from limelight.gui.worker import PreviewLayer, PreviewResult, PreviewWorker
+from limelight.gui.worker import REFINE_DELAY_S, PreviewLayer, PreviewResult, PreviewWorker
 
 log = logging.getLogger(__name__)
 
 #: Pause (ms) after a zoom, a pan or an edit before the 1:1 detail is rendered.
 DETAIL_DELAY_MS = 250
 
-#: What the file operations use of the mask panel.
-MaskPanelLike = MaskPanel
 
-
-class MainWindow(FileOpsMixin, QMainWindow):
-    """The Limelight editor. ``engine`` None builds one over the shipped zoo."""
+class MainWindow(QMainWindow):
+    """The Limelight editor. ``engine`` None builds one over the shipped zoo;
+    ``refine_delay_s`` is the preview worker's pause before its refined pass."""
 
     preview_applied = Signal(object)
     document_opened = Signal(object)
     detail_shown = Signal(object)
 
     def __init__(self, engine: Engine | Any | None = None, settings: EditorSettings | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 refine_delay_s: float = REFINE_DELAY_S) -> None:
         super().__init__(parent)
         self.setWindowTitle("Limelight")
         self.settings = settings or EditorSettings()
@@ -64,7 +74,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.zoo: Zoo = self.engine.zoo
         self.doc: Document | None = None
         self.undo_stack = QUndoStack(self)
-        self.worker = PreviewWorker(self.engine, self)
+        self.worker = PreviewWorker(self.engine, self, refine_delay_s=refine_delay_s)
         self.worker.result_ready.connect(self._on_worker_result)
         self.worker.failed.connect(self._on_worker_failed)
         self.worker.busy_changed.connect(self._on_worker_busy)
@@ -78,6 +88,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.last_inference_ms: float | None = None
         self.last_latency_ms: float | None = None
         self._direct_preview = False
+        self.files = FileController(self, self, self.settings, self.engine, self.zoo)
+        self.files.opened.connect(self.document_opened.emit)
         self._build_ui()
         self.tools: dict[str, Tool] = {
             "brush": BrushTool(self, self.canvas.scene()),
@@ -86,10 +98,10 @@ class MainWindow(FileOpsMixin, QMainWindow):
             "subject": SubjectTool(self, self.canvas.scene()),
         }
         self.tool: Tool | None = None
-        self.acts = actions.build(self)
+        self.acts = actions.build(self, self)
         self.undo_stack.indexChanged.connect(self._on_undo_index_changed)
         self.adjust.set_models(self.zoo.models, self.zoo.default)
-        self._init_file_ops()
+        self.files.set_recent_menu(self.acts.recent_menu)
         self.set_tool("brush")
         geometry = self.settings.geometry()
         if geometry is not None:
@@ -115,7 +127,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self._detail_task: Any = None
         #: (x0, y0, x1, y1) of the photo the 1:1 detail on screen shows
         self.detail_region: tuple[int, int, int, int] | None = None
-        self.canvas.files_dropped.connect(self._on_files_dropped)
+        self.canvas.files_dropped.connect(self.files.open_dropped)
         self.setCentralWidget(self.canvas)
         self.setAcceptDrops(True)
         side = QWidget()
@@ -196,6 +208,17 @@ class MainWindow(FileOpsMixin, QMainWindow):
         if min(doc.proxy_hw) < 2:
             raise ValueError(f"the preview is {doc.proxy_hw[1]}x{doc.proxy_hw[0]} pixels")
 
+    def _subject_fn_for(self, doc: Document) -> Any:
+        try:
+            from limelight.core.subject import is_installed, subject_fn_for
+        except ImportError:
+            return None
+        return subject_fn_for(doc.img) if is_installed() else None
+
+    def open_path(self, path: Path, *, ask: bool = True) -> bool:
+        """Opens a photo in this window (``FileController.open_path``)."""
+        return self.files.open_path(path, ask=ask)
+
     def set_document(self, doc: Document) -> None:
         """Shows ``doc`` (loaded and passed through ``prepare_document``) with its edit;
         clears the undo history."""
@@ -260,13 +283,13 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.doc.state = before  # the command goes from the state before the stroke
         self._direct_preview = True  # mouse-up: no fall-back to the quick pass
         # an auto-mask stroke is drawn again, snapped to the photo's edges
-        self._push(text, new, painted=not stroke.auto)
+        self.push_edit(text, new, painted=not stroke.auto)
 
     def add_shape(self, shape: Shape, text: str) -> None:
         if self.doc is None:
             return
         state = self.doc.state
-        self._push(text, state.with_spec(shapes=(*state.spec.shapes, shape)))
+        self.push_edit(text, state.with_spec(shapes=(*state.spec.shapes, shape)))
 
     def replace_shape(self, index: int, shape: Ellipse, text: str) -> None:
         if self.doc is None:
@@ -274,15 +297,15 @@ class MainWindow(FileOpsMixin, QMainWindow):
         shapes = list(self.doc.state.spec.shapes)
         shapes[index] = shape
         self._direct_preview = True  # a handle was released: no fall-back to the quick pass
-        self._push(text, self.doc.state.with_spec(shapes=tuple(shapes)))
+        self.push_edit(text, self.doc.state.with_spec(shapes=tuple(shapes)))
 
     # -- edits -------------------------------------------------------------------------------
-    def _push(self, text: str, new: EditState, merge_key: str | None = None,
-              painted: bool = False) -> None:
+    def push_edit(self, text: str, new: EditState, merge_key: str | None = None,
+                  painted: bool = False) -> None:
+        """Makes ``new`` the edit as one undo step ``text`` (merged with the previous step
+        of the same ``merge_key``; ``painted``: the document already shows it)."""
         if self.doc is None or new == self.doc.state:
             return
-        if "No mask yet" in self.statusBar().currentMessage():
-            self.statusBar().clearMessage()
         self.undo_stack.push(EditCommand(text, self.doc.state, new, self._apply_state,
                                          merge_key=merge_key, already_applied=painted))
 
@@ -333,26 +356,26 @@ class MainWindow(FileOpsMixin, QMainWindow):
         state = self.doc.state
         if state.light is None:
             return
-        self._push(f"Change {name}", state.with_knobs(state.knobs.with_(**{name: value})),
+        self.push_edit(f"Change {name}", state.with_knobs(state.knobs.with_(**{name: value})),
                    merge_key=f"knob:{state.selected}:{name}")
 
     def reset_light(self) -> None:
         if self.doc is not None:
-            self._push("Reset light", self.doc.state.with_knobs(Knobs()))
+            self.push_edit("Reset light", self.doc.state.with_knobs(Knobs()))
 
     def set_model(self, name: str) -> None:
         if self.doc is not None:
-            self._push("Change model", replace(self.doc.state, model=name))
+            self.push_edit("Change model", replace(self.doc.state, model=name))
 
     def set_transition(self, value: float) -> None:
         if self.doc is not None:
-            self._push("Change transition", self.doc.state.with_spec(transition=value),
+            self.push_edit("Change transition", self.doc.state.with_spec(transition=value),
                        merge_key="transition")
 
     def set_edge_aware(self, on: bool) -> None:
         """The band follows the photo's edges (``MaskSpec.edge_aware``), or not."""
         if self.doc is not None and self.doc.state.spec.edge_aware != on:
-            self._push("Follow edges" if on else "Smooth band",
+            self.push_edit("Follow edges" if on else "Smooth band",
                        self.doc.state.with_spec(edge_aware=on))
 
     def set_range(self, low: float, high: float, soft: float) -> None:
@@ -362,18 +385,18 @@ class MainWindow(FileOpsMixin, QMainWindow):
             return
         low = min(max(low, 0.0), 0.99)
         high = min(max(high, low + 0.01), 1.0)
-        self._push("Change range", doc.state.with_spec(range_low=low, range_high=high,
+        self.push_edit("Change range", doc.state.with_spec(range_low=low, range_high=high,
                                                        range_soft=min(max(soft, 0.0), 0.5)),
                    merge_key=f"range:{doc.state.selected}")
 
     def invert_mask(self) -> None:
         if self.doc is not None:
-            self._push("Invert mask", self.doc.state.with_spec(invert=not self.doc.state.spec.invert))
+            self.push_edit("Invert mask", self.doc.state.with_spec(invert=not self.doc.state.spec.invert))
 
     def clear_mask(self) -> None:
         """Removes the selected light's shapes: it covers nothing (the light stays listed)."""
         if self.doc is not None and self.doc.state.light is not None:
-            self._push("Clear mask", self.doc.state.with_spec(shapes=(), invert=False))
+            self.push_edit("Clear mask", self.doc.state.with_spec(shapes=(), invert=False))
 
     # -- lights ------------------------------------------------------------------------------
     def add_light(self, kind: str) -> None:
@@ -389,7 +412,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         else:
             light = Light(unique_name(base, names))
         new = replace(state, lights=(*state.lights, light), selected=len(state.lights))
-        self._push(f"Add light {light.name}", new)
+        self.push_edit(f"Add light {light.name}", new)
         if kind in ("brush", "ellipse", "smart"):
             self.set_tool(kind)
         elif kind == "subject":
@@ -409,7 +432,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
     def _edit_lights(self, text: str, lights: list[Light], selected: int) -> None:
         assert self.doc is not None
         selected = min(selected, len(lights) - 1)
-        self._push(text, replace(self.doc.state, lights=tuple(lights), selected=selected))
+        self.push_edit(text, replace(self.doc.state, lights=tuple(lights), selected=selected))
 
     def _light_index(self, index: int | None) -> int | None:
         """``index`` (the selected light when None) if it names a light of the open photo,
@@ -496,10 +519,10 @@ class MainWindow(FileOpsMixin, QMainWindow):
         brush.update_cursor()
 
     def smart_select(self, rect: QRectF) -> None:
-        self._run_selection("smart", rect)
+        self.files.run_selection("smart", rect)
 
     def subject_select(self) -> None:
-        self._run_selection("subject", None)
+        self.files.run_selection("subject", None)
 
     # -- preview -----------------------------------------------------------------------------
     def request_preview(self) -> int | None:
@@ -588,7 +611,8 @@ class MainWindow(FileOpsMixin, QMainWindow):
         from limelight.core.imageio import read_image
         from limelight.core.pipeline import apply_plans_rows, export_plans
 
-        gen, recipe, engine, path = self._detail_gen, self.current_recipe(), self.engine, doc.path
+        gen, recipe, engine, path = self._detail_gen, self.files.current_recipe(), self.engine, \
+            doc.path
         key = (doc.image_key, recipe)
         cached = self._detail_plans if self._detail_plans and self._detail_plans[0] == key \
             else None
@@ -704,6 +728,38 @@ class MainWindow(FileOpsMixin, QMainWindow):
                 parts.append("refining…")
             self.status_engine.setText("  ·  ".join(parts))
 
+    # -- what the file controller asks of the window (``FileHost``) ------------------------
+    def edit_saved(self) -> None:
+        """The edit on screen was saved: the undo stack's clean point and the title follow."""
+        self.undo_stack.setClean()
+        self._update_title()
+
+    def show_error(self, message: str) -> None:
+        """A problem in one sentence, in the status bar and the log."""
+        log.warning("%s", message)
+        self.statusBar().showMessage(message, 20000)
+
+    def show_error_dialog(self, title: str, text: str) -> None:
+        """A modal warning (tests replace it)."""
+        QMessageBox.warning(self, title, text)
+
+    def ask_save_changes(self) -> QMessageBox.StandardButton:
+        """Whether to save the unsaved edit first (tests replace it)."""
+        name = self.doc.path.name if self.doc and self.doc.path else "this photo"
+        return QMessageBox.question(
+            self, "Unsaved edit", f"Save the edit of {name} as a recipe before closing it?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.files.open_dropped(paths)
+
     def _on_undo_index_changed(self, _index: int) -> None:
         self._update_title()
 
@@ -713,7 +769,7 @@ class MainWindow(FileOpsMixin, QMainWindow):
         self.setWindowTitle(f"{'• ' if dirty else ''}{name} — Limelight")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self.confirm_discard():
+        if not self.files.confirm_discard():
             event.ignore()
             return
         self.settings.save_window(self.saveGeometry(), self.saveState())

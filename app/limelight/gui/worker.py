@@ -20,7 +20,8 @@ it are composited again.
 Two passes, as the export computes (see ``core.preview``): a new mask or photo is first
 shown from the network run at ``FAST_EDGE``; once no request has come for ``REFINE_DELAY_S``,
 the worker re-runs the network on the whole proxy and delivers the refined preview for the
-latest request's knobs. The worker stays busy until
+latest request's knobs. The pause is the worker's ``refine_delay_s`` (a constructor
+argument: tests pass 0, or a pause longer than the test, instead of waiting on the clock). The worker stays busy until
 then, so a test or the status bar can wait for the final frame.
 
 Signals:
@@ -36,7 +37,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
@@ -44,7 +45,7 @@ from PySide6.QtCore import QObject, Signal
 
 from limelight.core.engine import Cancel, RunCancelled
 from limelight.core.errors import LimelightError
-from limelight.core.preview import FAST_EDGE, DraftPlan, PreviewMaps
+from limelight.core.preview import FAST_EDGE, DraftPlan, PreviewMaps, RunsModels
 from limelight.core.recompose import Knobs
 from limelight.gui.bridge import GuiBridge
 
@@ -53,12 +54,6 @@ log = logging.getLogger(__name__)
 #: Pause (s) after the last request before the refined pass runs: a brush stroke or a slider
 #: drag sends requests more often than that, so the slow pass waits for the user to stop.
 REFINE_DELAY_S = 0.15
-
-
-class EngineLike(Protocol):
-    """What the worker needs of ``limelight.core.engine.Engine``."""
-
-    def run(self, model: str | None, img: np.ndarray, mask: np.ndarray) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -172,9 +167,12 @@ class PreviewWorker(QObject):
     failed = Signal(int, str)
     busy_changed = Signal(bool)
 
-    def __init__(self, engine: EngineLike | None, parent: QObject | None = None) -> None:
+    def __init__(self, engine: RunsModels | None, parent: QObject | None = None, *,
+                 refine_delay_s: float = REFINE_DELAY_S) -> None:
         super().__init__(parent)
         self.engine = engine
+        #: pause (s) with no request before the refined pass (``REFINE_DELAY_S``)
+        self.refine_delay_s = refine_delay_s
         self._ids = itertools.count(1)
         self._latest_id = 0
         self._pending: PreviewRequest | None = None
@@ -269,7 +267,7 @@ class PreviewWorker(QObject):
                     self._running = True
                     return request, False
                 if self._refine_for is not None:
-                    if not self._cond.wait(REFINE_DELAY_S) and self._pending is None \
+                    if not self._cond.wait(self.refine_delay_s) and self._pending is None \
                             and self._refine_for is not None and not self._stop:
                         request, self._refine_for = self._refine_for, None
                         self._running = True
@@ -349,15 +347,17 @@ class PreviewWorker(QObject):
     def _run_maps(self, request: PreviewRequest, mask: np.ndarray, edge: int,
                   refine: bool) -> PreviewMaps | None:
         """The network's maps at ``edge``; None when a refined pass was cancelled."""
+        engine = self.engine
+        assert engine is not None  # (``_compute`` runs the network only with an engine)
         if not refine:
-            return PreviewMaps.compute(self.engine, request.model, request.img, mask, edge)
+            return PreviewMaps.compute(engine, request.model, request.img, mask, edge)
         cancel = Cancel()
         with self._cond:
             if self._pending is not None:
                 return None
             self._refining = cancel
         try:
-            return PreviewMaps.compute(self.engine, request.model, request.img, mask, edge,
+            return PreviewMaps.compute(engine, request.model, request.img, mask, edge,
                                        cancel=cancel)
         except RunCancelled:
             self.cancelled_refines += 1
