@@ -22,6 +22,7 @@ from limelight.core.errors import LimelightError
 from limelight.core.imageio import to_float
 from limelight.core.lights import Light, unique_name
 from limelight.core.masks import MaskSpec, Shape, Stroke, StrokePainter, rasterize_area_a
+from limelight.core.network import working_size
 from limelight.core.recompose import Knobs
 
 log = logging.getLogger(__name__)
@@ -93,18 +94,11 @@ class EditState:
         return self if light is None else self.with_light(replace(light, knobs=knobs))
 
 
-def proxy_size(width: int, height: int, long_edge: int = PREVIEW_LONG_EDGE) -> tuple[int, int]:
-    """(w, h) of the proxy: long edge at most ``long_edge``, aspect kept, never upscaled; a
-    side keeps at least ``MIN_PROXY_SIDE`` pixels (a 3x5000 photo is not squashed to one row)."""
-    scale = min(1.0, long_edge / max(width, height))
-    return (max(min(width, MIN_PROXY_SIDE), round(width * scale)),
-            max(min(height, MIN_PROXY_SIDE), round(height * scale)))
-
-
 def make_proxy(pixels: np.ndarray, long_edge: int = PREVIEW_LONG_EDGE) -> np.ndarray:
     """(H, W, 3) uint8/uint16 -> proxy of the same dtype (INTER_AREA)."""
     h, w = pixels.shape[:2]
-    pw, ph = proxy_size(w, h, long_edge)
+    # a side keeps at least MIN_PROXY_SIDE pixels: a 3x5000 photo is not squashed to one row
+    ph, pw = working_size(h, w, long_edge, MIN_PROXY_SIDE)
     if (pw, ph) == (w, h):
         return np.ascontiguousarray(pixels)
     return cv2.resize(pixels, (pw, ph), interpolation=cv2.INTER_AREA)

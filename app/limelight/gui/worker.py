@@ -45,7 +45,8 @@ from PySide6.QtCore import QObject, Signal
 
 from limelight.core.engine import Cancel, RunCancelled
 from limelight.core.errors import LimelightError
-from limelight.core.preview import FAST_EDGE, DraftPlan, PreviewMaps, RunsModels
+from limelight.core.network import RunsModels
+from limelight.core.preview import FAST_EDGE, DraftPlan, PreviewMaps
 from limelight.core.recompose import Knobs
 from limelight.gui.bridge import GuiBridge
 
