@@ -27,9 +27,9 @@ def tiny_zoo(tmp_path: Path) -> Path:
 
     Models: ``tiny-retinex`` (pad_multiple 4), ``tiny-curve``, ``tiny-fusion`` (default, pad 4,
     with a ``refine`` map), ``tiny-residual``; ``working_resolution`` 64. Their maps depend on
-    the image and on mask channel 1 (see ``limelight.tinyzoo``).
+    the image and on mask channel 1 (see ``bench.tinyzoo``).
     """
-    from limelight.tinyzoo import build_tiny_zoo
+    from bench.tinyzoo import build_tiny_zoo
 
     return build_tiny_zoo(tmp_path / "zoo")
 
