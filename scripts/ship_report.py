@@ -18,9 +18,9 @@ from pathlib import Path
 import ship_knobs
 from report.cards import LOL_TRAIN, card_text, write_cards
 from report.common import (
-    CACHE,
     PROSE,
     REPO,
+    SYNTH,
     Record,
     by_name,
     in_group,
@@ -49,7 +49,7 @@ from report.tables import (
     real_section,
 )
 
-__all__ = ["CACHE", "METRIC_KEYS", "ablation", "bench_figures", "card_text", "in_group",
+__all__ = ["METRIC_KEYS", "SYNTH", "ablation", "bench_figures", "card_text", "in_group",
            "load", "load_real", "main", "mixed_light_section", "real_line", "real_section",
            "readme_block", "results_markdown", "synth_counts", "targets", "write_cards",
            "write_docs"]
@@ -160,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, default=REPO / "docs")
     parser.add_argument("--zoo", type=Path, default=REPO / "resources" / "zoo")
     parser.add_argument("--readme", type=Path, default=REPO / "README.md")
-    parser.add_argument("--synth", type=Path, default=CACHE / "synth",
+    parser.add_argument("--synth", type=Path, default=SYNTH,
                         help="the synthetic pairs' cache, counted by source for the cards "
-                             "(default: $LIMELIGHT_CACHE/synth, ../cache/synth)")
+                             "(default: $LIMELIGHT_CACHE/synth)")
     parser.add_argument("--lol", type=Path, default=LOL_TRAIN,
                         help="LOL's training pairs, counted for the cards (default: "
-                             "$LIMELIGHT_DATA/lol/our485, ../shared/data/lol/our485)")
+                             "$LIMELIGHT_DATA/lol/our485; LOL's 243 when not given)")
     args = parser.parse_args(argv)
     doc = json.loads((args.docs / "results.json").read_text(encoding="utf-8"))
     write_cards(args.zoo, doc["models"], runs_synth=args.synth,

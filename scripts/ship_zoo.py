@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         stage_runs = config_runs(runs)
         records = [run_record(n, shipped.get(n) or extra[n], facts[n], results[n], n in shipped,
                               previous, stage_runs) for n in paths]
-        ship_report.write_cards(new_zoo, records, runs_synth=ship_report.CACHE / "synth",
+        ship_report.write_cards(new_zoo, records, runs_synth=ship_report.SYNTH,
                                 real=ship_report.load_real(args.docs).get("real"))
         size_mb = sum(p.stat().st_size for p in new_zoo.iterdir()) / 1e6
         if size_mb >= MAX_ZOO_MB:

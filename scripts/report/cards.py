@@ -9,7 +9,9 @@ from report.common import DATA, PROSE, Record, count_pairs, synth_counts
 from report.notes import mixed_note, real_line
 from report.tables import HEADER, model_row
 
-LOL_TRAIN = DATA / "lol" / "our485"
+#: LOL's training pairs ($LIMELIGHT_DATA/lol/our485), counted for the cards; a card says
+#: LOL's 243 when they are not at hand.
+LOL_TRAIN = DATA / "lol" / "our485" if DATA else None
 #: The extras of a run's loss that its card names, by the training record's flag.
 LOSS_EXTRAS = ("refine_l1", "mse_a", "straight_through_clip", "noise_smoothing")
 
@@ -36,7 +38,7 @@ def _stages(stages: list[Record], t: Record) -> str:
 
 
 def card_text(r: Record, synth: dict[str, int], arch: str, real: Record | None = None,
-              lol: Path = LOL_TRAIN) -> str:
+              lol: Path | None = LOL_TRAIN) -> str:
     """A model card from a results record (the ``card*`` templates of the prose)."""
     t, e = r["training"], r.get("training_eval")
     frac = 100 * (t.get("synth_fraction") if t.get("synth_fraction") is not None else 0.3)
@@ -65,8 +67,8 @@ def card_text(r: Record, synth: dict[str, int], arch: str, real: Record | None =
     return PROSE["card"].format(**fields)
 
 
-def write_cards(zoo: Path, records: list[Record], runs_synth: Path,
-                real: Record | None = None, lol: Path = LOL_TRAIN) -> None:
+def write_cards(zoo: Path, records: list[Record], runs_synth: Path | None,
+                real: Record | None = None, lol: Path | None = LOL_TRAIN) -> None:
     """Rewrites ``<name>.md`` beside each shipped ONNX file from the measured records
     (``runs_synth``: the synthetic pairs' cache; ``lol``: LOL's training pairs, counted);
     a card's '## Architecture' section is kept as it is."""

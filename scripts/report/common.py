@@ -12,11 +12,14 @@ from typing import Any
 Record = dict[str, Any]
 
 REPO = Path(__file__).resolve().parents[2]
-#: The shared data and the synthetic-pair cache live outside the repo: $LIMELIGHT_DATA and
-#: $LIMELIGHT_CACHE, by default beside the checkout (../shared/data, ../cache) as the configs
-#: name them; relative folders in a record are the configs' own, from the repo root.
-DATA = Path(os.environ.get("LIMELIGHT_DATA") or REPO.parent / "shared" / "data")
-CACHE = Path(os.environ.get("LIMELIGHT_CACHE") or REPO.parent / "cache")
+#: The shared data and the synthetic-pair cache live outside the repo: the folders come from
+#: the command line, by default from $LIMELIGHT_DATA and $LIMELIGHT_CACHE (None when unset:
+#: the cards then count nothing there). Relative folders in a record are the configs' own,
+#: from the repo root.
+DATA = Path(os.environ["LIMELIGHT_DATA"]) if os.environ.get("LIMELIGHT_DATA") else None
+CACHE = Path(os.environ["LIMELIGHT_CACHE"]) if os.environ.get("LIMELIGHT_CACHE") else None
+#: The synthetic pairs' cache ($LIMELIGHT_CACHE/synth), counted by source for the cards.
+SYNTH = CACHE / "synth" if CACHE else None
 
 #: The report's prose (fixed paragraphs, and templates whose {fields} the figures fill).
 PROSE_PATH = REPO / "scripts" / "ship_report_prose.toml"
@@ -83,11 +86,11 @@ def count_pairs(folder: str | Path | None) -> int:
     return len(list(low.glob("*.png"))) if low and low.is_dir() else 0
 
 
-def synth_counts(folder: Path) -> dict[str, int]:
+def synth_counts(folder: Path | None) -> dict[str, int]:
     """Pairs of the synthetic cache by source (file names ``<source>_<photo>_<k>.png``)."""
     counts: dict[str, int] = {}
-    low = folder / "low"
-    if not low.is_dir():
+    low = folder / "low" if folder else None
+    if low is None or not low.is_dir():
         return counts
     for p in low.glob("*.png"):
         src = "Kodak" if "kodak" in p.name else "LOL our485 high" if "our485" in p.name else "other"
