@@ -21,7 +21,7 @@ FORBIDDEN_DIRS = ("torch", "torchvision", "limelight_models", "tests", "_pytest"
                   "onnx", "tensorboard", "PyQt5", "tkinter")
 FORBIDDEN_MODULES = re.compile(
     r"^(torch|torchvision|limelight_models|tests|_pytest|pytest|pytestqt|onnx|sympy|"
-    r"tkinter|matplotlib|limelight\.tinyzoo|limelight\.bench|limelight\.gui\.bench)(\.|$)"
+    r"tkinter|matplotlib|bench)(\.|$)"
 )
 REQUIRED_QT_PLUGINS = ("platforms/libqxcb.so", "platforms/libqoffscreen.so",
                        "imageformats/libqjpeg.so", "imageformats/libqsvg.so")

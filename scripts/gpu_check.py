@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit 0 when CUDA is not usable (the CPU fallback)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    from limelight.bench import bench_export, bench_preview, make_photo
-    from limelight.bench_batch import BATCH, make_batch, time_threads
+    from bench.batch import BATCH, make_batch, time_threads
+    from bench.common import make_photo
+    from bench.export import bench_export, bench_preview
     from limelight.core.engine import Engine, cuda_problem
 
     engine = Engine(device="auto")  # CUDA when it works

@@ -22,4 +22,6 @@ if [ "$install" = 1 ]; then
     echo "== installing the cuda extra (CUDA and cuDNN wheels, about 1.5 GB)"
     python -m pip install --quiet -e '.[dev,cuda]'
 fi
+# the benchmark package (bench/) lives at the repository root, outside the installed app
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 exec python scripts/gpu_check.py "${args[@]}"

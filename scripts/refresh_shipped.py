@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"no shipped row in {results} for {', '.join(missing)}")
     results.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     ship_zoo.finalize_manifest(args.zoo, figures, doc["default"])  # the figures it lists
-    ship_report.write_cards(args.zoo, doc["models"], runs_synth=ship_report.CACHE / "synth",
+    ship_report.write_cards(args.zoo, doc["models"], runs_synth=ship_report.SYNTH,
                             real=ship_report.load_real(args.docs).get("real"))
     if not ship_report.write_docs(args.docs, doc, args.readme):
         raise SystemExit(f"{args.readme} has no ship_zoo markers")

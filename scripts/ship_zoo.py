@@ -1,7 +1,7 @@
 """Ship the trained models: export every finished run, evaluate, write the table and cards.
 
     python scripts/ship_zoo.py                 (from the repository root)
-    python scripts/ship_zoo.py --bench         (also re-run ``python -m limelight.bench``)
+    python scripts/ship_zoo.py --bench         (also re-run ``python -m bench``)
     python scripts/ship_zoo.py --snapshot --zoo /tmp/zoo --docs /tmp/docs   (dry run)
 
 For every config in ``models/configs/`` whose run (``out_dir``, default ``../runs/<name>``)
@@ -388,11 +388,11 @@ def finalize_manifest(zoo: Path, results: dict[str, dict[str, Any]], default: st
 
 
 def run_bench(out: Path, model: str, onnx: Path) -> str:
-    """Runs ``python -m limelight.bench`` on the shipped zoo, then times the default's ONNX
+    """Runs ``python -m bench`` on the shipped zoo, then times the default's ONNX
     session under other session options; returns the text (with the load) written to
     ``out``."""
     load = os.getloadavg()
-    cmd = [sys.executable, "-m", "limelight.bench", "--model", model]
+    cmd = [sys.executable, "-m", "bench", "--model", model]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO)
     text = (f"$ {' '.join(['python', *cmd[1:]])}\n"
             f"# load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
@@ -446,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="README whose ship_zoo block is rewritten")
     parser.add_argument("--default", default=DEFAULT_MODEL)
     parser.add_argument("--snapshot", action="store_true", help="use last.pt of unfinished runs")
-    parser.add_argument("--bench", action="store_true", help="re-run limelight.bench too")
+    parser.add_argument("--bench", action="store_true", help="re-run the benchmark (python -m bench) too")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     os.chdir(REPO)  # configs hold paths relative to the repository root
@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         stage_runs = config_runs(runs)
         records = [run_record(n, shipped.get(n) or extra[n], facts[n], results[n], n in shipped,
                               previous, stage_runs) for n in paths]
-        ship_report.write_cards(new_zoo, records, runs_synth=ship_report.CACHE / "synth",
+        ship_report.write_cards(new_zoo, records, runs_synth=ship_report.SYNTH,
                                 real=ship_report.load_real(args.docs).get("real"))
         size_mb = sum(p.stat().st_size for p in new_zoo.iterdir()) / 1e6
         if size_mb >= MAX_ZOO_MB:

@@ -27,20 +27,22 @@ def tiny_zoo(tmp_path: Path) -> Path:
 
     Models: ``tiny-retinex`` (pad_multiple 4), ``tiny-curve``, ``tiny-fusion`` (default, pad 4,
     with a ``refine`` map), ``tiny-residual``; ``working_resolution`` 64. Their maps depend on
-    the image and on mask channel 1 (see ``limelight.tinyzoo``).
+    the image and on mask channel 1 (see ``bench.tinyzoo``).
     """
-    from limelight.tinyzoo import build_tiny_zoo
+    from bench.tinyzoo import build_tiny_zoo
 
     return build_tiny_zoo(tmp_path / "zoo")
 
 
 class SlowEngine:
-    """Wraps a real Engine; ``run`` waits ``delay`` s (and for ``gate`` when it is cleared).
+    """Wraps a real Engine; ``run`` blocks while ``gate`` is cleared, so a test decides when
+    a run may finish instead of guessing how long it takes.
 
-    ``calls`` records ``(model, shape)`` of every run, in order, for stale-drop tests.
+    ``calls`` records ``(model, shape)`` of every run, in order, for stale-drop tests;
+    ``delay`` (seconds, 0 by default) adds a pause for the tests that still ask for one.
     """
 
-    def __init__(self, engine: Any, delay: float = 0.2) -> None:
+    def __init__(self, engine: Any, delay: float = 0.0) -> None:
         self._engine = engine
         self.delay = delay
         self.gate = threading.Event()
@@ -54,14 +56,16 @@ class SlowEngine:
     def run(self, model: str | None, img: Any, mask: Any, **kwargs: Any) -> Any:
         with self._lock:
             self.calls.append((model, tuple(img.shape)))
-        self.gate.wait(timeout=10.0)
-        time.sleep(self.delay)
+        self.gate.wait(timeout=10.0)  # a safety net for a broken test, not a measurement
+        if self.delay:
+            time.sleep(self.delay)
         return self._engine.run(model, img, mask, **kwargs)
 
 
 @pytest.fixture
 def slow_engine(tiny_zoo: Path) -> SlowEngine:
-    """An Engine over ``tiny_zoo`` whose ``run`` takes at least 0.2 s (``.delay``, ``.gate``)."""
+    """An Engine over ``tiny_zoo`` whose ``run`` waits while ``.gate`` is cleared (``.calls``
+    lists the runs)."""
     from limelight.core.engine import Engine
 
     return SlowEngine(Engine(tiny_zoo, device="cpu", threads=1))

@@ -1,13 +1,13 @@
 """Takes the editor screenshots in this folder from the real window.
 
-    xvfb-run -s "-screen 0 1600x1000x24" python docs/screenshots/take_screenshots.py
+    PYTHONPATH=. xvfb-run -s "-screen 0 1600x1000x24" python docs/screenshots/take_screenshots.py
 
 The lights, range, auto-mask and 1:1 pictures use real night photos from
 ``../shared/data/real`` (a dark face in a car with street lamps behind; a 1632-px night
 scene) when that folder is there, and the bundled sample otherwise.
 
 Uses the shipped zoo's default model; when none is installed it builds the tiny synthetic
-zoo (``limelight.tinyzoo``, needs ``onnx``) and uses ``tiny-retinex`` — the model picker in
+zoo (``bench.tinyzoo``, needs ``onnx`` and the repository root on ``PYTHONPATH``) and uses ``tiny-retinex`` — the model picker in
 the pictures then says "synthetic": retake them once trained models ship.
 """
 
@@ -142,7 +142,7 @@ def main() -> int:
     zoo = load_zoo()
     model = zoo.default
     if not zoo.models:
-        from limelight.tinyzoo import build_tiny_zoo
+        from bench.tinyzoo import build_tiny_zoo
 
         zoo, model = load_zoo(build_tiny_zoo(tmp / "zoo")), "tiny-retinex"
     settings = EditorSettings(QSettings(str(tmp / "shots.ini"), QSettings.Format.IniFormat))

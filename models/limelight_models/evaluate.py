@@ -147,7 +147,7 @@ class EngineRunner:
     def time_1mp(self) -> float:
         """Median ms of the editor's first preview of a dark 1 MP photo after a warm-up: the
         core's fast pass (network at FAST_EDGE px), recomposition, guided transfer to 1 MP
-        and compositing, the operation ``python -m limelight.bench`` times as 'preview'."""
+        and compositing, the operation ``python -m bench`` times as 'preview'."""
         from skimage import data
 
         from limelight.core.preview import FAST_EDGE, PreviewMaps

@@ -52,7 +52,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from limelight.tinyzoo import build_tiny_zoo
+    from bench.tinyzoo import build_tiny_zoo
 
     return build_tiny_zoo(tmp_path_factory.mktemp("cluster") / "zoo")
 
@@ -211,7 +211,7 @@ def test_a_worker_without_the_clients_model_stops_the_batch_before_any_photo(
         cluster: object, tmp_path: Path) -> None:
     """The workers load the model themselves: one that differs from the client's (here:
     changed on disk after the client checked it) is named, before any output is written."""
-    from limelight.tinyzoo import build_tiny_zoo
+    from bench.tinyzoo import build_tiny_zoo
 
     zoo = build_tiny_zoo(tmp_path / "zoo")
     engine = Engine(zoo, device="cpu")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import cv2
@@ -179,17 +178,31 @@ def test_stamp_segment_add_equals_rasteriser_and_touches_only_its_bbox():
     assert stamp_stroke_segment(full, (-500, -500), (-400, -450), 10, 1.0, "add") is None
 
 
-def test_stamping_is_fast_enough_for_a_2mp_preview():
+def test_a_stamp_works_on_its_own_box_not_on_the_whole_preview():
+    """Live painting keeps up on a 2 MP preview because a segment's work follows the brush,
+    not the image: each stamp's box holds just the segment and the brush, and what it
+    allocates is a few arrays of that box (its speed is timed by the benchmark)."""
+    import tracemalloc
+
     area = np.zeros((1200, 1800), np.float32)
     rng = np.random.default_rng(0)
     pts = np.cumsum(rng.normal(0, 6, (201, 2)), axis=0) + (900, 600)
-    start = time.perf_counter()
-    for p0, p1 in zip(pts[:-1], pts[1:], strict=True):
-        stamp_stroke_segment(area, tuple(p0), tuple(p1), 40.0, 0.7, "add")
-    per_segment_ms = (time.perf_counter() - start) / 200 * 1000
+    radius = 40.0
+    tracemalloc.start()
+    try:
+        for p0, p1 in zip(pts[:-1], pts[1:], strict=True):
+            tracemalloc.reset_peak()
+            held = tracemalloc.get_traced_memory()[0]
+            y0, y1, x0, x1 = stamp_stroke_segment(area, tuple(p0), tuple(p1), radius, 0.7, "add")
+            allocated = tracemalloc.get_traced_memory()[1] - held
+            (dx, dy) = np.abs(p1 - p0)
+            # (the brush reaches radius px around the segment; a pixel more for rounding a side)
+            assert x1 - x0 <= dx + 2 * radius + 4 and y1 - y0 <= dy + 2 * radius + 4
+            # about 6 float32 arrays of the box; one array of the whole preview is 8.6 MB
+            assert allocated <= 16 * (y1 - y0) * (x1 - x0) * 4, (allocated, (y0, y1, x0, x1))
+    finally:
+        tracemalloc.stop()
     assert area.max() == 1.0
-    # A frame holds a few segments; 30 fps leaves 33 ms. Generous for a shared CI machine.
-    assert per_segment_ms < 8.0, per_segment_ms
 
 
 # ------------------------------------------------------------------ raster masks, subject
@@ -351,15 +364,34 @@ def test_protocol_mask_matches_the_ranlen_circle():
     assert wc[0, 0] == 1.0 and wa[h // 2, w // 2] == 1.0 and wb.max() > 0.9
 
 
-def test_derive_mask_is_fast_at_one_megapixel():
-    a, _ = _disk(1000, 1000, 300.0)
-    derive_mask(a, 60.0)
-    start = time.perf_counter()
-    for _ in range(5):
-        derive_mask(a, 60.0)
-    ms = (time.perf_counter() - start) / 5 * 1000
-    # About 10-15 ms on one core here; the bound leaves room for a busy CI machine.
-    assert ms < 60.0, ms
+@pytest.mark.parametrize("band", ["outside", "inside"])
+def test_derive_mask_measures_distances_only_near_the_edge(monkeypatch, band):
+    """derive_mask stays cheap at a megapixel because it runs one distance transform, the
+    5x5 chamfer unless ``precise``, over the box within reach of A's edge, not over the
+    whole image (its speed is timed by the benchmark)."""
+    from limelight.core import masks
+
+    calls: list[tuple[tuple[int, ...], int]] = []
+    real = masks._distance
+
+    def spy(binary: np.ndarray, mask_size: int) -> np.ndarray:
+        calls.append((binary.shape, mask_size))
+        return real(binary, mask_size)
+
+    monkeypatch.setattr(masks, "_distance", spy)
+    radius, t = 60.0, 20.0
+    a, _ = _disk(1000, 1000, radius)
+    expected = derive_mask(a, t, band)  # (the spy returns the real transform)
+    ((shape, size),) = calls
+    assert size == cv2.DIST_MASK_5
+    reach = 2 * (radius + math.ceil(t) + 2) + 3  # the disk's box grown by the band's reach
+    assert shape[0] <= reach and shape[1] <= reach, shape
+    calls.clear()
+    monkeypatch.setattr(masks, "_distance", real)
+    np.testing.assert_array_equal(expected, derive_mask(a, t, band))
+    monkeypatch.setattr(masks, "_distance", spy)
+    derive_mask(a, t, band, precise=True)
+    assert [size for _, size in calls] == [cv2.DIST_MASK_PRECISE]
 
 
 @pytest.mark.parametrize("precise", [False, True])

@@ -9,11 +9,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from gated_batch import GATED, wait_for_gate  # beside this file
 from PIL import Image as PILImage
 
 from limelight.core.atomic import TEMP_PREFIX
@@ -53,18 +53,16 @@ def test_killed_batch_resumes_without_loss(tiny_zoo: Path, tmp_path: Path) -> No
     argv = _cli(str(tmp_path / "in"), "--out", str(out), "--zoo", str(tiny_zoo), "--device",
                 "cpu", "--format", "png", "--name", "{name}_lit", "--jobs", "2",
                 "--ellipse", "0.5,0.5,0.3,0.3", "--no-progress")
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
+    # the same command, held after its first photo so that the kill lands midway for sure
+    gated = [sys.executable, str(GATED), *argv[3:]]
+    proc = subprocess.Popen(gated, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        while not any(p.suffix == ".png" for p in out.glob("*_lit.png")):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no output appeared"
-            time.sleep(0.005)
+        wait_for_gate(proc)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
     first = sorted(out.glob("*_lit.png"))
-    assert 1 <= len(first) < len(srcs), "the kill did not land midway"
+    assert len(first) == 1, "the kill did not land midway"
     report = json.loads((out / "limelight-batch-report.json").read_text())  # valid JSON
     assert report["state"] == "running"
     first_sha = {p: _sha(p) for p in first}

@@ -370,10 +370,10 @@ def test_fast_pass_then_refined_pass(qtbot, settings, tmp_path: Path) -> None:
     """A new mask is shown from the network at FAST_EDGE first; when the user pauses, the
     network re-runs on the whole proxy and that frame
     replaces it. Knob changes afterwards recompose the refined maps without the network."""
+    from bench.tinyzoo import build_tiny_zoo
     from conftest import dark_photo  # type: ignore[import-not-found]
     from limelight.core.engine import Engine
     from limelight.core.preview import FAST_EDGE
-    from limelight.tinyzoo import build_tiny_zoo
 
     zoo = build_tiny_zoo(tmp_path / "zoo")
 
@@ -424,9 +424,9 @@ def test_a_new_request_cancels_the_refined_pass(qtbot, settings, tmp_path: Path)
     after the next pause."""
     import threading
 
+    from bench.tinyzoo import build_tiny_zoo
     from conftest import dark_photo  # type: ignore[import-not-found]
     from limelight.core.engine import Engine, RunCancelled
-    from limelight.tinyzoo import build_tiny_zoo
 
     started = threading.Event()
 
@@ -473,8 +473,8 @@ def test_a_knob_measured_inert_is_flagged(qtbot, settings, tmp_path: Path) -> No
     nothing."""
     import json
 
+    from bench.tinyzoo import build_tiny_zoo
     from limelight.core.engine import Engine
-    from limelight.tinyzoo import build_tiny_zoo
 
     zoo = build_tiny_zoo(tmp_path / "zoo")
     manifest = zoo / "manifest.json"

@@ -7,7 +7,7 @@ working sizes:
 
 * **fast**: long edge ``FAST_EDGE`` (384 px). The default model's network takes about a
   quarter of its proxy-size time there, so a new mask or photo shows within the 100 ms
-  budget of issue 4 (``python -m limelight.bench`` measures it).
+  budget of issue 4 (``python -m bench`` measures it).
 * **refined**: the proxy's own size, once the user pauses; it replaces the fast frame. The
   network then sees every proxy pixel (as the export does for a photo up to the model's
   working resolution), and a knob change only recomposes the box where the weight is

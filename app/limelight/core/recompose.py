@@ -181,7 +181,7 @@ class Recomposer:
     per channel, ``w1 * I``, ``w2 * (1 - I)``, ``w0 * I``, the per-iteration curve planes, the
     noise DCT) is computed at construction; a call makes a few OpenCV passes over flat
     single-channel views (several times faster than NumPy broadcasting here). ``python -m
-    limelight.bench`` measures it per family at 1 MP.
+    bench`` measures it per family at 1 MP.
 
     Args:
         family: one of ``FAMILIES``.

@@ -1,5 +1,5 @@
-"""Batch cases of the benchmark: ``python -m limelight.bench_batch [--quick] [--zoo DIR]``
-(``limelight.bench`` runs them too).
+"""Batch cases of the benchmark: ``python -m bench.batch [--quick] [--zoo DIR]``
+(``python -m bench`` runs them too).
 
 * throughput of ``run_batch`` on a batch of photo-like JPEGs with 1 and 2 jobs (worker
   threads sharing one Engine, ORT/OpenCV threads split so jobs x threads = cores), and the
@@ -27,9 +27,10 @@ from pathlib import Path
 
 import cv2
 
+from bench.common import make_photo, recipe_for, zoo_or_tiny
 from limelight.core.batch import BatchJob, batch_engine, run_batch
 from limelight.core.pipeline import process_file
-from limelight.core.recipe import Recipe, save_recipe
+from limelight.core.recipe import save_recipe
 
 BATCH = 20
 BATCH_SIZE = (2000, 3000)  # 6 MP: the whole case takes well under 2 minutes here
@@ -38,16 +39,8 @@ PEAK_SIZE = (5800, 8640)  # 50.1 MP
 QUICK_PEAK_SIZE = (2448, 3264)
 
 
-def _recipe(model: str | None) -> Recipe:
-    from limelight.bench import RECIPE
-
-    return Recipe(model=model, knobs=RECIPE.knobs, mask=RECIPE.mask)
-
-
 def make_batch(folder: Path, n: int, size: tuple[int, int]) -> list[Path]:
     """``n`` different photo-like dark JPEGs of ``size`` (h, w)."""
-    from limelight.bench import make_photo
-
     folder.mkdir(parents=True, exist_ok=True)
     return [make_photo(folder / f"photo{i:02d}.jpg", *size, seed=i) for i in range(n)]
 
@@ -58,7 +51,7 @@ def time_threads(photos: list[Path], out: Path, zoo: Path, model: str | None,
     ``jobs`` worker threads (engine made for it)."""
     engine = batch_engine(zoo, device=device, jobs=jobs)
     engine.session(model)  # load before timing, as the CLI does
-    job = BatchJob(tuple(photos), out, _recipe(model), fmt="jpeg", jobs=jobs,
+    job = BatchJob(tuple(photos), out, recipe_for(model), fmt="jpeg", jobs=jobs,
                    on_exists="overwrite")
     start, cpu = time.perf_counter(), time.process_time()
     result = run_batch(job, engine)
@@ -75,7 +68,7 @@ def _init_worker(zoo: str, model: str | None, device: str) -> None:
     cv2.setNumThreads(1)
     engine = batch_engine(Path(zoo), device=device, jobs=os.cpu_count() or 1)
     engine.session(model)
-    _worker.update(engine=engine, recipe=_recipe(model))
+    _worker.update(engine=engine, recipe=recipe_for(model))
 
 
 def _one(src: str, dst: str) -> None:
@@ -106,7 +99,7 @@ def time_cluster(photos: list[Path], out: Path, zoo: Path, model: str | None,
 
     engine = Engine(zoo, device=device, threads=1)
     engine.session(model)  # the client checks the model, as the CLI does
-    job = BatchJob(tuple(photos), out, _recipe(model), fmt="jpeg", on_exists="overwrite",
+    job = BatchJob(tuple(photos), out, recipe_for(model), fmt="jpeg", on_exists="overwrite",
                    cluster=f"local:{workers}")
     start = time.perf_counter()
     result = run_batch(job, engine)
@@ -120,7 +113,7 @@ def _batch_args(photos: list[Path], out: Path, zoo: Path, model: str | None,
                 device: str) -> list[str]:
     """``limelight batch`` arguments (after the program) exporting ``photos`` to JPEG in
     ``out`` with the benchmark's recipe (saved beside ``out``)."""
-    recipe = save_recipe(_recipe(model), out.parent / f"bench-recipe-{out.name}.json")
+    recipe = save_recipe(recipe_for(model), out.parent / f"bench-recipe-{out.name}.json")
     return ["batch", *map(str, photos), "--out", str(out), "--zoo", str(zoo), "--device", device,
             "--recipe", str(recipe), "--format", "jpeg", "--on-exists", "overwrite",
             "--no-progress"]
@@ -194,8 +187,6 @@ def run_cases(zoo: Path, model: str | None, tmp: Path, *, quick: bool = False,
                "one_job_cores": cpu1 / t1, "two_jobs_cores": cpu2 / t2}
     if peak:
         ph, pw = QUICK_PEAK_SIZE if quick else PEAK_SIZE
-        from limelight.bench import make_photo
-
         big = make_photo(tmp / "big50.jpg", ph, pw, seed=7)
         mb = peak_rss_mb(big, tmp / "peak-out", zoo, model, device)
         print(f"  peak memory of 'limelight batch' on {pw}x{ph} ({pw * ph / 1e6:.1f} MP): "
@@ -216,29 +207,17 @@ def run_cases(zoo: Path, model: str | None, tmp: Path, *, quick: bool = False,
     return figures
 
 
-def _zoo(args: argparse.Namespace, tmp: Path) -> tuple[Path, str]:
-    from limelight.core.zoo import load_zoo
-
-    zoo = load_zoo(args.zoo)
-    if zoo.models:
-        return zoo.root, ""
-    from limelight.tinyzoo import build_tiny_zoo
-
-    note = "no models installed: synthetic tiny-* models (closed-form maps, not trained)"
-    return build_tiny_zoo(tmp / "zoo", working_resolution=1024), note
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m limelight.bench_batch",
+    parser = argparse.ArgumentParser(prog="python -m bench.batch",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller photos")
     parser.add_argument("--zoo", type=Path, help="zoo folder (default: the installed one)")
     parser.add_argument("--model", help="model name (default: the zoo's default)")
     parser.add_argument("--no-peak", action="store_true", help="skip the 50 MP memory case")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="limelight-bench-batch-") as name:
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as name:
         tmp = Path(name)
-        zoo, note = _zoo(args, tmp)
+        zoo, note = zoo_or_tiny(args.zoo, tmp)
         if note:
             print(f"note: {note}")
         run_cases(zoo, args.model, tmp, quick=args.quick, peak=not args.no_peak)

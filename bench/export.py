@@ -1,4 +1,5 @@
-"""Benchmark: ``python -m limelight.bench [--quick] [--model NAME] [--zoo DIR]``.
+"""Export and preview cases of the benchmark (``python -m bench`` runs them, then the batch
+cases of ``bench.batch``).
 
 In one run, on a generated photo-like JPEG (scikit-image's coffee photo upscaled to 24 MP,
 with grain so that JPEG coding costs what it does on real photos):
@@ -15,7 +16,7 @@ with grain so that JPEG coding costs what it does on real photos):
   time per knob change, per model family;
 * the peak memory (max RSS of a child process) of exporting a 50-megapixel photo.
 
-With an empty zoo it uses the synthetic ``tiny-*`` models (``limelight.tinyzoo``, needs the
+With an empty zoo it uses the synthetic ``tiny-*`` models (``bench.tinyzoo``, needs the
 ``onnx`` package) at a 1024 px working resolution and says so: their maps are cheap closed
 forms, so the timing covers everything but a real network's inference.
 Later issues add their cases to ``CASES``.
@@ -29,7 +30,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,30 +37,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.common import REPO, make_photo, make_preview_image, recipe_for, zoo_or_tiny
 from limelight.core.engine import Engine
 from limelight.core.imageio import read_image, write_image
-from limelight.core.masks import Ellipse, MaskSpec
 from limelight.core.pipeline import process_file
 from limelight.core.preview import FAST_EDGE, PreviewMaps
-from limelight.core.recipe import Recipe
 from limelight.core.recompose import FAMILIES, Knobs
 
-RECIPE = Recipe(mask=MaskSpec(shapes=(Ellipse(0.5, 0.45, 0.3, 0.35),), transition=0.06))
 SIZES = {"full": (4000, 6000), "peak": (5800, 8640)}  # 24.0 MP and 50.1 MP
 QUICK = {"full": (1632, 2448), "peak": (2448, 3264)}  # 4.0 MP and 8.0 MP
-
-
-def make_photo(path: Path, height: int, width: int, seed: int = 0) -> Path:
-    """Writes a dark photo-like JPEG (quality 92) of height x width; returns its path."""
-    from skimage import data  # a dev dependency; the bench is a developer tool
-
-    base = cv2.resize(data.coffee(), (width, height), interpolation=cv2.INTER_CUBIC)
-    grain = np.empty(base.shape, np.int16)
-    cv2.setRNGSeed(seed)
-    cv2.randn(grain, 0, 6)
-    dark = cv2.add(cv2.multiply(base, 0.35, dtype=cv2.CV_16S), grain, dtype=cv2.CV_16S)
-    pixels = np.clip(dark, 0, 255).astype(np.uint8)
-    return write_image(path, pixels, fmt="jpeg", quality=92)
 
 
 def _best(fn: Callable[[], object], repeat: int) -> float:
@@ -74,17 +59,7 @@ def _best(fn: Callable[[], object], repeat: int) -> float:
 
 def _engine(args: argparse.Namespace, tmp: Path) -> tuple[Engine, str | None, str]:
     """(engine, model name, note): the requested/default model, or the tiny zoo."""
-    engine = Engine(args.zoo, device=args.device)
-    if engine.zoo.models:
-        return engine, args.model, ""
-    try:
-        from limelight.tinyzoo import build_tiny_zoo
-    except ImportError:  # pragma: no cover - onnx missing
-        raise SystemExit("no models installed and the 'onnx' package is missing: install "
-                         "the dev extras to benchmark with the synthetic models") from None
-    zoo = build_tiny_zoo(tmp / "zoo", working_resolution=1024)
-    note = ("no models installed: using the synthetic tiny-* models (closed-form maps, "
-            "not trained; a real network adds its inference time)")
+    zoo, note = zoo_or_tiny(args.zoo, tmp)
     return Engine(zoo, device=args.device), args.model, note
 
 
@@ -92,7 +67,7 @@ def bench_export(engine: Engine, model: str | None, photo: Path, tmp: Path,
                  repeat: int) -> dict[str, float]:
     """Seconds for the Pillow floor, Limelight's I/O, the export and enhance alone; the
     export's ratios to the Pillow floor (best and median) and to Limelight's I/O."""
-    recipe = Recipe(model=model, knobs=RECIPE.knobs, mask=RECIPE.mask)
+    recipe = recipe_for(model)
     engine.session(model)  # load and verify before timing
     out = tmp / "out.jpg"
     # floors and export alternate, so that a slow spell of a shared machine hits all of them
@@ -149,7 +124,7 @@ def bench_process(args: argparse.Namespace, zoo: Path, photo: Path, tmp: Path,
     import shutil
 
     exe = [sys.executable, "-m", "limelight.cli"]
-    r = RECIPE.mask.shapes[0]
+    r = recipe_for(None).mask.shapes[0]
     ellipse = f"{r.cx},{r.cy},{r.rx},{r.ry}"  # type: ignore[attr-defined]
     enhance = [*exe, "enhance", str(photo), "-o", str(tmp / "cli.jpg"), "--zoo", str(zoo),
                "--device", args.device, "--ellipse", ellipse, "--quality", "95"]
@@ -213,105 +188,76 @@ def bench_preview(engine: Engine, model: str | None, repeat: int = 7,
     return statistics.median(times)
 
 
-def make_preview_image() -> np.ndarray:
-    """A dark 1224 x 816 (1 MP) float32 photo, (H, W, 3) in [0, 1]."""
-    from skimage import data
-
-    return cv2.resize(data.coffee(), (1224, 816)).astype(np.float32) * np.float32(0.35 / 255)
-
-
 def bench_peak(args: argparse.Namespace, zoo: Path, photo: Path, tmp: Path) -> float:
     """Peak RSS in MB of a child process exporting ``photo`` (decode, enhance, encode)."""
-    cmd = [sys.executable, "-m", "limelight.bench", "--peak-child", str(photo),
+    cmd = [sys.executable, "-m", "bench", "--peak-child", str(photo),
            str(tmp / "peak_out.jpg"), "--zoo", str(zoo), "--device", args.device]
     if args.model:
         cmd += ["--model", args.model]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
     if proc.returncode != 0:
         raise SystemExit(f"the 50 MP export failed: {proc.stderr.strip()}")
     return float(json.loads(proc.stdout)["max_rss_mb"])
 
 
-def _peak_child(args: argparse.Namespace) -> int:
+def peak_child(args: argparse.Namespace) -> int:
+    """The child process of ``bench_peak``: exports, then prints its max RSS as JSON."""
     src, dst = (Path(p) for p in args.peak_child)
     engine = Engine(args.zoo, device=args.device)
-    recipe = Recipe(model=args.model, knobs=RECIPE.knobs, mask=RECIPE.mask)
+    recipe = recipe_for(args.model)
     process_file(src, dst, recipe, engine, quality=95)
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
     print(json.dumps({"max_rss_mb": rss_kb / 1024}))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m limelight.bench",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="4 MP / 8 MP instead of 24 / 50")
-    parser.add_argument("--model", help="model name (default: the zoo's default)")
-    parser.add_argument("--zoo", type=Path, help="zoo folder (default: the installed one)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--repeat", type=int, default=5, help="best of N timings")
-    parser.add_argument("--no-peak", action="store_true", help="skip the 50 MP memory case")
-    parser.add_argument("--no-batch", action="store_true",
-                        help="skip the batch cases (limelight.bench_batch)")
-    parser.add_argument("--peak-child", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.peak_child:
-        return _peak_child(args)
+def run(args: argparse.Namespace, tmp: Path) -> tuple[Engine, str | None]:
+    """Runs and prints the export, process, preview and peak-memory cases (``args``: the
+    options of ``python -m bench``); returns the engine and model the batch cases reuse."""
     sizes = QUICK if args.quick else SIZES
-    with tempfile.TemporaryDirectory(prefix="limelight-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        engine, model, note = _engine(args, tmp)
-        info = engine.model(model)
-        h, w = sizes["full"]
-        print(f"model: {info.name} ({info.label}, working {info.working_resolution} px) "
-              f"on {engine.device}; cv2 threads {cv2.getNumThreads()}")
-        if note:
-            print(f"note: {note}")
-        photo = make_photo(tmp / "photo.jpg", h, w)
-        r = bench_export(engine, model, photo, tmp, max(1, args.repeat))
-        floor = r["pillow_floor_s"]
-        print(f"{w}x{h} ({w * h / 1e6:.1f} MP) JPEG -> JPEG, best of {args.repeat}; ratios to "
-              f"the decode + encode floor measured with Pillow in this run:")
-        print(f"  floor: Pillow decode + encode      {floor:7.2f} s  = 1.00x")
-        print(f"  Limelight's decode + encode alone  {r['io_floor_s']:7.2f} s  "
-              f"= {r['io_floor_s'] / floor:.2f}x (atomic, fsynced write)")
-        print(f"  enhance (full resolution)          {r['enhance_s']:7.2f} s  "
-              f"= {r['enhance_s'] / floor:.2f}x")
-        print(f"  export (decode+enhance+encode)     {r['export_s']:7.2f} s  "
-              f"= {r['ratio']:.2f}x (medians: {r['ratio_median']:.2f}x; target <= 1.5x)")
-        p = bench_process(args, engine.zoo.root, photo, tmp, max(1, min(3, args.repeat)))
-        for label, key, target in (
-                ("'limelight --version' (start-up)", "version_s", ""),
-                ("'limelight enhance', whole process", "enhance_s", "; target <= 4x"),
-                ("'darktable-cli', whole process", "darktable_s", "")):
-            value = p[key]
-            if value is None:
-                if key == "darktable_s":
-                    print(f"  {label:<36} not installed")
-                continue
-            print(f"  {label:<36} {value:5.2f} s  = {value / floor:.2f}x{target}")
-        print(f"preview of a 1 MP proxy ({info.name}, median of 7; network + recomposition + "
-              "transfer + compositing):")
-        print(f"  fast pass, network at {FAST_EDGE} px        "
-              f"{bench_preview(engine, model):6.0f} ms")
-        print("  refined pass, network at 1224 px      "
-              f"{bench_preview(engine, model, long_edge=1224):6.0f} ms")
-        print("preview per knob change at 1 MP, refined maps (median):")
-        for family, ms in bench_recompose(engine).items():
-            print(f"  {family:<28} {ms:6.1f} ms")
-        if not args.no_peak:
-            ph, pw = sizes["peak"]
-            big = make_photo(tmp / "big.jpg", ph, pw, seed=1)
-            mb = bench_peak(args, engine.zoo.root, big, tmp)
-            print(f"peak memory exporting {pw}x{ph} ({pw * ph / 1e6:.1f} MP): {mb:,.0f} MB "
-                  "(max RSS of the exporting process)")
-        if not args.no_batch:
-            from limelight.bench_batch import run_cases
-
-            run_cases(engine.zoo.root, model, tmp, quick=args.quick, peak=not args.no_peak,
-                      device=args.device)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    engine, model, note = _engine(args, tmp)
+    info = engine.model(model)
+    h, w = sizes["full"]
+    print(f"model: {info.name} ({info.label}, working {info.working_resolution} px) "
+          f"on {engine.device}; cv2 threads {cv2.getNumThreads()}")
+    if note:
+        print(f"note: {note}")
+    photo = make_photo(tmp / "photo.jpg", h, w)
+    r = bench_export(engine, model, photo, tmp, max(1, args.repeat))
+    floor = r["pillow_floor_s"]
+    print(f"{w}x{h} ({w * h / 1e6:.1f} MP) JPEG -> JPEG, best of {args.repeat}; ratios to "
+          f"the decode + encode floor measured with Pillow in this run:")
+    print(f"  floor: Pillow decode + encode      {floor:7.2f} s  = 1.00x")
+    print(f"  Limelight's decode + encode alone  {r['io_floor_s']:7.2f} s  "
+          f"= {r['io_floor_s'] / floor:.2f}x (atomic, fsynced write)")
+    print(f"  enhance (full resolution)          {r['enhance_s']:7.2f} s  "
+          f"= {r['enhance_s'] / floor:.2f}x")
+    print(f"  export (decode+enhance+encode)     {r['export_s']:7.2f} s  "
+          f"= {r['ratio']:.2f}x (medians: {r['ratio_median']:.2f}x; target <= 1.5x)")
+    p = bench_process(args, engine.zoo.root, photo, tmp, max(1, min(3, args.repeat)))
+    for label, key, target in (
+            ("'limelight --version' (start-up)", "version_s", ""),
+            ("'limelight enhance', whole process", "enhance_s", "; target <= 4x"),
+            ("'darktable-cli', whole process", "darktable_s", "")):
+        value = p[key]
+        if value is None:
+            if key == "darktable_s":
+                print(f"  {label:<36} not installed")
+            continue
+        print(f"  {label:<36} {value:5.2f} s  = {value / floor:.2f}x{target}")
+    print(f"preview of a 1 MP proxy ({info.name}, median of 7; network + recomposition + "
+          "transfer + compositing):")
+    print(f"  fast pass, network at {FAST_EDGE} px        "
+          f"{bench_preview(engine, model):6.0f} ms")
+    print("  refined pass, network at 1224 px      "
+          f"{bench_preview(engine, model, long_edge=1224):6.0f} ms")
+    print("preview per knob change at 1 MP, refined maps (median):")
+    for family, ms in bench_recompose(engine).items():
+        print(f"  {family:<28} {ms:6.1f} ms")
+    if not args.no_peak:
+        ph, pw = sizes["peak"]
+        big = make_photo(tmp / "big.jpg", ph, pw, seed=1)
+        mb = bench_peak(args, engine.zoo.root, big, tmp)
+        print(f"peak memory exporting {pw}x{ph} ({pw * ph / 1e6:.1f} MP): {mb:,.0f} MB "
+              "(max RSS of the exporting process)")
+    return engine, model

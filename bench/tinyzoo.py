@@ -6,7 +6,8 @@ mask[1]))``) so that tests can check that the engine feeds both inputs, pads and
 that the recomposition and compositing behave. Their names start with ``tiny-`` and their
 conversion is ``synthetic`` so that nothing here can be mistaken for a trained model.
 
-Needs the ``onnx`` package (the ``dev``/``train`` extras); the app never imports this module.
+Needs the ``onnx`` package (the ``dev``/``train`` extras), never torch; the app never imports
+this module (it lives in the benchmark package, which does not ship).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Editor benchmarks: knob change -> updated preview, and brush frames per second.
 
-``python -m limelight.gui.bench`` prints both; the main benchmark calls ``run_all()``.
+``python -m bench.editor`` prints both (``run_all()`` returns them as a dict).
 Runs offscreen (``QT_QPA_PLATFORM=offscreen``) unless a display is set up. Uses the shipped
 zoo's default model, or the tiny synthetic zoo when no model is installed (reported).
 
@@ -39,7 +39,7 @@ def _engine(tmp: Path) -> tuple[Any, str]:
     zoo = load_zoo()
     if zoo.models:
         return Engine(zoo), f"{zoo.default} (shipped)"
-    from limelight.tinyzoo import build_tiny_zoo  # needs onnx (dev extra)
+    from bench.tinyzoo import build_tiny_zoo  # needs onnx (dev extra)
 
     return Engine(build_tiny_zoo(tmp / "zoo")), "tiny-fusion (synthetic; no model installed)"
 
