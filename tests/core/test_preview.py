@@ -117,3 +117,25 @@ def test_compositing_a_kept_plan_gives_the_export_bytes(tiny_zoo: Path) -> None:
                 base=None if below is display else below[y0:y1, x0:x1])
             for _ in range(2):  # computed, then kept
                 np.testing.assert_array_equal(maps.apply(plan, display, under=below), expected)
+
+
+def test_in_place_compositing_gives_the_same_bytes_and_writes_only_when_asked(
+        tiny_zoo: Path) -> None:
+    """During a drag the lights above the moving one are blended into its frame
+    (``in_place``): the same bytes as a copy, and the frame under is left alone otherwise."""
+    from limelight.core.preview import DraftPlan
+
+    display = _dark_proxy(600, 900)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    maps = PreviewMaps.compute(engine, "tiny-fusion", display, protocol_mask(600, 900), 900)
+    rng = np.random.default_rng(5)
+    under = rng.integers(0, 256, display.shape, dtype=np.uint8)
+    for plan in (maps.plan(Knobs(degree=1.4)), maps.draft_plan(Knobs(degree=1.7))):
+        kept = under.copy()
+        copied = maps.apply(plan, display, under=under)
+        np.testing.assert_array_equal(under, kept)  # not written
+        frame = under.copy()
+        got = maps.apply(plan, display, under=frame, in_place=True)
+        assert got is frame
+        np.testing.assert_array_equal(got, copied)
+    assert isinstance(plan, DraftPlan)

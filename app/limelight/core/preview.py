@@ -167,16 +167,18 @@ class PreviewMaps:
         return DraftPlan(cv2.resize(ratio, (bw, bh), interpolation=cv2.INTER_LINEAR))
 
     def apply(self, plan: Plan | DraftPlan | None, display: np.ndarray,
-              under: np.ndarray | None = None) -> np.ndarray:
-        """Composites ``plan`` (from ``plan``) over ``under``; see ``render``."""
+              under: np.ndarray | None = None, *, in_place: bool = False) -> np.ndarray:
+        """Composites ``plan`` (from ``plan``) over ``under``; see ``render``. With
+        ``in_place`` a full-size plan or a draft may write into ``under`` (a frame the
+        caller owns) instead of a copy: the lights above a moving one, during a drag."""
         if under is None:
             under = display
         if plan is None or self.box is None:
-            return under.copy()
+            return under if in_place else under.copy()
         if isinstance(plan, DraftPlan):
-            return self._apply_draft(plan, display, under)
+            return self._apply_draft(plan, display, under, in_place)
         if self.full and display.dtype == np.uint8 and plan.enhanced is not None:
-            return self._apply_lit(plan, under)
+            return self._apply_lit(plan, under, in_place)
         if self.full:
             y0, y1, x0, x1 = self.box
             out = under.copy()
@@ -186,7 +188,7 @@ class PreviewMaps:
             return out
         return apply_plan(display, plan, None, base=under)
 
-    def _apply_lit(self, plan: Plan, under: np.ndarray) -> np.ndarray:
+    def _apply_lit(self, plan: Plan, under: np.ndarray, in_place: bool = False) -> np.ndarray:
         """``apply`` of a full-size plan on 8-bit pixels: the same bytes as ``apply_plan``,
         with the plan's rounded enhancement kept, so that compositing the lights above a
         moving one again costs one blend each."""
@@ -199,9 +201,10 @@ class PreviewMaps:
             lit = cv2.add(flat, 0.0, dtype=cv2.CV_8U).reshape(enhanced.shape)  # type: ignore[call-overload]
             kept = (plan, lit)
             self._lit["plan"] = kept
-        return self._blend(kept[1], under)
+        return self._blend(kept[1], under, in_place)
 
-    def _blend(self, lit: np.ndarray, under: np.ndarray) -> np.ndarray:
+    def _blend(self, lit: np.ndarray, under: np.ndarray, in_place: bool = False
+               ) -> np.ndarray:
         """``under`` with the box composited from ``lit`` ((bh, bw, 3) uint8) by the weight."""
         assert self.box is not None
         y0, y1, x0, x1 = self.box
@@ -209,16 +212,16 @@ class PreviewMaps:
         rest = self._lit.get("rest")
         if rest is None:
             rest = self._lit["rest"] = cv2.subtract(1.0, weight)  # type: ignore[call-overload]
-        out = under.copy()
+        out = under if in_place else under.copy()
         out[y0:y1, x0:x1] = cv2.blendLinear(lit, under[y0:y1, x0:x1], weight, rest)
         return out
 
-    def _apply_draft(self, plan: DraftPlan, display: np.ndarray, under: np.ndarray
-                     ) -> np.ndarray:
+    def _apply_draft(self, plan: DraftPlan, display: np.ndarray, under: np.ndarray,
+                     in_place: bool = False) -> np.ndarray:
         assert self.box is not None
         y0, y1, x0, x1 = self.box
         return self._blend(cv2.multiply(display[y0:y1, x0:x1], plan.ratio, dtype=cv2.CV_8U),
-                           under)
+                           under, in_place)
 
     def render(self, knobs: Knobs, display: np.ndarray,
                under: np.ndarray | None = None) -> np.ndarray:

@@ -403,6 +403,7 @@ class PreviewWorker(QObject):
             plans = {}
             prefix: tuple[int, ...] = ()
             composites: dict[tuple[int, ...], np.ndarray] = {}
+            drafting = False  # a draft is below: the frame is this request's own
             for layer, key in zip(request.layers, keys, strict=True):
                 maps, refined = self._maps[key]
                 self._unrefined |= not refined
@@ -417,13 +418,18 @@ class PreviewWorker(QObject):
                     kept = (layer.knobs, maps.draft_plan(layer.knobs) if quick
                             else maps.plan(layer.knobs), maps)
                 plans[key] = kept
-                self._unrefined |= isinstance(kept[1], DraftPlan)
-                # the lights below an unchanged prefix are composited once, not per knob move
+                draft = isinstance(kept[1], DraftPlan)
+                self._unrefined |= draft
+                # the lights below an unchanged prefix are composited once, not per knob move;
+                # above a draft (a new one each move) they are blended into its frame, which
+                # no later request reuses
                 prefix = (*prefix, id(kept[1]))
-                cached_display = self._composites.get(prefix)
+                cached_display = None if drafting else self._composites.get(prefix)
                 display = (cached_display if cached_display is not None
-                           else maps.apply(kept[1], base, under=display))
-                composites[prefix] = display
+                           else maps.apply(kept[1], base, under=display, in_place=drafting))
+                if not (drafting or draft):
+                    composites[prefix] = display
+                drafting |= draft
             self._plans = plans
             self._composites = composites
         hist = histogram_of(display)
