@@ -6,9 +6,11 @@
 #      floor) and the batch's photos per second, on CUDA.
 # Where CUDA cannot load it says why in one sentence and measures the CPU instead; it then
 # exits 3, or 0 with --allow-cpu (how CI tests this fallback).
-# Usage: scripts/gpu_check.sh [--no-install] [--quick] [--allow-cpu]   (in a virtual env)
+# Usage: scripts/gpu_check.sh [--no-install] [--quick] [--allow-cpu]   (in a virtual env;
+# $PYTHON, when set, is the interpreter to use)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+py="${PYTHON:-python}"
 install=1
 args=()
 for a in "$@"; do
@@ -20,8 +22,8 @@ for a in "$@"; do
 done
 if [ "$install" = 1 ]; then
     echo "== installing the cuda extra (CUDA and cuDNN wheels, about 1.5 GB)"
-    python -m pip install --quiet -e '.[dev,cuda]'
+    "$py" -m pip install --quiet -e '.[dev,cuda]'
 fi
 # the benchmark package (bench/) lives at the repository root, outside the installed app
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-exec python scripts/gpu_check.py "${args[@]}"
+exec "$py" scripts/gpu_check.py "${args[@]}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_gpu_check_falls_back_to_the_cpu_and_says_why() -> None:
     if "CUDA" in available_devices():
         pytest.skip("CUDA works here: the fallback cannot be seen (run the script itself)")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHON": sys.executable}
     proc = subprocess.run(["bash", "scripts/gpu_check.sh", "--no-install", "--quick",
                            "--allow-cpu"], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, env=env)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gui_helpers import drag, idle, open_and_wait  # type: ignore[import-not-found]
 from PIL import Image
 
-from conftest import drag, idle, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.recipe import load_recipe, sidecar_path
 
 pytestmark = pytest.mark.gui

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from gui_helpers import GatedEngine, dark_photo, open_and_wait  # type: ignore[import-not-found]
 
-from conftest import GatedEngine, dark_photo, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.imageio import read_image
 from limelight.core.recipe import save_recipe
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gui_helpers import drag, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 
-from conftest import drag, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.masks import Ellipse
 from limelight.core.recipe import sidecar_path
 

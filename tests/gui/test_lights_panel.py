@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gui_helpers import dark_photo, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 from PySide6.QtCore import Qt
 
-from conftest import dark_photo, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.masks import Ellipse
 from limelight.core.recipe import load_recipe, sidecar_path
 

@@ -8,8 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from conftest import open_and_wait  # type: ignore[import-not-found]
+from gui_helpers import open_and_wait  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.gui
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gui_helpers import dark_photo, idle, open_and_wait  # type: ignore[import-not-found]
 
-from conftest import dark_photo, idle, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.imageio import read_image
 from limelight.core.masks import Ellipse
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gui_helpers import idle, open_and_wait  # type: ignore[import-not-found]
 from PIL import Image
 
-from conftest import idle, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.masks import Ellipse
 from limelight.core.recipe import sidecar_path
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gui_helpers import dark_photo, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 
-from conftest import dark_photo, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 from limelight.core.masks import Ellipse
 
 pytestmark = pytest.mark.gui

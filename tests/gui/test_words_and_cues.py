@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gui_helpers import drag, idle, open_and_wait  # type: ignore[import-not-found]
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QSlider
-
-from conftest import drag, idle, open_and_wait  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.gui
 
