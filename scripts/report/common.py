@@ -20,6 +20,16 @@ DATA = Path(os.environ["LIMELIGHT_DATA"]) if os.environ.get("LIMELIGHT_DATA") el
 CACHE = Path(os.environ["LIMELIGHT_CACHE"]) if os.environ.get("LIMELIGHT_CACHE") else None
 #: The synthetic pairs' cache ($LIMELIGHT_CACHE/synth), counted by source for the cards.
 SYNTH = CACHE / "synth" if CACHE else None
+#: LOL's evaluation pairs and the non-uniform-light pairs made from them (``ship_zoo``).
+EVAL_PAIRS = DATA / "lol" / "eval15" if DATA else None
+MIXED_PAIRS = CACHE / "eval15-mixed" if CACHE else None
+
+
+def need(path: Path | None, option: str, variable: str) -> Path:
+    """``path``, or SystemExit naming the option and the variable that would give it."""
+    if path is None:
+        raise SystemExit(f"give {option} or set ${variable}")
+    return path
 
 #: The report's prose (fixed paragraphs, and templates whose {fields} the figures fill).
 PROSE_PATH = REPO / "scripts" / "ship_report_prose.toml"
