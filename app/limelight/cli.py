@@ -426,6 +426,7 @@ def _add_enhance(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_enhance(args: argparse.Namespace) -> int:
+    from limelight.core.batch_plan import stat_problem
     from limelight.core.pipeline import process_file, sample_photo_path
     from limelight.core.recipe import save_recipe
 
@@ -444,7 +445,7 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
         _say(f"recipe saved to {args.save_recipe}")
         if args.output is None:
             return EXIT_OK
-    problem = _unreadable(src)
+    problem = stat_problem(src)
     if problem:
         _error(problem)
         return EXIT_FAILED
@@ -492,19 +493,6 @@ def _check_writes(writes: list[tuple[str, Path | None]], inputs: list[Path]) -> 
                 raise UsageError(f"{path}: {what} and {other} would be the same file; "
                                  "give them different names")
         done.append((what, path))
-
-
-def _unreadable(path: Path) -> str | None:
-    """Why the input photo ``path`` cannot be opened (one sentence naming it), or None."""
-    try:
-        os.stat(path)
-    except FileNotFoundError:
-        return f"{path}: no such file"
-    except OSError as err:
-        return f"{path}: cannot open the photo ({err.strerror or err})"
-    except ValueError as err:
-        return f"{path}: not a usable file name ({err})"
-    return None
 
 
 def _check_file_name(path: Path, what: str) -> None:

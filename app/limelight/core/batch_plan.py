@@ -93,9 +93,9 @@ def previous_outputs(report: Path) -> frozenset[Path]:
         return frozenset()
 
 
-def missing_reason(path: Path) -> str:
-    """Why an input cannot be taken, as one sentence naming it (no such file, a symlink
-    loop, permission denied...)."""
+def stat_problem(path: Path) -> str | None:
+    """Why ``path`` cannot even be looked at (no such file, a symlink loop, permission
+    denied, an unusable name), as one sentence naming it, or None."""
     try:
         os.stat(path)
     except FileNotFoundError:
@@ -104,6 +104,15 @@ def missing_reason(path: Path) -> str:
         return f"{path}: cannot be read ({err.strerror or err})"
     except ValueError as err:
         return f"{path}: not a usable file name ({err})"
+    return None
+
+
+def missing_reason(path: Path) -> str:
+    """Why an input cannot be taken, as one sentence naming it (no such file, a symlink
+    loop, permission denied...)."""
+    problem = stat_problem(path)
+    if problem is not None:
+        return problem
     if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
         return f"{path}: cannot be read (permission denied)"
     return f"{path}: neither a file nor a folder"
