@@ -22,7 +22,7 @@ from pathlib import Path
 
 import ship_report  # sibling modules: Python puts a script's own folder first on sys.path
 import ship_zoo
-from report.common import EVAL_PAIRS, MIXED_PAIRS, need
+from report.common import add_pair_options, check_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,16 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, default=REPO / "docs")
     parser.add_argument("--zoo", type=Path, default=REPO / "resources" / "zoo")
-    parser.add_argument("--pairs", type=Path, default=EVAL_PAIRS,
-                        help="LOL eval15 (default: $LIMELIGHT_DATA/lol/eval15)")
-    parser.add_argument("--mixed-pairs", type=Path, default=MIXED_PAIRS,
-                        help="non-uniform-light pairs, made from --pairs when missing "
-                             "(default: $LIMELIGHT_CACHE/eval15-mixed)")
+    add_pair_options(parser)
     parser.add_argument("--readme", type=Path, default=REPO / "README.md")
     parser.add_argument("--note", default="the current pipeline (scripts/refresh_shipped.py)")
     args = parser.parse_args(argv)
-    args.pairs = need(args.pairs, "--pairs", "LIMELIGHT_DATA")
-    args.mixed_pairs = need(args.mixed_pairs, "--mixed-pairs", "LIMELIGHT_CACHE")
+    check_pairs(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     os.chdir(REPO)
     from limelight_models.data.paired import PairedFolder

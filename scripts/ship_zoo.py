@@ -45,7 +45,7 @@ from typing import Any
 
 import ship_knobs  # sibling modules: Python puts a script's own folder first on sys.path
 import ship_report
-from report.common import EVAL_PAIRS, MIXED_PAIRS, need
+from report.common import add_pair_options, check_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -439,11 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zoo", type=Path, default=REPO / "resources" / "zoo")
     parser.add_argument("--docs", type=Path, default=REPO / "docs")
     parser.add_argument("--configs", type=Path, default=REPO / "models" / "configs")
-    parser.add_argument("--pairs", type=Path, default=EVAL_PAIRS,
-                        help="LOL eval15 (default: $LIMELIGHT_DATA/lol/eval15)")
-    parser.add_argument("--mixed-pairs", type=Path, default=MIXED_PAIRS,
-                        help="non-uniform-light pairs, made from --pairs when missing "
-                             "(default: $LIMELIGHT_CACHE/eval15-mixed)")
+    add_pair_options(parser)
     parser.add_argument("--readme", type=lambda s: Path(s) if s else None,
                         default=REPO / "README.md",
                         help="README whose ship_zoo block is rewritten")
@@ -451,8 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot", action="store_true", help="use last.pt of unfinished runs")
     parser.add_argument("--bench", action="store_true", help="re-run the benchmark (python -m bench) too")
     args = parser.parse_args(argv)
-    args.pairs = need(args.pairs, "--pairs", "LIMELIGHT_DATA")
-    args.mixed_pairs = need(args.mixed_pairs, "--mixed-pairs", "LIMELIGHT_CACHE")
+    check_pairs(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     os.chdir(REPO)  # configs hold paths relative to the repository root
     runs = discover_runs(args.configs)

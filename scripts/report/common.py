@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import os
@@ -25,11 +26,21 @@ EVAL_PAIRS = DATA / "lol" / "eval15" if DATA else None
 MIXED_PAIRS = CACHE / "eval15-mixed" if CACHE else None
 
 
-def need(path: Path | None, option: str, variable: str) -> Path:
-    """``path``, or SystemExit naming the option and the variable that would give it."""
-    if path is None:
-        raise SystemExit(f"give {option} or set ${variable}")
-    return path
+def add_pair_options(parser: argparse.ArgumentParser) -> None:
+    """``--pairs`` and ``--mixed-pairs``, the evaluation's folders (``check_pairs``)."""
+    parser.add_argument("--pairs", type=Path, default=EVAL_PAIRS,
+                        help="LOL eval15 (default: $LIMELIGHT_DATA/lol/eval15)")
+    parser.add_argument("--mixed-pairs", type=Path, default=MIXED_PAIRS,
+                        help="non-uniform-light pairs, made from --pairs when missing "
+                             "(default: $LIMELIGHT_CACHE/eval15-mixed)")
+
+
+def check_pairs(args: argparse.Namespace) -> None:
+    """SystemExit naming the option and the variable when a folder was not given."""
+    for path, option, variable in ((args.pairs, "--pairs", "LIMELIGHT_DATA"),
+                                   (args.mixed_pairs, "--mixed-pairs", "LIMELIGHT_CACHE")):
+        if path is None:
+            raise SystemExit(f"give {option} or set ${variable}")
 
 #: The report's prose (fixed paragraphs, and templates whose {fields} the figures fill).
 PROSE_PATH = REPO / "scripts" / "ship_report_prose.toml"
