@@ -541,7 +541,7 @@ def test_out_of_memory_says_so_with_the_need(tmp_path: Path,
     def no_memory(*args: object, **kwargs: object) -> None:
         raise MemoryError
 
-    monkeypatch.setattr(imageio_mod, "encode_pillow", no_memory)
+    monkeypatch.setattr(imageio_mod, "encode_jpeg", no_memory)
     with pytest.raises(ImageWriteError, match=r"not enough memory for this photo \(about "
                                               r"0\.\d GB needed\)"):
         write_image(tmp_path / "b.jpg", px)
@@ -588,3 +588,37 @@ def test_jpeg_decoder_gives_opencvs_pixels(make, tmp_path: Path, photo: np.ndarr
         want = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR_RGB)
         got = read_image(path).pixels
         assert got.shape == want.shape and np.array_equal(got, want), name
+
+
+@pytest.mark.parametrize("quality", [40, 89, 90, 95])
+@pytest.mark.parametrize("metadata", ["none", "exif+icc", "large icc"])
+def test_jpeg_bytes_are_pillows(tmp_path: Path, quality: int, metadata: str) -> None:
+    """JPEGs are encoded by OpenCV (no copy to 4 bytes per pixel) with Pillow's exact bytes:
+    the same chroma subsampling, tables and JFIF header, and the EXIF and ICC segments where
+    Pillow puts them (an ICC profile over 64 kB in numbered chunks)."""
+    import io
+
+    from PIL import Image as PILImage
+
+    from limelight.core.imageio import ImageMeta
+    from limelight.core.imageio_meta import EXIF_PREFIX
+
+    rng = np.random.default_rng(quality)
+    pixels = rng.integers(0, 256, (97, 131, 3), dtype=np.uint8)
+    exif = icc = None
+    if metadata != "none":
+        tags = PILImage.Exif()
+        tags[0x010F] = "Limelight test camera"
+        exif = tags.tobytes().removeprefix(EXIF_PREFIX)
+        icc = bytes(rng.integers(0, 256, 150_000 if metadata == "large icc" else 3_000,
+                                 dtype=np.uint8))
+    meta = ImageMeta(format="JPEG", exif=exif, icc=icc)
+    out = write_image(tmp_path / "o.jpg", pixels, meta=meta, quality=quality)
+    kwargs: dict = {"quality": quality, "subsampling": 0 if quality >= 90 else 2}
+    if icc:
+        kwargs["icc_profile"] = icc
+    if exif:
+        kwargs["exif"] = EXIF_PREFIX + exif
+    buf = io.BytesIO()
+    PILImage.fromarray(pixels, "RGB").save(buf, "JPEG", **kwargs)
+    assert out.read_bytes() == buf.getvalue()

@@ -52,6 +52,7 @@ from limelight.core.imageio_encode import (
     MAX_DEPTH,
     atomic_write,
     check_destination,
+    encode_jpeg,
     encode_pillow,
     encode_png,
 )
@@ -324,6 +325,8 @@ def write_image(
             from limelight.core.imageio_tiff import encode_tiff
 
             encode_tiff(fh, data, alpha, icc, exif)
+        elif kind == "JPEG":
+            encode_jpeg(fh, data, icc, exif, quality)
         else:
             encode_pillow(fh, kind, data, alpha, icc, exif, quality)
 

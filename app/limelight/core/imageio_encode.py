@@ -1,7 +1,7 @@
 """Encoders and the atomic file writer behind ``limelight.core.imageio.write_image``.
 
-JPEG, WebP and BMP go through Pillow (libjpeg-turbo; Pillow embeds EXIF and ICC, chunking
-large profiles); PNG through OpenCV's default settings (faster than Pillow and than explicit zlib levels, 8
+JPEG through OpenCV's libjpeg-turbo (Pillow's bytes, EXIF and ICC segments included, without
+its copy to 4 bytes per pixel); WebP and BMP through Pillow; PNG through OpenCV's default settings (faster than Pillow and than explicit zlib levels, 8
 and 16 bit) with
 iCCP/eXIf chunks inserted by ``imageio_meta``; TIFF through tifffile.
 """
@@ -38,22 +38,70 @@ def encode_pillow(
     fh: BinaryIO, fmt: str, pixels: np.ndarray, alpha: np.ndarray | None,
     icc: bytes | None, exif: bytes | None, quality: int,
 ) -> None:
-    """JPEG, WebP or BMP (8-bit) through Pillow."""
+    """WebP or BMP (8-bit) through Pillow."""
     from PIL import Image as PILImage
 
     data = pixels if alpha is None else np.dstack([pixels, alpha])
     im = PILImage.fromarray(data, "RGBA" if alpha is not None else "RGB")
     kwargs: dict[str, object] = {}
-    if fmt in ("JPEG", "WEBP"):
+    if fmt == "WEBP":
         kwargs["quality"] = quality
         if icc:
             kwargs["icc_profile"] = icc
         if exif:
             kwargs["exif"] = EXIF_PREFIX + exif
-    if fmt == "JPEG":
-        # 4:4:4 chroma at high quality (what photographers expect), 4:2:0 below.
-        kwargs["subsampling"] = 0 if quality >= 90 else 2
     im.save(fh, fmt, **kwargs)
+
+
+#: Bytes one JPEG marker segment holds after its marker (its length field included).
+_MAX_SEGMENT = 65533
+_ICC_HEADER = b"ICC_PROFILE\x00"
+
+
+def encode_jpeg(fh: BinaryIO, pixels: np.ndarray, icc: bytes | None, exif: bytes | None,
+                quality: int) -> None:
+    """(H, W, 3) uint8 RGB as JPEG through OpenCV's libjpeg-turbo.
+
+    The same bytes as Pillow's encoder with Limelight's settings (4:4:4 chroma at quality
+    >= 90, what photographers expect, 4:2:0 below; standard Huffman tables; the JFIF
+    header), with the EXIF (APP1) and ICC (APP2, in chunks) segments written where Pillow
+    writes them, after the JFIF header; tests compare the two. OpenCV reads the array as it
+    is, where Pillow first copies it to 4 bytes per pixel: 24 MP encodes about a third faster.
+    """
+    sampling = (cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444 if quality >= 90
+                else cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, int(quality),
+                            cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling])
+    if not ok:
+        raise ValueError("OpenCV could not encode the JPEG")
+    data = buf.reshape(-1).data  # (a memoryview: no copy)
+    if bytes(data[:4]) != b"\xff\xd8\xff\xe0":
+        raise ValueError("OpenCV's JPEG has no JFIF header")
+    head = 4 + int.from_bytes(data[4:6], "big")  # SOI + APP0
+    fh.write(data[:head])
+    fh.write(jpeg_metadata_segments(icc, exif))
+    fh.write(data[head:])
+
+
+def jpeg_metadata_segments(icc: bytes | None, exif: bytes | None) -> bytes:
+    """The APP1 (EXIF, ``Exif\\0\\0`` + the TIFF header) and APP2 (ICC profile, split into
+    numbered chunks) segments of a JPEG, as Pillow writes them. ValueError when the EXIF
+    does not fit in one segment (as Pillow)."""
+    out = bytearray()
+    if exif:
+        data = EXIF_PREFIX + exif
+        if len(data) > _MAX_SEGMENT:
+            raise ValueError("EXIF data is too long")
+        out += b"\xff\xe1" + (2 + len(data)).to_bytes(2, "big") + data
+    if icc:
+        room = _MAX_SEGMENT - len(_ICC_HEADER) - 2
+        chunks = [icc[i:i + room] for i in range(0, len(icc), room)]
+        for k, chunk in enumerate(chunks, 1):
+            size = 2 + len(_ICC_HEADER) + 2 + len(chunk)
+            out += (b"\xff\xe2" + size.to_bytes(2, "big") + _ICC_HEADER
+                    + bytes((k, len(chunks))) + chunk)
+    return bytes(out)
 
 
 def encode_png(
