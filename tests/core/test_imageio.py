@@ -622,3 +622,27 @@ def test_jpeg_bytes_are_pillows(tmp_path: Path, quality: int, metadata: str) -> 
     buf = io.BytesIO()
     PILImage.fromarray(pixels, "RGB").save(buf, "JPEG", **kwargs)
     assert out.read_bytes() == buf.getvalue()
+
+
+@pytest.mark.parametrize(("size", "long_edge"), [((1000, 700), 300), ((1003, 641), 120),
+                                                 ((640, 480), 500), ((2048, 1536), 256)])
+def test_reduced_jpeg_read_is_pillows_draft(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            size: tuple[int, int], long_edge: int) -> None:
+    """``read_preview`` decodes an RGB JPEG at Pillow's draft scale straight into an array
+    (libjpeg-turbo through simplejpeg): the same pixels and metadata as Pillow's draft mode."""
+    import limelight.core.imageio as imageio_mod
+
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    pixels = np.stack([(xx * 255 // w), (yy * 255 // h), ((xx + yy) % 256)], -1).astype(np.uint8)
+    src = write_image(tmp_path / "a.jpg", pixels, quality=90)
+    turbo, used = imageio_mod._reduced_turbo, []
+    monkeypatch.setattr(imageio_mod, "_reduced_turbo",
+                        lambda *a: used.append(turbo(*a)) or used[-1])
+    fast = read_preview(src, long_edge)
+    assert used and used[0] is not None  # the fast path ran
+    monkeypatch.setattr(imageio_mod, "_reduced_turbo", lambda *a: None)
+    slow = read_preview(src, long_edge)
+    assert fast.pixels.shape == slow.pixels.shape
+    np.testing.assert_array_equal(fast.pixels, slow.pixels)
+    assert (fast.meta.exif, fast.meta.icc) == (slow.meta.exif, slow.meta.icc)
