@@ -1,5 +1,6 @@
 """``python -m bench [--quick] [--model NAME] [--zoo DIR]``: every speed and memory target of
-Limelight printed in one run (the export and preview cases, then the batch cases).
+Limelight printed in one run (the export and preview cases, the batch cases, then the editor's
+knob latency and brush frames, ``bench.editor``, in a Qt process of its own).
 
 Run it from the repository root (``bench`` is not part of the installed package).
 """
@@ -7,6 +8,9 @@ Run it from the repository root (``bench`` is not part of the installed package)
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -25,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peak", action="store_true", help="skip the 50 MP memory case")
     parser.add_argument("--no-batch", action="store_true",
                         help="skip the batch cases (bench.batch)")
+    parser.add_argument("--no-editor", action="store_true",
+                        help="skip the editor's cases (bench.editor: needs PySide6)")
     parser.add_argument("--peak-child", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peak_child:
@@ -35,7 +41,24 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_batch:
             batch.run_cases(engine.zoo.root, model, tmp, quick=args.quick,
                             peak=not args.no_peak, device=args.device)
+    if not args.no_editor:
+        editor_cases()
     return 0
+
+
+def editor_cases() -> None:
+    """Runs ``python -m bench.editor`` offscreen (the shipped zoo's default model) and prints
+    its figures; Qt lives in that process only."""
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    proc = subprocess.run([sys.executable, "-m", "bench.editor"], capture_output=True,
+                          text=True, env=env, check=False)
+    print("the editor at 1 MP (python -m bench.editor; median ms from a slider move to the "
+          "painted frame, the worker's share, and the full-detail frame after release):")
+    if proc.returncode != 0:
+        print(f"  not run: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
+        return
+    for line in proc.stdout.splitlines():
+        print(f"  {line}")
 
 
 if __name__ == "__main__":
