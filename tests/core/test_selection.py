@@ -278,3 +278,16 @@ def test_smart_select_does_not_depend_on_the_rng_state() -> None:
     a = smart_select(img, rect)
     cv2.setRNGSeed(7)
     np.testing.assert_array_equal(smart_select(img, rect), a)
+
+
+def test_selection_prior_falls_back_to_the_box_without_a_model() -> None:
+    from limelight.core.errors import ModelError
+    from limelight.core.subject import selection_prior
+
+    def broken(h: int, w: int) -> np.ndarray:
+        raise ModelError("the subject model is not installed")
+
+    assert selection_prior(None, 4, 5) is None
+    assert selection_prior(broken, 4, 5) is None
+    got = selection_prior(lambda h, w: np.ones((h, w), np.float32), 4, 5)
+    assert got is not None and got.shape == (4, 5)
