@@ -2,7 +2,9 @@
 
 The scene rectangle is the photo's full size in pixels, so zoom 100 % means one photo pixel
 per screen pixel and the mask is edited on the original geometry at any zoom. The images
-shown are the preview proxies (about one megapixel), drawn scaled into that rectangle.
+shown are the preview proxies (about one megapixel), drawn scaled into that rectangle; at
+100 % and above the visible region is drawn over them from full-resolution pixels, lit
+(``detail_item``) and original (``before_detail_item``, for Before and the split view).
 
 Signals:
     zoom_changed(float): the view's scale (1.0 = 100 %).
