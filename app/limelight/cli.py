@@ -657,6 +657,24 @@ def _add_select(p: argparse.ArgumentParser) -> None:
                    help="with --rect: white pixels are certainly not selected")
 
 
+def _selection_prior(pixels: Any) -> Any:
+    """(H, W, 3) photo pixels -> the subject's saliency (at most 1024 px, float32 [0, 1]) to
+    seed smart select, or None without the model."""
+    from limelight.core.subject import (
+        REFINE_MAX_SIDE,
+        is_installed,
+        selection_prior,
+        subject_fn_for,
+    )
+
+    if not is_installed():
+        return None
+    h, w = pixels.shape[:2]
+    scale = min(1.0, REFINE_MAX_SIDE / max(h, w))
+    return selection_prior(subject_fn_for(pixels), max(2, round(h * scale)),
+                           max(2, round(w * scale)))
+
+
 def _cmd_select(args: argparse.Namespace) -> int:
     from limelight.core.imageio import read_image
     from limelight.core.masks import load_raster_mask
@@ -680,7 +698,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
     else:
         strokes = [load_raster_mask(p, h, w) > 0.5 if p else None
                    for p in (args.include, args.exclude)]
-        mask = smart_select(image.img, parse_rect(args.rect, h, w), *strokes)
+        mask = smart_select(image.img, parse_rect(args.rect, h, w), *strokes,
+                            prior=_selection_prior(image.pixels))
     write_mask_png(args.output, mask, protect=tuple(inputs))
     _say(f"{args.input} -> {args.output} ({w}x{h}, {100.0 * float(mask.mean()):.1f}% "
          f"selected)")

@@ -197,3 +197,97 @@ def test_write_mask_png_is_atomic_and_protects_inputs(tmp_path: Path) -> None:
     from PIL import Image
 
     assert np.asarray(Image.open(out))[3, 3] == 255
+
+
+def dark_figure(seed: int, height: int = 300, width: int = 400) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+    """A night photo of a standing man: a bright shirt, mid-grey trousers, and a dark face,
+    neck, arms and hands (skin at 0.06) on a dark warm wall (0.01-0.03, the skin's hue) with
+    two lit windows; sensor noise, 8-bit. Returns (image, figure mask, dark-part mask, box)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    s = height / 600.0
+    tex = cv2.GaussianBlur(rng.random((height, width)).astype(np.float32), (0, 0), 4 * s)
+    wall = 0.01 + 0.02 * (tex - tex.min()) / (tex.max() - tex.min())
+    img = np.stack([wall, wall * 0.72, wall * 0.52], axis=-1) / 0.76
+    cx = width * 0.5
+
+    def ell(x0: float, y0: float, rx: float, ry: float) -> np.ndarray:
+        return ((xx - x0) / rx) ** 2 + ((yy - y0) / ry) ** 2 < 1
+
+    def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        return (xx >= x0) & (xx < x1) & (yy >= y0) & (yy < y1)
+
+    img[box(cx + 40 * s, 60 * s, cx + 260 * s, 230 * s)] = (0.55, 0.6, 0.62)
+    img[box(cx - 300 * s, 300 * s, cx - 150 * s, 420 * s)] = (0.5, 0.42, 0.3)
+    dark = (ell(cx, 130 * s, 38 * s, 48 * s) | box(cx - 14 * s, 165 * s, cx + 14 * s, 195 * s)
+            | box(cx - 112 * s, 250 * s, cx - 82 * s, 400 * s)
+            | box(cx + 82 * s, 250 * s, cx + 112 * s, 400 * s)
+            | ell(cx - 97 * s, 410 * s, 18 * s, 22 * s) | ell(cx + 97 * s, 410 * s, 18 * s, 22 * s))
+    shirt = (box(cx - 75 * s, 190 * s, cx + 75 * s, 370 * s) | ell(cx, 200 * s, 75 * s, 25 * s)
+             | box(cx - 110 * s, 195 * s, cx - 70 * s, 250 * s)
+             | box(cx + 70 * s, 195 * s, cx + 110 * s, 250 * s))
+    trousers = (box(cx - 70 * s, 370 * s, cx - 5 * s, 560 * s)
+                | box(cx + 5 * s, 370 * s, cx + 70 * s, 560 * s))
+    shade = 0.85 + 0.15 * np.sin(yy / (9 * s) + xx / (13 * s))
+    for part, colour in ((trousers, (0.22, 0.25, 0.32)), (dark, (0.079, 0.055, 0.039)),
+                         (shirt, (0.75, 0.72, 0.68))):
+        img[part] = np.asarray(colour)[None, :] * shade[part][:, None]
+    dark &= ~shirt
+    figure = trousers | dark | shirt
+    img = cv2.GaussianBlur((img + rng.normal(0, 0.012, img.shape)).astype(np.float32), (0, 0), 0.8)
+    img = (np.round(np.clip(img, 0, 1) * 255) / 255).astype(np.float32)
+    return img, figure, dark, bounding_rect(figure, 10)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_smart_select_keeps_the_dark_face_and_arms_on_a_dark_photo(seed: int) -> None:
+    """Issue 18: on a night photo smart select kept the bright shirt and trousers and dropped
+    the dark face and arms (before the exposure normalisation: IoU 0.77, 3 % of the dark
+    parts; now 0.93 and 100 %)."""
+    img, figure, dark, rect = dark_figure(seed)
+    mask = smart_select(img, rect) > 0.5
+    assert iou(mask, figure) >= 0.88
+    assert (mask & dark).sum() >= 0.9 * dark.sum()
+
+
+def test_a_subject_prior_seeds_grabcut() -> None:
+    """A lamp inside the box, in no colour of the surroundings, is taken with the box alone
+    (GrabCut has no background model for it); the subject's saliency as a prior leaves it
+    out. An empty prior is ignored."""
+    img, figure, _dark, rect = dark_figure(0)
+    img = img.copy()
+    x, y, w, _h = rect
+    lamp = np.zeros(figure.shape, bool)
+    lamp[y + 5:y + 45, x + w - 45:x + w - 5] = True
+    lamp &= ~figure
+    img[lamp] = (0.8, 0.55, 0.2)
+    plain = smart_select(img, rect) > 0.5
+    assert (plain & lamp).mean() > 0.5 * lamp.mean()  # measured: all of the lamp
+    prior = cv2.GaussianBlur(figure.astype(np.float32), (0, 0), 4)
+    seeded = smart_select(img, rect, prior=prior[::2, ::2]) > 0.5  # any size of the aspect
+    assert (seeded & lamp).sum() < 0.05 * lamp.sum()  # measured: none
+    assert iou(seeded, figure) >= 0.9  # measured 0.93 (0.87 without the prior)
+    empty = smart_select(img, rect, prior=np.zeros(figure.shape, np.float32)) > 0.5
+    np.testing.assert_array_equal(empty, plain)
+
+
+def test_smart_select_does_not_depend_on_the_rng_state() -> None:
+    img, _figure, _dark, rect = dark_figure(1, 150, 200)
+    cv2.setRNGSeed(123)
+    a = smart_select(img, rect)
+    cv2.setRNGSeed(7)
+    np.testing.assert_array_equal(smart_select(img, rect), a)
+
+
+def test_selection_prior_falls_back_to_the_box_without_a_model() -> None:
+    from limelight.core.errors import ModelError
+    from limelight.core.subject import selection_prior
+
+    def broken(h: int, w: int) -> np.ndarray:
+        raise ModelError("the subject model is not installed")
+
+    assert selection_prior(None, 4, 5) is None
+    assert selection_prior(broken, 4, 5) is None
+    got = selection_prior(lambda h, w: np.ones((h, w), np.float32), 4, 5)
+    assert got is not None and got.shape == (4, 5)

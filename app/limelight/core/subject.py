@@ -348,3 +348,17 @@ def subject_fn_for(image: np.ndarray, *, path: Path | None = None) -> SubjectFn:
         return cache[(h, w)]
 
     return subject_fn
+
+
+def selection_prior(subject_fn: SubjectFn | None, height: int,
+                    width: int) -> np.ndarray | None:
+    """The subject's saliency at ``height`` x ``width`` to seed smart select
+    (``selection.smart_select(prior=...)``): (height, width) float32 [0, 1], or None when there
+    is no subject model (``subject_fn`` None) or it fails (logged; the box alone is used)."""
+    if subject_fn is None:
+        return None
+    try:
+        return subject_fn(height, width)
+    except ModelError as err:
+        log.warning("smart select goes without the subject prior: %s", err)
+        return None

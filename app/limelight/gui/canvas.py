@@ -2,11 +2,15 @@
 
 The scene rectangle is the photo's full size in pixels, so zoom 100 % means one photo pixel
 per screen pixel and the mask is edited on the original geometry at any zoom. The images
-shown are the preview proxies (about one megapixel), drawn scaled into that rectangle.
+shown are the preview proxies (about one megapixel), drawn scaled into that rectangle; at
+100 % and above the visible region is drawn over them from full-resolution pixels, lit
+(``detail_item``) and original (``before_detail_item``, for Before and the split view).
 
 Signals:
     zoom_changed(float): the view's scale (1.0 = 100 %).
     files_dropped(list): local paths dropped on the canvas.
+    before_changed(): the original became shown or hidden (Before, or the split view's left
+        part appeared, moved or went).
 """
 
 from __future__ import annotations
@@ -115,9 +119,10 @@ class ArrayImageItem(QGraphicsItem):
         assert self._image is not None
         target = QRectF(self._rect)
         if self.clip_left is not None:
-            painter.setClipRect(
-                QRectF(self.clip_left, target.y(), target.right() - self.clip_left, target.height())
-            )
+            if self.clip_left >= target.right():
+                return  # all of it is left of the split (a negative-width clip is not empty)
+            left = max(self.clip_left, target.left())
+            painter.setClipRect(QRectF(left, target.y(), target.right() - left, target.height()))
         if self._smooth:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         # Draw only the exposed part: map the exposed scene rect back to source pixels.
@@ -161,6 +166,8 @@ class Canvas(QGraphicsView):
     files_dropped = Signal(list)
     #: the visible part of the photo changed (pan, zoom, resize)
     view_moved = Signal()
+    #: Before was toggled, or the split view turned on, moved or turned off
+    before_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -184,6 +191,11 @@ class Canvas(QGraphicsView):
         self.detail_item = ArrayImageItem(rect, smooth=False)
         self.detail_item.setZValue(1.5)
         self.detail_item.hide()
+        #: the same for the original (Before, the split view's left part): its full-resolution
+        #: pixels over the upscaled proxy, under the lit image (``gui.before_detail``)
+        self.before_detail_item = ArrayImageItem(rect, smooth=False)
+        self.before_detail_item.setZValue(0.5)
+        self.before_detail_item.hide()
         self.before_item.setZValue(0)
         self.after_item.setZValue(1)
         self.overlay_item.setZValue(2)
@@ -207,7 +219,8 @@ class Canvas(QGraphicsView):
         self.before_label.hide()
         self.zoom_changed.connect(lambda _z: self._place_before_label())
         for item in (self.before_item, self.after_item, self.overlay_item, self.split_line,
-                     *self.split_labels, self.before_label, self.detail_item):
+                     *self.split_labels, self.before_label, self.detail_item,
+                     self.before_detail_item):
             self.scene().addItem(item)
         self.overlay_item.hide()
         self.tool: ToolHandler | None = None
@@ -224,6 +237,7 @@ class Canvas(QGraphicsView):
         rect = QRectF(0, 0, width, height)
         for item in (self.before_item, self.after_item, self.overlay_item):
             item.set_rect(rect)
+        self.before_detail_item.hide()
         self.scene().setSceneRect(rect.adjusted(-width, -height, width, height))
         if self.split_x is not None:
             self.set_split(width / 2)
@@ -295,6 +309,8 @@ class Canvas(QGraphicsView):
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 - Qt API
         super().scrollContentsBy(dx, dy)
+        if self.show_before:
+            self._place_before_label()
         self.view_moved.emit()
 
     def set_show_before(self, before: bool) -> None:
@@ -304,20 +320,30 @@ class Canvas(QGraphicsView):
         if before:
             self.detail_item.hide()
         self._place_before_label()
+        self.before_changed.emit()
+
+    @property
+    def original_visible(self) -> bool:
+        """True while some of the original photo is on screen (Before or the split view)."""
+        return self.show_before or self.split_x is not None
 
     def _place_before_label(self) -> None:
-        """The "Before" label just inside the photo's top-left corner, while it is shown."""
+        """The "Before" label just inside the top-left corner of the photo's visible part
+        (at 100 % the photo's own corner is often off screen), while it is shown."""
         label = self.before_label
         label.setVisible(self.show_before)
         if self.show_before:
             margin = 8 / max(self.zoom, 1e-6)
             r = self.photo_rect
-            label.setPos(r.left() + margin, r.top() + margin)
+            seen = self.mapToScene(self.viewport().rect()).boundingRect() & r
+            corner = r.topLeft() if seen.isEmpty() else seen.topLeft()
+            label.setPos(corner.x() + margin, corner.y() + margin)
 
     def set_split(self, x: float | None) -> None:
         """Split view: before left of scene x, after right of it; None turns it off."""
         self.split_x = x
         self.after_item.clip_left = x
+        self.detail_item.clip_left = x  # the lit 1:1 detail must leave the before part too
         before, after = self.split_labels
         if x is None:
             self.split_line.hide()
@@ -335,6 +361,8 @@ class Canvas(QGraphicsView):
             before.show()
             after.show()
         self.after_item.update()
+        self.detail_item.update()
+        self.before_changed.emit()
 
     # -- input -----------------------------------------------------------------------------
     def _near_split(self, view_pos: QPointF) -> bool:

@@ -383,9 +383,12 @@ class FileController(QObject):
             box = (int(rect.x() * sx), int(rect.y() * sy), int(rect.width() * sx),
                    int(rect.height() * sy))
             img, scratch, k = doc.img, self._scratch, len(self._tasks)
+            subject_fn = doc.subject_fn  # the subject's saliency seeds GrabCut (issue 18)
 
             def job(_p: Any) -> Any:
-                m = smart_select(img, box)
+                from limelight.core.subject import selection_prior
+
+                m = smart_select(img, box, prior=selection_prior(subject_fn, *img.shape[:2]))
                 path = scratch / f"smart-{id(m)}-{k}.png"
                 PILImage.fromarray(np.clip(m * 65535.0 + 0.5, 0, 65535).astype(np.uint16)).save(path)
                 return RasterMask(path, mode)  # type: ignore[arg-type]

@@ -115,6 +115,12 @@ class MainWindow(QMainWindow):
     # -- layout ------------------------------------------------------------------------------
     def _build_ui(self) -> None:
         self.canvas = Canvas(self)
+        from limelight.gui.before_detail import BeforeDetail  # Before at 1:1 (issue 18, 4)
+
+        self.before_detail = BeforeDetail(self)
+        self.canvas.before_changed.connect(  # back from Before: the lit 1:1 detail again
+            lambda: self.canvas.show_before or self.canvas.detail_item.isVisible()
+            or self._schedule_detail())
         self.canvas.zoom_changed.connect(lambda _z: self._update_status())
         self.canvas.zoom_changed.connect(lambda _z: self._schedule_detail())
         self.canvas.view_moved.connect(self._schedule_detail)
