@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gui_helpers import idle, open_and_wait  # type: ignore[import-not-found]
 from PIL import Image
 from PySide6.QtGui import QImage
-
-from conftest import idle, open_and_wait  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.gui
 

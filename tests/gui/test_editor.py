@@ -370,8 +370,9 @@ def test_fast_pass_then_refined_pass(qtbot, settings, tmp_path: Path) -> None:
     """A new mask is shown from the network at FAST_EDGE first; when the user pauses, the
     network re-runs on the whole proxy and that frame
     replaces it. Knob changes afterwards recompose the refined maps without the network."""
+    from gui_helpers import dark_photo  # type: ignore[import-not-found]
+
     from bench.tinyzoo import build_tiny_zoo
-    from conftest import dark_photo  # type: ignore[import-not-found]
     from limelight.core.engine import Engine
     from limelight.core.preview import FAST_EDGE
 
@@ -424,8 +425,9 @@ def test_a_new_request_cancels_the_refined_pass(qtbot, settings, tmp_path: Path)
     after the next pause."""
     import threading
 
+    from gui_helpers import dark_photo  # type: ignore[import-not-found]
+
     from bench.tinyzoo import build_tiny_zoo
-    from conftest import dark_photo  # type: ignore[import-not-found]
     from limelight.core.engine import Engine, RunCancelled
 
     started = threading.Event()

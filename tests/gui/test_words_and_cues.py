@@ -94,7 +94,7 @@ def test_erase_cursor_and_before_label(qtbot, window, photo: Path) -> None:
 
 
 def test_no_fall_back_to_the_quick_pass_after_mouse_up(qtbot, window, tmp_path: Path) -> None:
-    from conftest import dark_photo  # type: ignore[import-not-found]
+    from gui_helpers import dark_photo  # type: ignore[import-not-found]
 
     photo = dark_photo(tmp_path / "big.png", width=900, height=600)  # the quick pass: 384 px
     open_and_wait(qtbot, window, photo)
@@ -110,7 +110,8 @@ def test_no_fall_back_to_the_quick_pass_after_mouse_up(qtbot, window, tmp_path: 
 
 
 def test_ellipse_handles_are_reachable_at_fit(qtbot, window, tmp_path: Path) -> None:
-    from conftest import dark_photo  # type: ignore[import-not-found]
+    from gui_helpers import dark_photo  # type: ignore[import-not-found]
+
     from limelight.core.masks import Ellipse
 
     photo = dark_photo(tmp_path / "tall.png", width=120, height=400)  # fills the view's height
