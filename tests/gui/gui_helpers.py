@@ -114,3 +114,11 @@ def drag(canvas, scene_points: Sequence[tuple[float, float]]) -> None:  # noqa: 
     for p in view[1:]:
         _send(vp, QMouseEvent.Type.MouseMove, p, none, left)
     _send(vp, QMouseEvent.Type.MouseButtonRelease, view[-1], left, none)
+
+
+def add_ellipse_lights(qtbot, win, *ellipses) -> None:  # noqa: ANN001
+    """One ellipse light per ``Ellipse``, in order, then waits for the preview to settle."""
+    for ellipse in ellipses:
+        win.add_light("ellipse")
+        win.add_shape(ellipse, "Ellipse")
+    idle(qtbot, win)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_helpers import dark_photo, idle, make_window, open_and_wait  # type: ignore[import-not-found]
+from gui_helpers import add_ellipse_lights, dark_photo, idle, make_window, open_and_wait  # type: ignore[import-not-found]
 from PySide6.QtCore import Qt
 
 from limelight.core.masks import Ellipse
@@ -50,11 +50,7 @@ def test_a_photo_opens_as_it_is(qtbot, window, photo: Path) -> None:
 
 def test_lights_compose_and_knobs_recompose_one_light(qtbot, window, photo: Path) -> None:
     open_and_wait(qtbot, window, photo)
-    window.add_light("ellipse")
-    window.add_shape(Ellipse(0.3, 0.5, 0.15, 0.25), "Ellipse")
-    window.add_light("ellipse")
-    window.add_shape(Ellipse(0.7, 0.5, 0.15, 0.25), "Ellipse")
-    idle(qtbot, window)
+    add_ellipse_lights(qtbot, window, Ellipse(0.3, 0.5, 0.15, 0.25), Ellipse(0.7, 0.5, 0.15, 0.25))
     names = [light.name for light in window.doc.state.lights]
     assert names == ["Ellipse", "Ellipse 2"] and window.doc.state.selected == 1
     tree = window.lights_panel.tree
@@ -171,11 +167,7 @@ def test_delete_removes_the_light_only_when_the_list_has_focus(qtbot, window, ph
 
 def test_shift_o_shows_every_light_in_its_colour(qtbot, window, photo: Path) -> None:
     open_and_wait(qtbot, window, photo)
-    window.add_light("ellipse")
-    window.add_shape(Ellipse(0.25, 0.5, 0.12, 0.2), "Ellipse")
-    window.add_light("ellipse")
-    window.add_shape(Ellipse(0.75, 0.5, 0.12, 0.2), "Ellipse")
-    idle(qtbot, window)
+    add_ellipse_lights(qtbot, window, Ellipse(0.25, 0.5, 0.12, 0.2), Ellipse(0.75, 0.5, 0.12, 0.2))
     act = window.acts.by_name["all_lights_overlay"]
     assert act.shortcut().toString() == "Shift+O"
     act.trigger()
@@ -195,11 +187,7 @@ def test_a_slider_drag_shows_drafts_then_the_exact_composite(qtbot, window,
     letting go of the slider shows the full-detail frame straight away, and it is the same
     bytes as a preview computed from scratch."""
     open_and_wait(qtbot, window, dark_photo(tmp_path / "big.png", width=900, height=600))
-    window.add_light("ellipse")
-    window.add_shape(Ellipse(0.45, 0.5, 0.3, 0.4), "Ellipse")
-    window.add_light("ellipse")
-    window.add_shape(Ellipse(0.55, 0.5, 0.3, 0.4), "Ellipse")
-    idle(qtbot, window)
+    add_ellipse_lights(qtbot, window, Ellipse(0.45, 0.5, 0.3, 0.4), Ellipse(0.55, 0.5, 0.3, 0.4))
     window.select_light(0)
     idle(qtbot, window)
     runs = len(window.worker._runs)
