@@ -210,3 +210,26 @@ def test_a_slider_drag_shows_drafts_then_the_exact_composite(qtbot, window,
     idle(qtbot, window)
     assert len(window.worker._runs) > runs
     np.testing.assert_array_equal(window._last_result.display, released.display)
+
+
+def test_the_histogram_is_paced_during_a_drag_and_exact_after(qtbot, window, tmp_path: Path
+                                                              ) -> None:
+    """Draft frames repaint the histogram at most every ``HISTOGRAM_PACE_MS`` (a repaint is
+    ~2 ms of the GUI thread); the full-detail frame after the slider is let go shows its own
+    histogram at once."""
+    from limelight.gui.worker import histogram_of
+
+    open_and_wait(qtbot, window, dark_photo(tmp_path / "big.png", width=900, height=600))
+    add_ellipse_lights(qtbot, window, Ellipse(0.5, 0.5, 0.3, 0.4))
+    slider = window.adjust.sliders["degree"]
+    with qtbot.waitSignal(window.preview_applied, timeout=20000) as blocker:
+        slider.setValue(1.6)
+    assert not blocker.args[0].refined
+    assert window.histogram.repaint_pending
+    with qtbot.waitSignal(window.preview_applied, timeout=20000) as blocker:
+        slider.released.emit()
+    released = blocker.args[0]
+    assert released.refined and not window.histogram.repaint_pending
+    np.testing.assert_array_equal(window.histogram._hist,
+                                  np.sqrt(histogram_of(released.display).astype(np.float64)))
+    idle(qtbot, window)

@@ -223,6 +223,9 @@ class Canvas(QGraphicsView):
                      self.before_detail_item):
             self.scene().addItem(item)
         self.overlay_item.hide()
+        # the original is drawn only where it can be seen (Before, the split view's left
+        # part): under the opaque preview it cost a second full paint per preview frame
+        self.before_item.hide()
         self.tool: ToolHandler | None = None
         self._space_down = False
         self._pan_from: QPointF | None = None
@@ -317,6 +320,7 @@ class Canvas(QGraphicsView):
         """Shows the original photo instead of the preview."""
         self.show_before = before
         self.after_item.setVisible(not before)
+        self.before_item.setVisible(self.original_visible)
         if before:
             self.detail_item.hide()
         self._place_before_label()
@@ -342,6 +346,7 @@ class Canvas(QGraphicsView):
     def set_split(self, x: float | None) -> None:
         """Split view: before left of scene x, after right of it; None turns it off."""
         self.split_x = x
+        self.before_item.setVisible(self.original_visible)
         self.after_item.clip_left = x
         self.detail_item.clip_left = x  # the lit 1:1 detail must leave the before part too
         before, after = self.split_labels

@@ -575,7 +575,7 @@ class MainWindow(QMainWindow):
         self._last_result = result
         self._mask1 = result.mask[1]
         self._mask0 = result.mask[0]
-        self.histogram.set_histogram(result.histogram)
+        self.histogram.set_histogram(result.histogram, now=result.refined)
         if self.canvas.overlay_item.isVisible():
             self._refresh_overlay()
         started = self._knob_changed_at.pop(result.request_id, None)

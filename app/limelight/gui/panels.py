@@ -14,7 +14,7 @@ Signals (``MaskPanel``):
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -388,6 +388,10 @@ class MaskPanel(QWidget):
         (self.mode_add if self.mode == "erase" else self.mode_erase).setChecked(True)
 
 
+#: Milliseconds between histogram repaints while draft frames come in.
+HISTOGRAM_PACE_MS = 100
+
+
 class HistogramWidget(QWidget):
     """RGB histogram of the preview (square-root scaled counts)."""
 
@@ -397,11 +401,27 @@ class HistogramWidget(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self._hist: np.ndarray | None = None
         self.setToolTip("Histogram of the preview (R, G, B)")
+        #: while a slider moves, the histogram is repainted at most this often (a repaint
+        #: costs ~2 ms of the GUI thread, as much as a tenth of a frame's budget)
+        self._paced = QTimer(self)
+        self._paced.setSingleShot(True)
+        self._paced.setInterval(HISTOGRAM_PACE_MS)
+        self._paced.timeout.connect(self.update)
 
-    def set_histogram(self, hist: np.ndarray | None) -> None:
-        """``hist``: (3, 256) counts, or None to clear."""
+    def set_histogram(self, hist: np.ndarray | None, *, now: bool = True) -> None:
+        """``hist``: (3, 256) counts, or None to clear; ``now`` False (a draft frame) repaints
+        within ``HISTOGRAM_PACE_MS`` instead of at once."""
         self._hist = None if hist is None else np.sqrt(hist.astype(np.float64))
-        self.update()
+        if now:
+            self._paced.stop()
+            self.update()
+        elif not self._paced.isActive():
+            self._paced.start()
+
+    @property
+    def repaint_pending(self) -> bool:
+        """A paced repaint is waiting (``set_histogram(..., now=False)``)."""
+        return self._paced.isActive()
 
     def paintEvent(self, event: QEvent) -> None:  # noqa: N802
         p = QPainter(self)
