@@ -44,6 +44,7 @@ All arrays are float32; images (H, W, 3) RGB in [0, 1].
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -140,6 +141,33 @@ def noise_sigma(lum: np.ndarray) -> float:
     return max(1.4826 * float(np.median(np.abs(hp))), 0.5 / 255.0)
 
 
+def _gain_part(lum: np.ndarray, own_lum: np.ndarray, short: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``LightFinish``'s gain map: (log gain, log room, shadow), each (H, W) float32."""
+    r = max(2, int(round(short * GAIN_RADIUS)))
+    lm = np.maximum(guided_filter(lum, lum, r, GAIN_FILTER_EPS), 0.0)
+    tm = np.maximum(guided_filter(lum, own_lum, r, GAIN_FILTER_EPS), 0.0)
+    gain = np.clip((tm + GAIN_EPS) / (lm + GAIN_EPS), 1.0, GAIN_MAX)
+    log_gain = np.log(gain).astype(np.float32)
+    # log(1 / the neighbourhood's mean): the cap's gain is cap / mean
+    log_room = (-np.log(np.maximum(lm, 1e-4))).astype(np.float32)
+    capped = np.minimum(gain, np.maximum(1.0, cap(0.5) / np.maximum(lm, 1e-4)))
+    shadow = np.clip(1.0 - capped * lm / SHADOW_LEVEL, 0.0, 1.0).astype(np.float32)
+    return log_gain, log_room, shadow
+
+
+def _base_part(lum: np.ndarray, short: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``LightFinish``'s base: (base, step to the smoother base, detail), each (H, W)."""
+    root = cv2.sqrt(cv2.add(lum, ROOT_EPS))  # type: ignore[call-overload]
+    rsig = max(noise_sigma(root), ROOT_NOISE)
+    base = []
+    for k, rr in zip(BASE_K, BASE_R, strict=True):
+        smooth = guided_filter(root, root, max(1, int(round(rr * short / 512.0))),
+                               (k * rsig) ** 2)
+        base.append(np.maximum(smooth * smooth - ROOT_EPS, 0.0).astype(np.float32))
+    return base[0], base[1] - base[0], lum - base[0]
+
+
 class LightFinish:
     """The finish of one working image, with everything knob-independent computed once.
 
@@ -157,33 +185,23 @@ class LightFinish:
             raise ValueError(f"image {img.shape} and output {own.shape} must be (H, W, 3)")
         self.img = np.ascontiguousarray(img, np.float32)
         lum = luminance(self.img)
-        short = min(lum.shape)
-        r = max(2, int(round(short * GAIN_RADIUS)))
-        lm = np.maximum(guided_filter(lum, lum, r, GAIN_FILTER_EPS), 0.0)
-        tm = np.maximum(guided_filter(lum, luminance(own), r, GAIN_FILTER_EPS), 0.0)
-        gain = np.clip((tm + GAIN_EPS) / (lm + GAIN_EPS), 1.0, GAIN_MAX)
-        self.log_gain = np.log(gain).astype(np.float32)
-        #: log(1 / the neighbourhood's mean): the cap's gain is cap / mean
-        self.log_room = (-np.log(np.maximum(lm, 1e-4))).astype(np.float32)
-        capped = np.minimum(gain, np.maximum(1.0, cap(0.5) / np.maximum(lm, 1e-4)))
-        self.shadow = np.clip(1.0 - capped * lm / SHADOW_LEVEL, 0.0, 1.0).astype(np.float32)
+        #: (H, W) float32, the photo's luminance
         self.lum = lum
-        root = cv2.sqrt(cv2.add(lum, ROOT_EPS))  # type: ignore[call-overload]
-        rsig = max(noise_sigma(root), ROOT_NOISE)
-        base = []
-        for k, rr in zip(BASE_K, BASE_R, strict=True):
-            smooth = guided_filter(root, root, max(1, int(round(rr * short / 512.0))),
-                                   (k * rsig) ** 2)
-            base.append(np.maximum(smooth * smooth - ROOT_EPS, 0.0).astype(np.float32))
-        #: (H, W): the base luminance, its step to the smoother one, and the detail L - base
-        self.base = base[0]
-        self.base_step = base[1] - base[0]
-        self.detail = lum - base[0]
-        sigma = noise_sigma(lum)  # (also the chroma's noise level below)
-        den = [guided_filter(lum, lum, rr, (k * sigma) ** 2)
-               for k, rr in zip(DENOISE_K, DENOISE_R, strict=True)]
-        #: (H, W) each: the detail's denoising steps, L -> den[0] -> den[1]
-        self.den_step = [den[0] - lum, den[1] - den[0]]
+        short = min(lum.shape)
+        # four independent parts, two of them in threads (OpenCV and numpy release the GIL):
+        # the export's working pass waits on this while a core is free
+        with ThreadPoolExecutor(2, thread_name_prefix="limelight-finish") as pool:
+            gain_part = pool.submit(_gain_part, lum, luminance(own), short)
+            base_part = pool.submit(_base_part, lum, short)
+            sigma = noise_sigma(lum)  # (also the chroma's noise level)
+            den = [guided_filter(lum, lum, rr, (k * sigma) ** 2)
+                   for k, rr in zip(DENOISE_K, DENOISE_R, strict=True)]
+            #: (H, W) each: the detail's denoising steps, L -> den[0] -> den[1]
+            self.den_step = [den[0] - lum, den[1] - den[0]]
+            self._chroma_part(lum, short, sigma)
+            self.log_gain, self.log_room, self.shadow = gain_part.result()
+            #: (H, W): the base luminance, its step to the smoother one, and the detail L - base
+            self.base, self.base_step, self.detail = base_part.result()
         lit = lum if weight is None or not (weight > 0).any() else lum[weight > 0]
         # (to a tenth of an 8-bit code, so a float proxy and its 8-bit export agree)
         code = round(float(np.percentile(lit, 1.0)) * 2550.0) / 10.0
@@ -193,6 +211,12 @@ class LightFinish:
         b4 = cv2.multiply(b4, b4)
         #: (H, W) in [0, 1]: each neighbourhood's share of the gain
         self.toe = cv2.divide(b4, cv2.add(b4, float(black**4)))  # type: ignore[call-overload]
+        red, green, blue = cv2.split(self.img)
+        self.max_in = cv2.max(cv2.max(red, green), blue)
+
+    def _chroma_part(self, lum: np.ndarray, short: int, sigma: float) -> None:
+        """The colour's smoothing: ``chroma``, ``chroma_step``, ``chroma_keep``,
+        ``chroma_black``."""
         s = max(0.5, CHROMA_SIGMA * short / 512.0)
         safe = np.maximum(lum, 1e-4)
         blur_lum = np.maximum(cv2.GaussianBlur(lum, (0, 0), s), 1e-4)
@@ -211,8 +235,6 @@ class LightFinish:
         #: (H, W) in [0, 1]: the share of the smoothing a pixel takes whatever the gain, as its
         #: own ratios are noise where L is ~0
         self.chroma_black = (CHROMA_EPS / (lum + np.float32(CHROMA_EPS))).astype(np.float32)
-        red, green, blue = cv2.split(self.img)
-        self.max_in = cv2.max(cv2.max(red, green), blue)
 
     @classmethod
     def of_maps(cls, family: str, img: np.ndarray, maps: Mapping[str, np.ndarray],
