@@ -68,6 +68,10 @@ BENCH_PATTERNS = {
     "peak": r"peak memory exporting (\S+) \(([\d.]+) MP\): ([\d,]+) MB",
     "load": r"load average before the run: ([\d.]+)",
     "size": r"(\d+x\d+) \(([\d.]+) MP\) JPEG -> JPEG",
+    "process": r"'limelight enhance', whole process\s+([\d.]+) s\s+= ([\d.]+)x",
+    "knob": r"knob_latency: .*?knob_to_preview_ms_median=([\d.]+)",
+    "knob4": r"knob_latency_4_lights: .*?knob_to_preview_ms_median=([\d.]+)",
+    "knob4b": r"knob_latency_4_lights_bottom: .*?knob_to_preview_ms_median=([\d.]+)",
 }
 
 README_BEGIN = "<!-- ship_zoo:begin (written by scripts/ship_zoo.py) -->"
