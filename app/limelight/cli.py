@@ -591,13 +591,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             finished.set()
 
     thread = threading.Thread(target=work, name="limelight-batch", daemon=True)
-    thread.start()
     # Wait on an Event, not thread.join(): on Python 3.11 a join() interrupted by Ctrl-C
     # leaves the thread looking finished, so a second join returned at once, main() returned
     # and the interpreter shut down under the workers (good photos failed with "cannot
     # schedule new futures after interpreter shutdown", the report stayed "running").
+    # The start is inside the try: a Ctrl-C that lands while it returns still cancels.
     interrupted = False
     try:
+        thread.start()
         while not finished.wait(0.2):
             pass
     except KeyboardInterrupt:

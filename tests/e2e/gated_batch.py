@@ -9,6 +9,7 @@ batch is midway, with no sleep and no race against a fast machine finishing firs
 
 from __future__ import annotations
 
+import faulthandler
 import runpy
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from typing import Any
 import limelight.core.batch as batch
 
 GATE_LINE = "gated_batch: first photo written, the others wait"
+#: how long a held photo waits for the stop (a safety net: the tests stop it at once)
+GATE_TIMEOUT_S = 60.0
 #: this script, to run as the child: ``[sys.executable, str(GATED), "batch", ...]``
 GATED = Path(__file__)
 
@@ -40,7 +43,11 @@ def _gated_process_file(*args: Any, **kwargs: Any) -> Any:
         result = _real_process_file(*args, **kwargs)
         print(GATE_LINE, flush=True)
         return result
-    _tokens[0]._event.wait()  # until Ctrl-C cancels the batch (or SIGKILL ends us)
+    # until Ctrl-C cancels the batch (or SIGKILL ends us); a batch that is never cancelled
+    # fails this photo with every thread's stack on stderr instead of hanging the test
+    if not _tokens[0].wait(GATE_TIMEOUT_S):
+        faulthandler.dump_traceback(all_threads=True)
+        raise RuntimeError(f"gated_batch: not stopped within {GATE_TIMEOUT_S} s")
     kwargs["progress"](0.0)  # the runner's own cancel check: raises, nothing is written
     return _real_process_file(*args, **kwargs)
 

@@ -196,6 +196,10 @@ class CancelToken:
     def cancelled(self) -> bool:
         return self._event.is_set()
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Blocks until the batch is cancelled or ``timeout`` seconds pass; ``cancelled``."""
+        return self._event.wait(timeout)
+
 
 class _Cancelled(Exception):
     pass
