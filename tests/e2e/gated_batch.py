@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import faulthandler
 import runpy
+import signal
 import subprocess
 import sys
 import threading
@@ -68,6 +69,10 @@ def wait_for_gate(proc: subprocess.Popen[str]) -> list[str]:
 
 
 if __name__ == "__main__":
+    # Ctrl-C as a terminal delivers it, whatever the test runner inherited: started from a
+    # background shell job or nohup, SIGINT is ignored and Python then installs no handler
+    # (the batch went on, held at the gate, until the test timed out)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     batch.process_file = _gated_process_file  # type: ignore[assignment]
     batch.CancelToken = _RecordedToken  # type: ignore[misc]
     sys.argv[0] = "limelight"
