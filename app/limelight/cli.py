@@ -426,7 +426,7 @@ def _add_enhance(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_enhance(args: argparse.Namespace) -> int:
-    from limelight.core.batch_plan import stat_problem
+    from limelight.core.imageio_decode import stat_problem
     from limelight.core.pipeline import process_file, sample_photo_path
     from limelight.core.recipe import save_recipe
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from limelight.core.atomic import TEMP_PREFIX
 from limelight.core.errors import LimelightError
-from limelight.core.imageio_decode import RAW_SUFFIXES
+from limelight.core.imageio_decode import RAW_SUFFIXES, stat_problem
 from limelight.core.imageio_encode import Protected
 
 log = logging.getLogger(__name__)
@@ -91,20 +91,6 @@ def previous_outputs(report: Path) -> frozenset[Path]:
                          if isinstance(f, dict) and f.get("output") != f.get("input"))
     except (OSError, ValueError, KeyError, TypeError):
         return frozenset()
-
-
-def stat_problem(path: Path) -> str | None:
-    """Why ``path`` cannot even be looked at (no such file, a symlink loop, permission
-    denied, an unusable name), as one sentence naming it, or None."""
-    try:
-        os.stat(path)
-    except FileNotFoundError:
-        return f"{path}: no such file or folder"
-    except OSError as err:
-        return f"{path}: cannot be read ({err.strerror or err})"
-    except ValueError as err:
-        return f"{path}: not a usable file name ({err})"
-    return None
 
 
 def missing_reason(path: Path) -> str:

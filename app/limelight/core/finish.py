@@ -138,7 +138,18 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
 def noise_sigma(lum: np.ndarray) -> float:
     """Robust std of the luminance's fine detail (1.4826 x median |L - blur(L)|), >= 0.5/255."""
     hp = lum - cv2.GaussianBlur(lum, (0, 0), 1.0)
-    return max(1.4826 * float(np.median(np.abs(hp))), 0.5 / 255.0)
+    return max(1.4826 * float(_median(np.abs(hp))), 0.5 / 255.0)
+
+
+def _median(x: np.ndarray) -> np.floating:
+    """``np.median(x)`` of a float array without NaN, the same value (the two middle order
+    statistics averaged as numpy does), without np.median's first-call import of numpy.ma
+    (~30 ms of every export's start)."""
+    flat = x.ravel()
+    k = flat.size // 2
+    if flat.size % 2:
+        return np.partition(flat, k)[k]
+    return np.mean(np.partition(flat, [k - 1, k])[k - 1:k + 1])
 
 
 def _gain_part(lum: np.ndarray, own_lum: np.ndarray, short: int

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -352,3 +353,16 @@ def check_file(path: Path) -> bytes:
     except OSError as exc:
         raise ImageReadError(f"the file cannot be opened ({describe(exc)})", path) from exc
 
+
+def stat_problem(path: Path) -> str | None:
+    """Why ``path`` cannot even be looked at (no such file, a symlink loop, permission
+    denied, an unusable name), as one sentence naming it, or None."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return f"{path}: no such file or folder"
+    except OSError as err:
+        return f"{path}: cannot be read ({err.strerror or err})"
+    except ValueError as err:
+        return f"{path}: not a usable file name ({err})"
+    return None
