@@ -151,3 +151,13 @@ def test_a_local_edit_holds_the_blacks_of_the_area_it_lights() -> None:
 
     assert fog(LightFinish(img, own, weight)) < fog(LightFinish(img, own))
     assert fog(LightFinish(img, own, weight)) <= 12.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 11, 4096, 4097])
+def test_the_noise_median_is_numpys(n: int) -> None:
+    """``finish._median`` (no numpy.ma import) gives ``np.median``'s value and dtype."""
+    from limelight.core.finish import _median
+
+    x = (np.random.default_rng(n).random(n, dtype=np.float32) ** 3).astype(np.float32)
+    got, want = _median(x), np.median(x)
+    assert got == want and got.dtype == want.dtype
