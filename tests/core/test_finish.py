@@ -161,3 +161,28 @@ def test_the_noise_median_is_numpys(n: int) -> None:
     x = (np.random.default_rng(n).random(n, dtype=np.float32) ** 3).astype(np.float32)
     got, want = _median(x), np.median(x)
     assert got == want and got.dtype == want.dtype
+
+
+def test_the_finish_is_the_same_in_threads_and_in_turn() -> None:
+    """The finish's parts run in two threads, or in turn when OpenCV may use one thread (a
+    batch of one job per core): every array is the same either way."""
+    import cv2
+
+    from limelight.core.finish import LightFinish
+
+    rng = np.random.default_rng(7)
+    img = (rng.random((90, 130, 3), dtype=np.float32) ** 3 * 0.3).astype(np.float32)
+    own = np.clip(img * 3.0, 0.0, 1.0).astype(np.float32)
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        threaded = LightFinish(img, own)
+        cv2.setNumThreads(1)
+        in_turn = LightFinish(img, own)
+    finally:
+        cv2.setNumThreads(before)
+    for name, value in vars(threaded).items():
+        other = vars(in_turn)[name]
+        for a, b in zip(value if isinstance(value, list) else [value],
+                        other if isinstance(other, list) else [other], strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=name)

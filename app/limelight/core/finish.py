@@ -43,8 +43,9 @@ All arrays are float32; images (H, W, 3) RGB in [0, 1].
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -152,6 +153,24 @@ def _median(x: np.ndarray) -> np.floating:
     return np.mean(np.partition(flat, [k - 1, k])[k - 1:k + 1])
 
 
+_T = TypeVar("_T")
+
+
+class _InOrder:
+    """An executor that runs each submitted call at once, in the caller's thread."""
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        done: Future[_T] = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def __enter__(self) -> _InOrder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 def _gain_part(lum: np.ndarray, own_lum: np.ndarray, short: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``LightFinish``'s gain map: (log gain, log room, shadow), each (H, W) float32."""
@@ -200,8 +219,11 @@ class LightFinish:
         self.lum = lum
         short = min(lum.shape)
         # four independent parts, two of them in threads (OpenCV and numpy release the GIL):
-        # the export's working pass waits on this while a core is free
-        with ThreadPoolExecutor(2, thread_name_prefix="limelight-finish") as pool:
+        # the export's working pass waits on this while a core is free; in turn when OpenCV
+        # may use one thread only (a batch running one job per core)
+        threaded = cv2.getNumThreads() > 1
+        with (ThreadPoolExecutor(2, thread_name_prefix="limelight-finish") if threaded
+              else _InOrder()) as pool:
             gain_part = pool.submit(_gain_part, lum, luminance(own), short)
             base_part = pool.submit(_base_part, lum, short)
             sigma = noise_sigma(lum)  # (also the chroma's noise level)
