@@ -1,0 +1,46 @@
+"""``GuiBridge`` runs what other threads post in the GUI thread, woken at once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def test_a_post_from_a_thread_runs_in_the_gui_thread_without_waiting_for_the_timer(
+        qtbot) -> None:  # noqa: ANN001
+    """The safety-net timer is set to an hour here: a post from a worker thread still runs
+    at once, in the GUI thread, in the order posted (the frame's hand-off used to wait for a
+    3 ms poll)."""
+    from limelight.gui.bridge import GuiBridge
+
+    bridge = GuiBridge(interval_ms=3_600_000)
+    bridge.hold()
+    ran: list[tuple[int, threading.Thread]] = []
+
+    def worker() -> None:
+        for k in range(3):
+            bridge.post(lambda k=k: ran.append((k, threading.current_thread())))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    qtbot.waitUntil(lambda: len(ran) == 3, timeout=2000)
+    assert [k for k, _ in ran] == [0, 1, 2]
+    assert all(t is threading.main_thread() for _, t in ran)
+    bridge.release()
+
+
+def test_many_posts_before_the_gui_thread_drains_are_all_run(qtbot) -> None:  # noqa: ANN001
+    """More wake-up bytes than the socket pair holds: none of the posts is lost."""
+    from limelight.gui.bridge import GuiBridge
+
+    bridge = GuiBridge(interval_ms=3_600_000)
+    ran: list[int] = []
+    thread = threading.Thread(target=lambda: [bridge.post(ran.append, k) for k in range(200_000)])
+    thread.start()
+    thread.join()
+    qtbot.waitUntil(lambda: len(ran) == 200_000, timeout=10000)
+    assert ran == list(range(200_000))
