@@ -14,6 +14,7 @@ idle editor does not wake up.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
@@ -61,18 +62,15 @@ class GuiBridge(QObject):
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Any thread: run ``fn(*args)`` soon in the GUI thread."""
         self._queue.append((fn, args))
-        try:
+        # (OSError: the pair's buffer is full, so wake-ups are pending, or it was closed)
+        with contextlib.suppress(OSError):
             self._tx.send(b"\0")
-        except OSError:  # the pair's buffer is full (wake-ups are pending) or it was closed
-            pass
 
     def _wake(self) -> None:
         """GUI thread: ``post`` wrote to the socket pair; read it empty and drain."""
-        try:
+        with contextlib.suppress(OSError):  # (BlockingIOError: read empty)
             while self._rx.recv(4096):
                 pass
-        except OSError:  # (BlockingIOError: read empty)
-            pass
         self.drain()
 
     def drain(self) -> None:
