@@ -139,3 +139,42 @@ def test_in_place_compositing_gives_the_same_bytes_and_writes_only_when_asked(
         assert got is frame
         np.testing.assert_array_equal(got, copied)
     assert isinstance(plan, DraftPlan)
+
+
+def test_lights_above_a_draft_fold_into_one_step_within_a_code_each(tiny_zoo: Path) -> None:
+    """During a drag of the lowest of three overlapping lights, ``FoldedAbove`` composites
+    the two above it in one multiply-add: outside the moving light's box the frame is the
+    step-by-step composite's bytes, inside it differs by its roundings only (at most one
+    code per light above), and a light above that is not a full-size plan is refused."""
+    import cv2
+
+    from limelight.core.masks import Ellipse, MaskSpec, derive_mask, rasterize_area_a
+    from limelight.core.preview import DraftPlan, FoldedAbove
+
+    h, w = 600, 900
+    display = _dark_proxy(h, w)
+    engine = Engine(tiny_zoo, device="cpu", threads=1)
+    maps = []
+    for cx in (0.35, 0.5, 0.65):
+        area = rasterize_area_a(MaskSpec(shapes=(Ellipse(cx, 0.5, 0.25, 0.3),)), h, w)
+        maps.append(PreviewMaps.compute(engine, "tiny-fusion", display,
+                                        derive_mask(area, 40.0), w))
+    plans = [m.plan(Knobs(degree=d)) for m, d in zip(maps[1:], (1.3, 0.8), strict=True)]
+    folded = FoldedAbove.fold(maps[0], display, display, list(zip(maps[1:], plans, strict=True)))
+    assert folded is not None
+    y0, y1, x0, x1 = maps[0].box  # type: ignore[misc]
+    outside = np.ones((h, w), bool)
+    outside[y0:y1, x0:x1] = False
+    for degree in (1.2, 1.7):
+        draft = maps[0].draft_plan(Knobs(degree=degree))
+        assert isinstance(draft, DraftPlan)
+        steps = maps[0].apply(draft, display)
+        for m, plan in zip(maps[1:], plans, strict=True):
+            steps = m.apply(plan, display, under=steps)
+        got = folded.apply(draft, display)
+        np.testing.assert_array_equal(got[outside], steps[outside])
+        diff = np.abs(got.astype(int) - steps)
+        assert diff.max() <= 2 and diff.mean() < 0.05
+        assert cv2.PSNR(got, display) < 40  # (the light is there)
+    draft_above = maps[1].draft_plan(Knobs(degree=1.1))
+    assert FoldedAbove.fold(maps[0], display, display, [(maps[1], draft_above)]) is None

@@ -212,6 +212,32 @@ def test_a_slider_drag_shows_drafts_then_the_exact_composite(qtbot, window,
     np.testing.assert_array_equal(window._last_result.display, released.display)
 
 
+def test_a_knob_move_repaints_only_its_light_and_the_canvas_shows_every_frame(
+        qtbot, window, tmp_path: Path) -> None:
+    """A knob move on one light damages only that light's box (``PreviewResult.damage``),
+    so the canvas converts and repaints just that part; after moves on either light, the
+    pixels the canvas draws are each frame's own, everywhere."""
+    open_and_wait(qtbot, window, dark_photo(tmp_path / "big.png", width=900, height=600))
+    add_ellipse_lights(qtbot, window, Ellipse(0.25, 0.5, 0.15, 0.3), Ellipse(0.75, 0.5, 0.15, 0.3))
+    idle(qtbot, window)
+    w = window.doc.proxy_hw[1]
+    for light, value in ((0, 1.3), (0, 1.6), (1, 0.7), (0, 1.1), (1, 1.4)):
+        if window.doc.state.selected != light:
+            window.select_light(light)
+            idle(qtbot, window)
+        with qtbot.waitSignal(window.preview_applied, timeout=20000) as blocker:
+            window.adjust.sliders["degree"].setValue(value)
+        result = blocker.args[0]
+        assert result.damage is not None and result.damage_since > 0
+        y0, y1, x0, x1 = result.damage
+        assert y1 > y0 and x1 > x0
+        assert (x1 <= w // 2) if light == 0 else (x0 >= w // 2), "damage beyond the light"
+        np.testing.assert_array_equal(window.canvas.after_item.drawn(), result.display)
+    idle(qtbot, window)
+    np.testing.assert_array_equal(window.canvas.after_item.drawn(),
+                                  window._last_result.display)
+
+
 def test_the_histogram_is_paced_during_a_drag_and_exact_after(qtbot, window, tmp_path: Path
                                                               ) -> None:
     """Draft frames repaint the histogram at most every ``HISTOGRAM_PACE_MS`` (a repaint is

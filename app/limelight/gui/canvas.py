@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -42,10 +43,12 @@ from PySide6.QtWidgets import (
 ZOOM_MIN, ZOOM_MAX = 0.02, 16.0
 
 
-def qimage_from_array(arr: np.ndarray) -> QImage:
-    """Wraps a C-contiguous (H, W, 3) or (H, W, 4) uint8 array; the array must outlive it."""
+def qimage_from_array(arr: np.ndarray, bgrx: bool = False) -> QImage:
+    """Wraps a C-contiguous (H, W, 3) or (H, W, 4) uint8 array; the array must outlive it.
+    ``bgrx``: a (H, W, 4) array in Qt's native 32-bit order (B, G, R, 255 per pixel)."""
     h, w = arr.shape[:2]
-    fmt = QImage.Format.Format_RGB888 if arr.shape[2] == 3 else QImage.Format.Format_RGBA8888
+    fmt = (QImage.Format.Format_RGB32 if bgrx else QImage.Format.Format_RGB888
+           if arr.shape[2] == 3 else QImage.Format.Format_RGBA8888)
     return QImage(arr.data, w, h, arr.strides[0], fmt)
 
 
@@ -59,6 +62,9 @@ class ArrayImageItem(QGraphicsItem):
         super().__init__()
         self._rect = QRectF(rect)
         self._array: np.ndarray | None = None
+        #: a 3-channel array's pixels in Qt's native order (``qimage_from_array``'s
+        #: ``bgrx``): Qt scales those to the screen 2-3x faster than packed RGB
+        self._bgrx: np.ndarray | None = None
         self._image: QImage | None = None
         self._smooth = smooth
         self.clip_left: float | None = None
@@ -76,7 +82,12 @@ class ArrayImageItem(QGraphicsItem):
         array shown before (same size)."""
         same_size = self._array is not None and arr is not None and arr.shape == self._array.shape
         self._array = None if arr is None else np.ascontiguousarray(arr)
-        self._image = None if self._array is None else qimage_from_array(self._array)
+        if self._array is None or self._array.shape[2] != 3:
+            self._bgrx = None
+            self._image = None if self._array is None else qimage_from_array(self._array)
+        elif changed is None or not same_size or self._bgrx is None:
+            self._bgrx = cv2.cvtColor(self._array, cv2.COLOR_RGB2BGRA)
+            self._image = qimage_from_array(self._bgrx, bgrx=True)
         if changed is not None and same_size:
             self.update_array_region(*changed)
         else:
@@ -86,11 +97,23 @@ class ArrayImageItem(QGraphicsItem):
     def array(self) -> np.ndarray | None:
         return self._array
 
+    def drawn(self) -> np.ndarray | None:
+        """(H, W, 3|4) uint8: the pixels the item draws, in the array's channel order (a
+        3-channel array is drawn from its copy in Qt's order, updated by region)."""
+        if self._bgrx is None:
+            return self._array
+        return cv2.cvtColor(self._bgrx, cv2.COLOR_BGRA2RGB)
+
     def update_array_region(self, y0: int, y1: int, x0: int, x1: int) -> None:
         """Repaints the scene area of array rows y0:y1, columns x0:x1 (changed in place)."""
         if self._array is None:
             return
         h, w = self._array.shape[:2]
+        if self._bgrx is not None:
+            y0, y1, x0, x1 = max(0, y0), min(h, y1), max(0, x0), min(w, x1)
+            if y1 > y0 and x1 > x0:
+                self._bgrx[y0:y1, x0:x1] = cv2.cvtColor(self._array[y0:y1, x0:x1],
+                                                        cv2.COLOR_RGB2BGRA)
         sx, sy = self._rect.width() / w, self._rect.height() / h
         self.update(
             QRectF(

@@ -163,27 +163,14 @@ class LightsPanel(QWidget):
         return self.tree.indexOfTopLevelItem(item) if item is not None else -1
 
     def set_lights(self, lights: tuple[Light, ...], selected: int) -> None:
-        """Shows ``lights`` with row ``selected`` current (no signals)."""
+        """Shows ``lights`` with row ``selected`` current (no signals). The same number of
+        lights (a slider drag, a rename) updates the rows in place."""
         self._updating = True
         try:
-            self.tree.clear()
-            for light in lights:
-                item = QTreeWidgetItem([light.name, describe(light)])
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable
-                              | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(0, Qt.CheckState.Checked if light.visible
-                                   else Qt.CheckState.Unchecked)
-                item.setToolTip(0, f"{light.name}: tick to show, double-click to rename")
-                self.tree.addTopLevelItem(item)
-            current = self.tree.topLevelItem(selected) if 0 <= selected < len(lights) else None
-            if current is not None:
-                self.tree.setCurrentItem(current)
-            if not lights:
-                hint = QTreeWidgetItem([self.empty_hint])
-                hint.setFlags(Qt.ItemFlag.NoItemFlags)
-                self.tree.addTopLevelItem(hint)
-                hint.setFirstColumnSpanned(True)
-            self._count = len(lights)
+            if 0 <= selected < len(lights) == self._count == self.tree.topLevelItemCount():
+                self._update_rows(lights, selected)
+            else:
+                self._fill(lights, selected)
         finally:
             self._updating = False
         has = 0 <= selected < len(lights)
@@ -191,6 +178,43 @@ class LightsPanel(QWidget):
             b.setEnabled(has)
         self.up_button.setEnabled(has and selected > 0)
         self.down_button.setEnabled(has and selected < len(lights) - 1)
+
+    def _update_rows(self, lights: tuple[Light, ...], selected: int) -> None:
+        for k, light in enumerate(lights):
+            item = self.tree.topLevelItem(k)
+            texts = (light.name, describe(light))
+            for column, text in enumerate(texts):
+                if item.text(column) != text:
+                    item.setText(column, text)
+            check = Qt.CheckState.Checked if light.visible else Qt.CheckState.Unchecked
+            if item.checkState(0) != check:
+                item.setCheckState(0, check)
+            tip = f"{light.name}: tick to show, double-click to rename"
+            if item.toolTip(0) != tip:
+                item.setToolTip(0, tip)
+        current = self.tree.topLevelItem(selected) if 0 <= selected < len(lights) else None
+        if current is not None and self.tree.currentItem() is not current:
+            self.tree.setCurrentItem(current)
+
+    def _fill(self, lights: tuple[Light, ...], selected: int) -> None:
+        self.tree.clear()
+        for light in lights:
+            item = QTreeWidgetItem([light.name, describe(light)])
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable
+                          | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Checked if light.visible
+                               else Qt.CheckState.Unchecked)
+            item.setToolTip(0, f"{light.name}: tick to show, double-click to rename")
+            self.tree.addTopLevelItem(item)
+        current = self.tree.topLevelItem(selected) if 0 <= selected < len(lights) else None
+        if current is not None:
+            self.tree.setCurrentItem(current)
+        if not lights:
+            hint = QTreeWidgetItem([self.empty_hint])
+            hint.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.tree.addTopLevelItem(hint)
+            hint.setFirstColumnSpanned(True)
+        self._count = len(lights)
 
     def _on_tree_current(self, item: QTreeWidgetItem | None, _prev: object) -> None:
         if not self._updating and item is not None:

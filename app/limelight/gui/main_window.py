@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self._mask1: np.ndarray | None = None
         self._mask0: np.ndarray | None = None  # the selected light's A, its range applied
         self._last_result: PreviewResult | None = None
+        self._sent_area: tuple[Any, np.ndarray] | None = None  # ``_area_snapshot``
         self._overlay_rgba: np.ndarray | None = None
         self._knob_changed_at: dict[int, float] = {}
         self._pending_knob_time: float | None = None
@@ -325,10 +326,10 @@ class MainWindow(QMainWindow):
             mask_changed = True
         else:
             mask_changed = doc.set_state(state)
+        self.request_preview()  # first: the worker computes while the panels catch up
         self._sync_ui(state, mask_changed)
         self._update_title()
         self.canvas.detail_item.hide()  # the 1:1 detail shows the edit before this one
-        self.request_preview()
         self._schedule_detail()
 
     def _sync_ui(self, state: EditState, mask_changed: bool = True) -> None:
@@ -543,7 +544,7 @@ class MainWindow(QMainWindow):
         for index, light, area, key in doc.layers():
             if index == doc.state.selected:
                 selected = len(layers)
-                area = area.copy()  # (painting goes on in the GUI thread)
+                area = self._area_snapshot(key, area)
             layers.append(PreviewLayer(
                 mask_key=key, area_a=area, transition_px=light.mask.transition_px(h, w),
                 knobs=light.knobs, band=light.mask.effective_band,
@@ -559,6 +560,15 @@ class MainWindow(QMainWindow):
         self._pending_knob_time = None
         return rid
 
+    def _area_snapshot(self, key: Any, area: np.ndarray) -> np.ndarray:
+        """A copy of the selected light's area A for the worker (painting goes on in the GUI
+        thread), made once per key: the document's key changes whenever the area does, so a
+        knob move sends the copy it sent before."""
+        kept = self._sent_area
+        if kept is None or kept[0] != key or kept[1].shape != area.shape:
+            kept = self._sent_area = (key, area.copy())
+        return kept[1]
+
     def _on_worker_result(self, result: PreviewResult) -> None:
         if result.request_id != self.worker.latest_id or self.doc is None:
             self.worker.dropped += 1
@@ -567,7 +577,11 @@ class MainWindow(QMainWindow):
             return
         previous = self._last_result
         region = None
-        if previous is not None and previous.changed is not None and result.changed is not None \
+        if previous is not None and result.damage is not None \
+                and result.damage_since == previous.request_id \
+                and previous.display.shape == result.display.shape:
+            region = result.damage  # the worker's frame before this one is the one shown
+        elif previous is not None and previous.changed is not None and result.changed is not None \
                 and previous.display.shape == result.display.shape:
             (a0, a1, b0, b1), (c0, c1, d0, d1) = previous.changed, result.changed
             region = (min(a0, c0), max(a1, c1), min(b0, d0), max(b1, d1))

@@ -15,7 +15,8 @@ A knob change on a light whose maps are refined shows a draft first
 (``PreviewMaps.draft_plan``, marked unrefined) and the exact plan once the user pauses or
 the request is ``direct`` (the slider was let go); the composite of the lights below the one
 that moves is kept (by the identity of their plans), so only that light and the ones above
-it are composited again.
+it are composited again, the ones above folded into one multiply-add over its box
+(``FoldedAbove``).
 
 Two passes, as the export computes (see ``core.preview``): a new mask or photo is first
 shown from the network run at ``FAST_EDGE``; once no request has come for ``REFINE_DELAY_S``,
@@ -46,7 +47,7 @@ from PySide6.QtCore import QObject, Signal
 from limelight.core.engine import Cancel, RunCancelled
 from limelight.core.errors import LimelightError
 from limelight.core.network import RunsModels
-from limelight.core.preview import FAST_EDGE, DraftPlan, PreviewMaps
+from limelight.core.preview import FAST_EDGE, DraftPlan, FoldedAbove, PreviewMaps
 from limelight.core.recompose import Knobs
 from limelight.gui.bridge import GuiBridge
 
@@ -148,6 +149,11 @@ class PreviewResult:
     weight: np.ndarray | None = None
     #: each light's weight (mask channel 1), in the request's layer order
     weights: tuple[np.ndarray, ...] = ()
+    #: (y0, y1, x0, x1), the only part that can differ from the preview of request
+    #: ``damage_since`` (the worker's result before this one): the box of each light whose
+    #: plan changed (a knob drag: the moving light's); None when not known
+    damage: tuple[int, int, int, int] | None = None
+    damage_since: int = 0
 
 
 def to_display(img: np.ndarray) -> np.ndarray:
@@ -190,6 +196,10 @@ class PreviewWorker(QObject):
         self._mask_cache: dict[tuple[Any, ...], np.ndarray] = {}
         #: each prefix of the lights' plans (by identity) -> the preview composited so far
         self._composites: dict[tuple[int, ...], np.ndarray] = {}
+        #: (the lights under and above a moving one, by identity, ...) -> their fold
+        self._folded: tuple[tuple[Any, ...], FoldedAbove | None, Any] | None = None
+        #: the last result's request id, photo and lights (``_damage``)
+        self._shown: tuple[int, np.ndarray, list[tuple[PreviewMaps, Any]]] | None = None
         self._weight: tuple[tuple[int, ...], np.ndarray] | None = None
         self.device = "CPU"
         self.dropped = 0
@@ -310,6 +320,61 @@ class PreviewWorker(QObject):
                 self._refine_for = refine_next
             return self._pending is None and self._refine_for is None
 
+    def _damage(self, request_id: int, base: np.ndarray, lit: list[tuple[PreviewMaps, Any]]
+                ) -> tuple[tuple[int, int, int, int] | None, int]:
+        """(damage, since) of ``PreviewResult``: a frame of the same photo and lights
+        differs from the one before only in the boxes of the lights whose plans changed (a
+        light above a changed one changes only inside the changed one's box). The lights are
+        compared by identity, and kept until the next frame so that identity holds."""
+        previous, self._shown = self._shown, (request_id, base, lit)
+        if previous is None:
+            return None, 0
+        since, before, lights = previous
+        if before is not base or len(lights) != len(lit) \
+                or any(m0 is not m1 for (m0, _), (m1, _) in zip(lights, lit, strict=True)):
+            return None, since
+        boxes = [m.box for (_, p0), (m, p1) in zip(lights, lit, strict=True)
+                 if p0 is not p1 and m.box is not None]
+        if not boxes:
+            return (0, 0, 0, 0), since
+        return (min(b[0] for b in boxes), max(b[1] for b in boxes),
+                min(b[2] for b in boxes), max(b[3] for b in boxes)), since
+
+    def _composite(self, lit: list[tuple[PreviewMaps, Any]], base: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8: ``lit`` (each light's maps and plan, in list order) composited
+        over ``base``, the proxy.
+
+        The composite of each unchanged prefix of the plans (by identity) is kept, so the
+        lights below the one whose knobs move are composited once, not per move. Above a
+        draft (a new one each move) the lights are folded into one multiply-add
+        (``FoldedAbove``, kept while the lights under and above stay the same), or blended
+        step by step into the draft's own frame, which no later request reuses."""
+        display = base
+        prefix: tuple[int, ...] = ()
+        composites: dict[tuple[int, ...], np.ndarray] = {}
+        drafting = False  # a draft is below: the frame is this request's own
+        for i, (maps, plan) in enumerate(lit):
+            draft = isinstance(plan, DraftPlan)
+            if draft and not drafting and i + 1 < len(lit):
+                above = lit[i + 1:]
+                key = (prefix, id(maps), tuple(id(p) for _, p in above))
+                if self._folded is None or self._folded[0] != key:
+                    # (the lights themselves are kept with it: their ids stay theirs)
+                    self._folded = (key, FoldedAbove.fold(maps, base, display, above),
+                                    (base, [*lit[:i], *above]))
+                if self._folded[1] is not None:
+                    self._composites = composites
+                    return self._folded[1].apply(plan, base)
+            prefix = (*prefix, id(plan))
+            cached = None if drafting else self._composites.get(prefix)
+            display = (cached if cached is not None
+                       else maps.apply(plan, base, under=display, in_place=drafting))
+            if not (drafting or draft):
+                composites[prefix] = display
+            drafting |= draft
+        self._composites = composites
+        return display
+
     def _derived_mask(self, request: PreviewRequest, layer: PreviewLayer,
                       keep: dict[tuple[Any, ...], np.ndarray]) -> np.ndarray:
         from limelight.core.masks import derive_mask, follow_edges, luminance_range
@@ -377,6 +442,7 @@ class PreviewWorker(QObject):
         display = base
         self._unrefined = False
         boxes = []
+        lit: list[tuple[PreviewMaps, Any]] = []  # the lights with a box, and their plans
         if request.model is not None and self.engine is not None and request.layers:
             keys = request.maps_key
             if refine and keys != self._maps_key:
@@ -401,9 +467,6 @@ class PreviewWorker(QObject):
             self._maps_key = keys
             exact = refine or request.direct
             plans = {}
-            prefix: tuple[int, ...] = ()
-            composites: dict[tuple[int, ...], np.ndarray] = {}
-            drafting = False  # a draft is below: the frame is this request's own
             for layer, key in zip(request.layers, keys, strict=True):
                 maps, refined = self._maps[key]
                 self._unrefined |= not refined
@@ -418,20 +481,10 @@ class PreviewWorker(QObject):
                     kept = (layer.knobs, maps.draft_plan(layer.knobs) if quick
                             else maps.plan(layer.knobs), maps)
                 plans[key] = kept
-                draft = isinstance(kept[1], DraftPlan)
-                self._unrefined |= draft
-                # the lights below an unchanged prefix are composited once, not per knob move;
-                # above a draft (a new one each move) they are blended into its frame, which
-                # no later request reuses
-                prefix = (*prefix, id(kept[1]))
-                cached_display = None if drafting else self._composites.get(prefix)
-                display = (cached_display if cached_display is not None
-                           else maps.apply(kept[1], base, under=display, in_place=drafting))
-                if not (drafting or draft):
-                    composites[prefix] = display
-                drafting |= draft
+                self._unrefined |= isinstance(kept[1], DraftPlan)
+                lit.append((maps, kept[1]))
             self._plans = plans
-            self._composites = composites
+            display = self._composite(lit, base)
         # a draft's histogram (repainted at most every HISTOGRAM_PACE_MS) from every other
         # row and column: a quarter of the work, the same shape
         h, w = display.shape[:2]
@@ -446,7 +499,10 @@ class PreviewWorker(QObject):
         sel = request.selected
         mask = masks[sel] if 0 <= sel < len(masks) else np.zeros((2, h, w), np.float32)
         weight = self._weight_of(masks, (h, w))
+        damage, since = self._damage(request.request_id, base, lit)
         return PreviewResult(
+            damage=damage,
+            damage_since=since,
             changed=changed,
             request_id=request.request_id,
             display=display,
