@@ -163,6 +163,19 @@ def test_the_noise_median_is_numpys(n: int) -> None:
     assert got == want and got.dtype == want.dtype
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 100, 101, 102, 4096, 4097, 250_001])
+def test_the_toe_percentile_is_numpys(n: int) -> None:
+    """``finish._percentile`` (no numpy.ma import) gives ``np.percentile``'s value, for
+    the toe's 1st percentile and at other points (both halves of numpy's lerp)."""
+    from limelight.core.finish import _percentile
+
+    rng = np.random.default_rng(n)
+    x = (rng.random(n, dtype=np.float32) ** 3).astype(np.float32)
+    x[rng.random(n) < 0.3] = 0.25  # ties
+    for q in (0.0, 1.0, 1.3, 37.5, 50.0, 99.0, 100.0):
+        assert _percentile(x, q) == float(np.percentile(x, q)), q
+
+
 def test_the_finish_is_the_same_in_threads_and_in_turn() -> None:
     """The finish's parts run in two threads, or in turn when OpenCV may use one thread (a
     batch of one job per core): every array is the same either way."""

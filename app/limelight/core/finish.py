@@ -153,6 +153,22 @@ def _median(x: np.ndarray) -> np.floating:
     return np.mean(np.partition(flat, [k - 1, k])[k - 1:k + 1])
 
 
+def _percentile(x: np.ndarray, q: float) -> float:
+    """``np.percentile(x, q)`` (linear interpolation) of a float array without NaN, the same
+    value (numpy's two order statistics and its lerp), without np.percentile's first-call
+    import of numpy.ma."""
+    flat = x.ravel()
+    n = flat.size
+    pos = (n - 1) * (q / 100.0)
+    lo = min(int(pos), n - 1)
+    hi = min(lo + 1, n - 1)
+    part = np.partition(flat, [lo, hi] if hi != lo else lo)
+    a, b = part[lo], part[hi]
+    t = pos - lo
+    diff = b - a
+    return float(b - diff * (1.0 - t) if t >= 0.5 else a + diff * t)
+
+
 _T = TypeVar("_T")
 
 
@@ -237,7 +253,7 @@ class LightFinish:
             self.base, self.base_step, self.detail = base_part.result()
         lit = lum if weight is None or not (weight > 0).any() else lum[weight > 0]
         # (to a tenth of an 8-bit code, so a float proxy and its 8-bit export agree)
-        code = round(float(np.percentile(lit, 1.0)) * 2550.0) / 10.0
+        code = round(float(_percentile(lit, 1.0)) * 2550.0) / 10.0
         black = max(TOE_MIN, TOE_K * code / 255.0)
         lo = np.minimum(self.base, den[0])
         b4 = cv2.multiply(lo, lo)

@@ -37,7 +37,6 @@ from limelight.core.masks import (
 from limelight.core.network import run_network, working_size
 from limelight.core.recipe import Recipe
 from limelight.core.recompose import Knobs
-from limelight.core.subject import subject_fn_for
 
 if TYPE_CHECKING:
     from limelight.core.engine import Engine
@@ -422,6 +421,8 @@ def enhance_image(
     if not lights:
         return image.pixels.copy()
     if subject_fn is None and any(isinstance(s, Subject) for s in recipe.shapes):
+        from limelight.core.subject import subject_fn_for  # (only a subject edit needs it)
+
         subject_fn = subject_fn_for(image.pixels)  # this photo's own subject (batch: anew)
     _check_pixels(image.pixels)
     out = image.pixels
@@ -541,6 +542,8 @@ def export_plans(src: str | Path, image: Image, recipe: Recipe, engine: Engine, 
             weight = _weight(spec, mh, mw, None, None)[1]
             return [Plan(np.ascontiguousarray(weight), work.a, work.b, None)]
     if subject_fn is None and any(isinstance(s, Subject) for s in recipe.shapes):
+        from limelight.core.subject import subject_fn_for
+
         subject_fn = subject_fn_for(image.pixels)
     _check_pixels(image.pixels)
     plans = []
