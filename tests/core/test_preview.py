@@ -143,7 +143,7 @@ def test_in_place_compositing_gives_the_same_bytes_and_writes_only_when_asked(
 
 def test_lights_above_a_draft_fold_into_one_step_within_a_code_each(tiny_zoo: Path) -> None:
     """During a drag of the lowest of three overlapping lights, ``FoldedAbove`` composites
-    the two above it in one multiply-add: outside the moving light's box the frame is the
+    the two above it in one blend: outside the moving light's box the frame is the
     step-by-step composite's bytes, inside it differs by its roundings only (at most one
     code per light above), and a light above that is not a full-size plan is refused."""
     import cv2

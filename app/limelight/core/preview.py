@@ -22,7 +22,7 @@ While a slider moves, ``draft_plan`` stands in for ``plan``: the finish at about
 (so the frame stays sharp), in a few milliseconds; the editor shows the exact frame when the
 slider is let go or the user pauses. ``apply`` keeps a full-size plan's rounded enhancement,
 so the lights above a moving one are composited again with one blend each; during a drag
-``FoldedAbove`` folds them into one multiply-add over the moving light's box.
+``FoldedAbove`` folds them into one blend over the moving light's box.
 """
 
 from __future__ import annotations
@@ -249,29 +249,33 @@ class PreviewMaps:
 
 @dataclass(frozen=True)
 class FoldedAbove:
-    """The lights above a moving one, folded into one multiply-add over its box.
+    """The lights above a moving one, folded into one blend over its box.
 
     ``core.lights`` composites light k and then each light j above it as
     ``out = out + w_j (E_j - out)``. Over the moving light's box that chain is affine in
-    light k's enhancement ``E_k``: ``out = E_k gain + offset``, with ``gain = w_k P`` and
+    light k's enhancement ``E_k``: ``out = E_k g + offset``, with ``g = w_k P`` and
     ``offset = under (1 - w_k) P + C``, where ``P`` is the product of the ``1 - w_j`` and
-    ``C`` the lights above composited over black. While a slider of light k moves, only
-    ``E_k`` changes, so each draft frame costs one multiply-add instead of a blend per
-    light. The frame differs from the step-by-step composite by its roundings only (at most
-    one code per light above; ``apply`` rounds once, the steps round after each light);
-    outside the box it is that composite's bytes.
+    ``C`` the lights above composited over black. Written as a blend,
+    ``out = E_k g + U (1 - g)`` with ``U = offset / (1 - g)`` (bounded: where g nears 1
+    the offset nears 0), so while a slider of light k moves, only ``E_k`` changes and each
+    draft frame costs the one blend a top light's does. The frame differs from the
+    step-by-step composite by its roundings only (about one code per light above: the steps
+    round after each light, the fold rounds ``U`` and the result); outside the box it is
+    that composite's bytes.
 
     Attributes:
         box: (y0, y1, x0, x1) of the moving light's box in the proxy.
-        gain: (bh, bw * 3) float32, ``w_k P`` for each channel.
-        offset: (bh, bw * 3) float32 in [0, 255].
+        gain: (bh, bw) float32 in [0, 1], ``g``.
+        rest: (bh, bw) float32, ``1 - g``.
+        under: (bh, bw, 3) uint8, ``U`` rounded.
         frame: (H, W, 3) uint8, the step-by-step composite with the moving light left out;
             right outside ``box``.
     """
 
     box: tuple[int, int, int, int]
     gain: np.ndarray
-    offset: np.ndarray
+    rest: np.ndarray
+    under: np.ndarray
     frame: np.ndarray
 
     @classmethod
@@ -308,16 +312,18 @@ class FoldedAbove:
         below = cv2.multiply(cv2.subtract(1.0, wk), rest)  # type: ignore[call-overload]
         offset = cv2.add(cv2.multiply(under[y0:y1, x0:x1], cv2.merge([below] * 3),
                                       dtype=cv2.CV_32F), over)
-        return cls(maps.box, cv2.merge([gain] * 3).reshape(h, w * 3),
-                   offset.reshape(h, w * 3), frame)
+        keep = cv2.subtract(1.0, gain)  # type: ignore[call-overload]
+        share = np.where(keep > 1e-6, 1.0 / np.maximum(keep, 1e-6), 0.0).astype(np.float32)
+        flat = cv2.multiply(offset.reshape(h, w * 3),
+                            cv2.merge([share] * 3).reshape(h, w * 3))
+        base = cv2.add(flat, 0.0, dtype=cv2.CV_8U).reshape(h, w, 3)  # type: ignore[call-overload]
+        return cls(maps.box, gain, keep, base, frame)
 
     def apply(self, plan: DraftPlan, display: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8: the frame with the moving light's draft ``plan`` and the lights
         above it; ``display`` is the proxy the draft lights (as ``PreviewMaps.apply``)."""
         y0, y1, x0, x1 = self.box
-        h, w = y1 - y0, x1 - x0
         lit = cv2.multiply(display[y0:y1, x0:x1], plan.ratio, dtype=cv2.CV_8U)
-        lifted = cv2.multiply(lit.reshape(h, w * 3), self.gain, dtype=cv2.CV_32F)
         out = self.frame.copy()
-        out[y0:y1, x0:x1] = cv2.add(lifted, self.offset, dtype=cv2.CV_8U).reshape(h, w, 3)  # type: ignore[call-overload]
+        out[y0:y1, x0:x1] = cv2.blendLinear(lit, self.under, self.gain, self.rest)
         return out

@@ -15,7 +15,7 @@ A knob change on a light whose maps are refined shows a draft first
 (``PreviewMaps.draft_plan``, marked unrefined) and the exact plan once the user pauses or
 the request is ``direct`` (the slider was let go); the composite of the lights below the one
 that moves is kept (by the identity of their plans), so only that light and the ones above
-it are composited again, the ones above folded into one multiply-add over its box
+it are composited again, the ones above folded into one blend over its box
 (``FoldedAbove``).
 
 Two passes, as the export computes (see ``core.preview``): a new mask or photo is first
@@ -346,7 +346,7 @@ class PreviewWorker(QObject):
 
         The composite of each unchanged prefix of the plans (by identity) is kept, so the
         lights below the one whose knobs move are composited once, not per move. Above a
-        draft (a new one each move) the lights are folded into one multiply-add
+        draft (a new one each move) the lights are folded into one blend
         (``FoldedAbove``, kept while the lights under and above stay the same), or blended
         step by step into the draft's own frame, which no later request reuses."""
         display = base
