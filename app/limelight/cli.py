@@ -58,16 +58,21 @@ def _floats(text: str, n: int, what: str) -> tuple[float, ...]:
     return values
 
 
-def _ellipse_arg(text: str):  # noqa: ANN202 - returns masks.Ellipse
-    from limelight.core.masks import Ellipse
-
+def _ellipse_arg(text: str) -> tuple[float, ...]:
+    """(cx, cy, rx, ry, angle) of --ellipse; ``_ellipse`` makes the shape (the masks module
+    is not imported while the options are read: ``enhance`` starts ONNX Runtime first)."""
     parts = text.split(",")
     values = _floats(text, len(parts) if len(parts) in (4, 5) else 4, "--ellipse CX,CY,RX,RY")
-    cx, cy, rx, ry, *angle = values
+    return values if len(values) == 5 else (*values, 0.0)
+
+
+def _ellipse(values: tuple[float, ...]):  # noqa: ANN202 - returns masks.Ellipse
+    from limelight.core.masks import Ellipse
+
     try:
-        return Ellipse(cx, cy, rx, ry, angle[0] if angle else 0.0)
+        return Ellipse(*values)
     except LimelightError as err:
-        raise argparse.ArgumentTypeError(f"--ellipse: {err}") from None
+        raise UsageError(f"--ellipse: {err}") from None
 
 
 def _gamma_arg(text: str) -> tuple[float, ...]:
@@ -157,7 +162,7 @@ def _shapes_from_args(args: argparse.Namespace) -> tuple | None:  # type: ignore
     from limelight.core.masks import RasterMask, Subject
 
     if args.ellipse is not None:
-        return (args.ellipse,)
+        return (_ellipse(args.ellipse),)
     if args.mask is not None:
         if not args.mask.is_file():
             raise UsageError(f"{args.mask}: no such mask file")
@@ -238,9 +243,12 @@ def _default_model(args: argparse.Namespace) -> str | None:
 def _check_subject_model(mask) -> None:  # noqa: ANN001 - a masks.MaskSpec
     """UsageError up front when the mask needs the subject model and it is absent."""
     from limelight.core.masks import Subject
+
+    if not any(isinstance(s, Subject) for s in mask.shapes):
+        return  # (the subject module is not even imported: ~10 ms of start-up)
     from limelight.core.subject import install_hint, is_installed, model_path
 
-    if any(isinstance(s, Subject) for s in mask.shapes) and not is_installed():
+    if not is_installed():
         raise UsageError(f"the mask selects the subject, but the subject model is not "
                          f"installed at {model_path()} ({install_hint()})")
 
@@ -426,14 +434,42 @@ def _add_enhance(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_enhance(args: argparse.Namespace) -> int:
-    from limelight.core.imageio_decode import stat_problem
-    from limelight.core.pipeline import process_file, sample_photo_path
-    from limelight.core.recipe import save_recipe
-
     if args.input is not None and args.sample:
         raise UsageError("give either INPUT or --sample, not both")
     if args.output is None and args.save_recipe is None:
         raise UsageError("the output file is missing: add -o OUTPUT")
+    early = _early_loader(args)
+    try:
+        return _enhance(args, early)
+    finally:
+        if early is not None:
+            early[2].wait()  # (a daemon thread must not be inside ONNX Runtime at exit)
+
+
+def _early_loader(args: argparse.Namespace):  # noqa: ANN202 - (Engine, model, _Loader) | None
+    """Starts loading the model before the edit is read, when the options alone name it (no
+    --recipe file): ONNX Runtime's session start-up (~0.2 s, without the GIL) then overlaps
+    the imports and the checks instead of the decoding. None when it cannot start; the
+    usual path then reports any problem."""
+    if args.recipe is not None or args.output is None or args.save_recipe is not None:
+        return None
+    try:
+        from limelight.core.engine import Engine
+
+        model = None if args.model == DEFAULT_MODEL else args.model or _default_model(args)
+        with _manifest_guard(args):
+            engine = Engine(args.zoo, device=args.device)
+            engine.model(model)
+    except Exception:  # noqa: BLE001 - the usual path says what is wrong
+        return None
+    return engine, model, _Loader(engine, model)
+
+
+def _enhance(args: argparse.Namespace, early) -> int:  # noqa: ANN001 - see _early_loader
+    from limelight.core.imageio_decode import stat_problem
+    from limelight.core.pipeline import process_file, sample_photo_path
+    from limelight.core.recipe import save_recipe
+
     recipe = recipe_from_args(args)
     if args.output is not None:
         _check_output_options(args)
@@ -449,8 +485,11 @@ def _cmd_enhance(args: argparse.Namespace) -> int:
     if problem:
         _error(problem)
         return EXIT_FAILED
-    engine = _engine(args, recipe, load=False)
-    loader = _Loader(engine, recipe.model)  # ORT's start-up overlaps the decoding
+    if early is not None and early[1] == recipe.model:
+        engine, _, loader = early
+    else:
+        engine = _engine(args, recipe, load=False)
+        loader = _Loader(engine, recipe.model)  # ORT's start-up overlaps the decoding
     _warn_no_ops(args, recipe, engine, _mask_sizes(src))
     try:
         out = process_file(src, args.output, recipe, engine, fmt=args.format,

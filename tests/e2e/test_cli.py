@@ -121,6 +121,9 @@ def test_batch_goes_on_after_a_bad_file(
         ["batch", "in.png"],  # no --out
         ["frobnicate"],
         ["enhance", "in.png", "-o", "o.png", "--recipe", "r.json", "--ellipse", "0,0,1,1"],
+        # (the shape is made after the model started loading: the same usage error)
+        ["enhance", "in.png", "-o", "o.png", "--ellipse", "0.5,0.5,-0.2,0.2"],
+        ["batch", "in.png", "--out", "outdir", "--ellipse", "0.5,0.5,0.2,0"],
     ],
 )
 def test_usage_errors_exit_2(
@@ -137,6 +140,8 @@ def test_usage_errors_exit_2(
     err = capsys.readouterr().err
     assert err and "Traceback" not in err
     assert not (tmp_path / "o.png").exists()
+    if "--ellipse" in argv and "--recipe" not in argv:
+        assert "--ellipse" in err  # the option at fault is named
 
 
 def test_output_equal_to_input_is_refused(
@@ -336,3 +341,42 @@ def test_enhance_and_batch_apply_every_light_of_a_recipe(
                         str(tmp_path / "low.json"), "--degree", "0.5")
     assert code == 0, err
     assert [x.knobs.degree for x in load_recipe(tmp_path / "low.json").layers] == [0.5, 0.5]
+
+
+def test_enhance_starts_loading_the_model_before_it_reads_the_edit(
+    tiny_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without a recipe file the options name the model, so ``enhance`` starts ONNX
+    Runtime's session before building the edit (its start-up overlaps the imports); the
+    photo is the same bytes as through a recipe file, which takes the usual path."""
+    import limelight.cli as cli
+
+    order: list[str] = []
+    real_loader, real_recipe = cli._Loader.__init__, cli.recipe_from_args
+
+    def loader(self, engine, model) -> None:  # noqa: ANN001
+        order.append("load")
+        real_loader(self, engine, model)
+
+    def recipe(args):  # noqa: ANN001, ANN202
+        order.append("edit")
+        return real_recipe(args)
+
+    monkeypatch.setattr(cli._Loader, "__init__", loader)
+    monkeypatch.setattr(cli, "recipe_from_args", recipe)
+    src = _photo(tmp_path / "in.png")
+    edit = ("--ellipse", "0.4,0.6,0.2,0.3,15", "--degree", "1.3")
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "a.png"),
+                        "--zoo", str(tiny_zoo), *edit)
+    assert code == 0, err
+    assert order == ["load", "edit"]
+    code, _, err = _run(capsys, "enhance", str(src), "--save-recipe", str(tmp_path / "r.json"),
+                        "--zoo", str(tiny_zoo), *edit)
+    assert code == 0, err
+    order.clear()
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "b.png"),
+                        "--zoo", str(tiny_zoo), "--recipe", str(tmp_path / "r.json"))
+    assert code == 0, err
+    assert order == ["edit", "load"]
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
