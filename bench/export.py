@@ -242,7 +242,7 @@ def run(args: argparse.Namespace, tmp: Path) -> tuple[Engine, str | None]:
           f"= {r['enhance_s'] / floor:.2f}x")
     print(f"  export (decode+enhance+encode)     {r['export_s']:7.2f} s  "
           f"= {r['ratio']:.2f}x (medians: {r['ratio_median']:.2f}x; target <= 1.5x)")
-    p = bench_process(args, engine.zoo.root, photo, tmp, max(1, min(3, args.repeat)))
+    p = bench_process(args, engine.zoo.root, photo, tmp, max(1, min(5, args.repeat)))
     for label, key, target in (
             ("'limelight --version' (start-up)", "version_s", ""),
             ("'limelight enhance', whole process", "enhance_s", "; target <= 4x"),
