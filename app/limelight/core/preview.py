@@ -45,7 +45,7 @@ FAST_EDGE = 384
 #: photo is black the ratio stays bounded.
 DRAFT_EPS = 1.0 / 255.0
 #: Most pixels of the draft finish a slider drag recomposes (``PreviewMaps.draft_plan``).
-DRAFT_PIXELS = 1 << 15
+DRAFT_PIXELS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,8 @@ class PreviewMaps:
         if rest is None:
             rest = self._lit["rest"] = cv2.subtract(1.0, weight)  # type: ignore[call-overload]
         out = under if in_place else under.copy()
-        out[y0:y1, x0:x1] = cv2.blendLinear(lit, under[y0:y1, x0:x1], weight, rest)
+        # (pixel by pixel, so the box may be written over itself in place)
+        cv2.blendLinear(lit, under[y0:y1, x0:x1], weight, rest, dst=out[y0:y1, x0:x1])
         return out
 
     def _apply_draft(self, plan: DraftPlan, display: np.ndarray, under: np.ndarray,
@@ -325,5 +326,5 @@ class FoldedAbove:
         y0, y1, x0, x1 = self.box
         lit = cv2.multiply(display[y0:y1, x0:x1], plan.ratio, dtype=cv2.CV_8U)
         out = self.frame.copy()
-        out[y0:y1, x0:x1] = cv2.blendLinear(lit, self.under, self.gain, self.rest)
+        cv2.blendLinear(lit, self.under, self.gain, self.rest, dst=out[y0:y1, x0:x1])
         return out
