@@ -45,7 +45,7 @@ FAST_EDGE = 384
 #: photo is black the ratio stays bounded.
 DRAFT_EPS = 1.0 / 255.0
 #: Most pixels of the draft finish a slider drag recomposes (``PreviewMaps.draft_plan``).
-DRAFT_PIXELS = 1 << 14
+DRAFT_PIXELS = 1 << 15
 
 
 @dataclass(frozen=True)
