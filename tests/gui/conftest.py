@@ -39,7 +39,13 @@ def engine(tiny_zoo: Path):
 
 @pytest.fixture
 def window(qtbot, engine, settings) -> Iterator:  # noqa: ANN001
-    win = make_window(qtbot, engine, settings)
+    """The editor; after the test it waits for the preview worker (a refined pass may be
+    due) while the window still lives, then closes it."""
+    win = make_window(qtbot, engine, settings, owned=True)
     yield win
-    idle(qtbot, win)
-    win.worker.stop()
+    try:
+        idle(qtbot, win)
+    finally:
+        win.worker.stop()
+        win.close()
+        win.deleteLater()

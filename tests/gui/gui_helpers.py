@@ -32,8 +32,10 @@ def dark_photo(path: Path, width: int = 240, height: int = 160, seed: int = 0) -
     return path
 
 
-def make_window(qtbot, engine, settings, **options):  # noqa: ANN001, ANN003, ANN201
-    """A shown editor window over ``engine``; ``options`` go to ``MainWindow``."""
+def make_window(qtbot, engine, settings, *, owned: bool = False, **options):  # noqa: ANN001, ANN003, ANN201
+    """A shown editor window over ``engine``; ``options`` go to ``MainWindow``. pytest-qt
+    closes it after the test unless ``owned`` (the caller closes it: pytest-qt closes its
+    widgets before fixtures are torn down, too early to wait for the preview worker)."""
     from limelight.gui.main_window import MainWindow
 
     win = MainWindow(engine=engine, settings=settings, **options)
@@ -44,7 +46,8 @@ def make_window(qtbot, engine, settings, **options):  # noqa: ANN001, ANN003, AN
     # error dialogs are recorded instead of shown (a modal dialog would block the test)
     win.error_dialogs = []
     win.show_error_dialog = lambda title, text: win.error_dialogs.append((title, text))  # type: ignore[method-assign]
-    qtbot.addWidget(win)
+    if not owned:
+        qtbot.addWidget(win)
     win.resize(1000, 700)
     win.show()
     return win
