@@ -3,7 +3,9 @@
 Worker threads never touch Qt: they ``post`` callables into a deque and write one byte to a
 socket pair, and a ``QSocketNotifier`` in the GUI thread wakes on it and drains the deque,
 so every signal is emitted in the GUI thread, as soon as its event loop is free (a timer
-that polled every 3 ms added 1.5 ms on average to each preview frame). (This also kept the
+that polled every 3 ms added 1.5 ms on average to each preview frame). One socket pair
+serves every bridge of the process (``_Waker``): the editor makes a bridge per background
+task, and a pair each would spend two file descriptors per task. (This also kept the
 editor alive on PySide6 6.12.0, which corrupts reference counts on cross-thread emits — a
 few thousand abort the interpreter with ``none_dealloc`` — and on every Python override
 call; pyproject pins ``<6.12`` for the latter.) A slow timer drains too while some work is
@@ -20,6 +22,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,47 @@ log = logging.getLogger(__name__)
 #: Period of the safety-net drain while work is outstanding (ms); ``post`` wakes the GUI
 #: thread at once.
 INTERVAL_MS = 50
+
+
+class _Waker:
+    """The process's wake-up: a socket pair whose read end a ``QSocketNotifier`` watches in
+    the GUI thread. ``poke`` (any thread) queues a bridge and writes a byte; the GUI thread
+    then drains each queued bridge that still exists."""
+
+    def __init__(self) -> None:
+        self._rx, self._tx = socket.socketpair()
+        self._rx.setblocking(False)
+        self._tx.setblocking(False)
+        self._ready: collections.deque[GuiBridge] = collections.deque()
+        self._notifier = QSocketNotifier(self._rx.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._wake)
+
+    def poke(self, bridge: GuiBridge) -> None:
+        self._ready.append(bridge)
+        # (OSError: the pair's buffer is full, so wake-ups are pending)
+        with contextlib.suppress(OSError):
+            self._tx.send(b"\0")
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # (BlockingIOError: read empty)
+            while self._rx.recv(4096):
+                pass
+        while self._ready:
+            bridge = self._ready.popleft()
+            if shiboken6.isValid(bridge):  # (a deleted bridge's posts are dropped, as before)
+                bridge.drain()
+
+
+_waker: _Waker | None = None
+
+
+def _the_waker() -> _Waker:
+    """The process's ``_Waker``, made on first use (in the GUI thread: bridges are made
+    there)."""
+    global _waker
+    if _waker is None:
+        _waker = _Waker()
+    return _waker
 
 
 class GuiBridge(QObject):
@@ -40,12 +84,7 @@ class GuiBridge(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.drain)
-        # the wake-up: a byte written by ``post`` (plain Python, no Qt call off the GUI thread)
-        self._rx, self._tx = socket.socketpair()
-        self._rx.setblocking(False)
-        self._tx.setblocking(False)
-        self._notifier = QSocketNotifier(self._rx.fileno(), QSocketNotifier.Type.Read, self)
-        self._notifier.activated.connect(self._wake)
+        self._waker = _the_waker()
 
     def hold(self) -> None:
         """GUI thread: work was started; keep draining until the matching ``release``."""
@@ -62,16 +101,7 @@ class GuiBridge(QObject):
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Any thread: run ``fn(*args)`` soon in the GUI thread."""
         self._queue.append((fn, args))
-        # (OSError: the pair's buffer is full, so wake-ups are pending, or it was closed)
-        with contextlib.suppress(OSError):
-            self._tx.send(b"\0")
-
-    def _wake(self) -> None:
-        """GUI thread: ``post`` wrote to the socket pair; read it empty and drain."""
-        with contextlib.suppress(OSError):  # (BlockingIOError: read empty)
-            while self._rx.recv(4096):
-                pass
-        self.drain()
+        self._waker.poke(self)  # (plain Python: no Qt call off the GUI thread)
 
     def drain(self) -> None:
         """Runs everything posted so far (GUI thread)."""
