@@ -55,6 +55,9 @@ class Task(QObject):
         self.running = False
         self._bridge.release()
         self.finished.emit()
+        # the parent would keep every finished task (one per 1:1 pan) for the session; the
+        # slots above have run, and ``running`` and ``wait`` stay usable on the Python side
+        self.deleteLater()
 
     def wait(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
