@@ -212,6 +212,29 @@ def test_a_slider_drag_shows_drafts_then_the_exact_composite(qtbot, window,
     np.testing.assert_array_equal(window._last_result.display, released.display)
 
 
+def test_an_idle_worker_prepares_the_selected_lights_drag(qtbot, window, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an exact frame, with nothing pending, the worker makes the selected light's
+    draft finish and the fold of the light above it, so the drag's first frame uses them
+    instead of making them (tens of ms at 1 MP)."""
+    from limelight.core.preview import FoldedAbove
+
+    open_and_wait(qtbot, window, dark_photo(tmp_path / "big.png", width=900, height=600))
+    add_ellipse_lights(qtbot, window, Ellipse(0.45, 0.5, 0.3, 0.4), Ellipse(0.55, 0.5, 0.3, 0.4))
+    window.select_light(0)
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: window.worker._folded is not None
+                    and window.worker._folded[1] is not None, timeout=20000)
+    folds: list[object] = []
+    real = FoldedAbove.fold.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(FoldedAbove, "fold",
+                        classmethod(lambda cls, *a: folds.append(a) or real(cls, *a)))
+    with qtbot.waitSignal(window.preview_applied, timeout=20000) as blocker:
+        window.adjust.sliders["degree"].setValue(1.4)
+    assert not blocker.args[0].refined  # a draft, folded with what was prepared
+    assert folds == []
+
+
 def test_a_knob_move_repaints_only_its_light_and_the_canvas_shows_every_frame(
         qtbot, window, tmp_path: Path) -> None:
     """A knob move on one light damages only that light's box (``PreviewResult.damage``),

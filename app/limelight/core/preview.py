@@ -151,6 +151,11 @@ class PreviewMaps:
         weight = cv2.resize(self.weight[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_AREA)
         return finish, BandFade(weight), (y1 - y0, x1 - x0)
 
+    def prepare_draft(self) -> None:
+        """Makes the draft's finish now (``draft_plan`` would on its first call): the editor
+        does it while idle, so that a slider drag's first frame costs what the others do."""
+        _ = self._draft
+
     def draft_plan(self, knobs: Knobs) -> Plan | DraftPlan | None:
         """A quick stand-in for ``plan(knobs)`` while a slider moves: the finish at about
         ``DRAFT_PIXELS``, carried to the proxy's own pixels as each channel's ratio

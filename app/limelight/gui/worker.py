@@ -311,6 +311,8 @@ class PreviewWorker(QObject):
                 self.dropped += 1
             if idle:
                 self._bridge.post(self._on_idle)
+                if result is not None and result.refined:
+                    self._warm(request)
 
     def _finish(self, refine_next: PreviewRequest | None) -> bool:
         """Ends a job; ``refine_next`` is the request to refine later. True when idle."""
@@ -319,6 +321,38 @@ class PreviewWorker(QObject):
             if refine_next is not None and refine_next.maps_key == self._maps_key:
                 self._refine_for = refine_next
             return self._pending is None and self._refine_for is None
+
+    def _warm(self, request: PreviewRequest) -> None:
+        """With nothing pending after an exact frame: prepares a slider drag of the selected
+        light, its draft finish and the fold of the lights above it (``_composite`` finds it
+        by the same key), so that the drag's first frame costs what the others do. A request
+        that comes meanwhile waits for it (tens of ms)."""
+        try:
+            shown = self._shown
+            sel = request.selected
+            if shown is None or shown[0] != request.request_id \
+                    or not 0 <= sel < len(request.layers):
+                return
+            base, lit = shown[1], shown[2]
+            cached = self._maps.get(request.maps_key[sel])
+            if cached is None or not cached[1]:
+                return
+            maps = cached[0]
+            i = next((k for k, (m, _) in enumerate(lit) if m is maps), None)
+            if i is None or any(isinstance(p, DraftPlan) for _, p in lit):
+                return
+            maps.prepare_draft()
+            prefix = tuple(id(p) for _, p in lit[:i])
+            under = self._composites.get(prefix) if prefix else base
+            if i + 1 == len(lit) or under is None:
+                return
+            above = lit[i + 1:]
+            key = (prefix, id(maps), tuple(id(p) for _, p in above))
+            if self._folded is None or self._folded[0] != key:
+                self._folded = (key, FoldedAbove.fold(maps, base, under, above),
+                                (base, [*lit[:i], *above]))
+        except Exception:  # noqa: BLE001 - only a head start: the drag computes it anyway
+            log.debug("preparing the drag failed", exc_info=True)
 
     def _damage(self, request_id: int, base: np.ndarray, lit: list[tuple[PreviewMaps, Any]]
                 ) -> tuple[tuple[int, int, int, int] | None, int]:
