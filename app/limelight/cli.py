@@ -144,14 +144,7 @@ def recipe_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns recipe
     except (ValueError, LimelightError) as err:
         raise UsageError(str(err)) from None
     _check_subject_model(mask)
-    if args.model == DEFAULT_MODEL:
-        model = None  # the explicit "whatever the default is": null in a saved recipe
-    elif args.model:
-        model = args.model
-    elif args.recipe:
-        model = recipe.model  # the recipe's own choice, null included
-    else:
-        model = _default_model(args)  # pinned: a saved recipe keeps its look
+    model = recipe.model if args.recipe and not args.model else _model_option(args)
     result = replace(recipe, model=model, knobs=knobs, mask=mask)
     _check_raster_masks(result)
     return result
@@ -227,6 +220,15 @@ def _lights_from_args(args: argparse.Namespace, recipe):  # noqa: ANN001, ANN202
 
 #: ``--model default``: the zoo's default, whichever it is when the recipe is used.
 DEFAULT_MODEL = "default"
+
+
+def _model_option(args: argparse.Namespace) -> str | None:
+    """The model the options name without a recipe file's: ``--model default`` is None (the
+    explicit "whatever the default is": null in a saved recipe), no ``--model`` the zoo's
+    default pinned by name (a saved recipe keeps its look)."""
+    if args.model == DEFAULT_MODEL:
+        return None
+    return args.model or _default_model(args)
 
 
 def _default_model(args: argparse.Namespace) -> str | None:
@@ -363,18 +365,18 @@ def _manifest_guard(args: argparse.Namespace) -> Iterator[None]:
                          f"({type(err).__name__}: {err})", manifest) from None
 
 
-def _engine(args: argparse.Namespace, recipe, threads: int | None = None, *,  # noqa: ANN001, ANN202
+def _engine(args: argparse.Namespace, model: str | None, threads: int | None = None, *,  # noqa: ANN202
             load: bool = True):
-    """An Engine with the recipe's model loaded and verified (ModelError -> usage error);
-    ``load`` False only looks the model up (``_Loader`` loads it in the background)."""
+    """An Engine with ``model`` loaded and verified (ModelError -> usage error); ``load``
+    False only looks the model up (``_Loader`` loads it in the background)."""
     from limelight.core.engine import Engine
 
     with _manifest_guard(args):
         engine = Engine(args.zoo, device=args.device, threads=threads)
     if load:
-        engine.session(recipe.model)
+        engine.session(model)
     else:
-        engine.model(recipe.model)
+        engine.model(model)
     return engine
 
 
@@ -454,12 +456,8 @@ def _early_loader(args: argparse.Namespace):  # noqa: ANN202 - (Engine, model, _
     if args.recipe is not None or args.output is None or args.save_recipe is not None:
         return None
     try:
-        from limelight.core.engine import Engine
-
-        model = None if args.model == DEFAULT_MODEL else args.model or _default_model(args)
-        with _manifest_guard(args):
-            engine = Engine(args.zoo, device=args.device)
-            engine.model(model)
+        model = _model_option(args)
+        engine = _engine(args, model, load=False)
     except Exception:  # noqa: BLE001 - the usual path says what is wrong
         return None
     return engine, model, _Loader(engine, model)
@@ -488,7 +486,7 @@ def _enhance(args: argparse.Namespace, early) -> int:  # noqa: ANN001 - see _ear
     if early is not None and early[1] == recipe.model:
         engine, _, loader = early
     else:
-        engine = _engine(args, recipe, load=False)
+        engine = _engine(args, recipe.model, load=False)
         loader = _Loader(engine, recipe.model)  # ORT's start-up overlaps the decoding
     _warn_no_ops(args, recipe, engine, _mask_sizes(src))
     try:
@@ -606,7 +604,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     planned, missing = plan_batch(job)  # BatchError (usage) before anything is written
     job = fit_jobs(job, planned)
     # on a cluster this engine only checks the model; each worker makes its own
-    engine = _engine(args, recipe, threads=1 if job.cluster else threads_per_job(job.jobs))
+    engine = _engine(args, recipe.model,
+                     threads=1 if job.cluster else threads_per_job(job.jobs))
     _warn_no_ops(args, recipe, engine, _mask_sizes(None))
     bar = _progress_bar(len(planned) + len(missing), disable=args.no_progress)
     cancel = CancelToken()
