@@ -58,6 +58,11 @@ class DraftPlan:
 
     ratio: np.ndarray
 
+    def lit(self, display: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """(bh, bw, 3) uint8: the draft's light over ``box`` of ``display`` (the proxy)."""
+        y0, y1, x0, x1 = box
+        return cv2.multiply(display[y0:y1, x0:x1], self.ratio, dtype=cv2.CV_8U)
+
 
 @dataclass(frozen=True)
 class PreviewMaps:
@@ -235,9 +240,7 @@ class PreviewMaps:
     def _apply_draft(self, plan: DraftPlan, display: np.ndarray, under: np.ndarray,
                      in_place: bool = False) -> np.ndarray:
         assert self.box is not None
-        y0, y1, x0, x1 = self.box
-        return self._blend(cv2.multiply(display[y0:y1, x0:x1], plan.ratio, dtype=cv2.CV_8U),
-                           under, in_place)
+        return self._blend(plan.lit(display, self.box), under, in_place)
 
     def render(self, knobs: Knobs, display: np.ndarray,
                under: np.ndarray | None = None) -> np.ndarray:
@@ -251,6 +254,14 @@ class PreviewMaps:
             (H, W, 3) uint8; equal to ``under`` outside ``box`` and wherever the weight is 0.
         """
         return self.apply(self.plan(knobs), display, under)
+
+
+def union_box(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:
+    """The smallest (y0, y1, x0, x1) holding every one of ``boxes``; None for none."""
+    if not boxes:
+        return None
+    return (min(b[0] for b in boxes), max(b[1] for b in boxes),
+            min(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 @dataclass(frozen=True)
@@ -329,7 +340,7 @@ class FoldedAbove:
         """(H, W, 3) uint8: the frame with the moving light's draft ``plan`` and the lights
         above it; ``display`` is the proxy the draft lights (as ``PreviewMaps.apply``)."""
         y0, y1, x0, x1 = self.box
-        lit = cv2.multiply(display[y0:y1, x0:x1], plan.ratio, dtype=cv2.CV_8U)
         out = self.frame.copy()
-        cv2.blendLinear(lit, self.under, self.gain, self.rest, dst=out[y0:y1, x0:x1])
+        cv2.blendLinear(plan.lit(display, self.box), self.under, self.gain, self.rest,
+                        dst=out[y0:y1, x0:x1])
         return out

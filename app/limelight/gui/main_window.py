@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from limelight.core.engine import Engine
 from limelight.core.lights import MAX_NAME, Light, unique_name, whole_photo_light
 from limelight.core.masks import Ellipse, Shape, Subject
+from limelight.core.preview import union_box
 from limelight.core.recompose import Knobs
 from limelight.core.zoo import Zoo
 from limelight.gui import actions
@@ -583,8 +584,7 @@ class MainWindow(QMainWindow):
             region = result.damage  # the worker's frame before this one is the one shown
         elif previous is not None and previous.changed is not None and result.changed is not None \
                 and previous.display.shape == result.display.shape:
-            (a0, a1, b0, b1), (c0, c1, d0, d1) = previous.changed, result.changed
-            region = (min(a0, c0), max(a1, c1), min(b0, d0), max(b1, d1))
+            region = union_box([previous.changed, result.changed])
         self.canvas.after_item.set_array(result.display, region)
         self._last_result = result
         self._mask1 = result.mask[1]

@@ -47,7 +47,7 @@ from PySide6.QtCore import QObject, Signal
 from limelight.core.engine import Cancel, RunCancelled
 from limelight.core.errors import LimelightError
 from limelight.core.network import RunsModels
-from limelight.core.preview import FAST_EDGE, DraftPlan, FoldedAbove, PreviewMaps
+from limelight.core.preview import FAST_EDGE, DraftPlan, FoldedAbove, PreviewMaps, union_box
 from limelight.core.recompose import Knobs
 from limelight.gui.bridge import GuiBridge
 
@@ -344,13 +344,8 @@ class PreviewWorker(QObject):
             maps.prepare_draft()
             prefix = tuple(id(p) for _, p in lit[:i])
             under = self._composites.get(prefix) if prefix else base
-            if i + 1 == len(lit) or under is None:
-                return
-            above = lit[i + 1:]
-            key = (prefix, id(maps), tuple(id(p) for _, p in above))
-            if self._folded is None or self._folded[0] != key:
-                self._folded = (key, FoldedAbove.fold(maps, base, under, above),
-                                (base, [*lit[:i], *above]))
+            if i + 1 < len(lit) and under is not None:
+                self._fold(lit, i, prefix, base, under)
         except Exception:  # noqa: BLE001 - only a head start: the drag computes it anyway
             log.debug("preparing the drag failed", exc_info=True)
 
@@ -369,10 +364,19 @@ class PreviewWorker(QObject):
             return None, since
         boxes = [m.box for (_, p0), (m, p1) in zip(lights, lit, strict=True)
                  if p0 is not p1 and m.box is not None]
-        if not boxes:
-            return (0, 0, 0, 0), since
-        return (min(b[0] for b in boxes), max(b[1] for b in boxes),
-                min(b[2] for b in boxes), max(b[3] for b in boxes)), since
+        return union_box(boxes) or (0, 0, 0, 0), since
+
+    def _fold(self, lit: list[tuple[PreviewMaps, Any]], i: int, prefix: tuple[int, ...],
+              base: np.ndarray, under: np.ndarray) -> FoldedAbove | None:
+        """The fold of the lights above ``lit[i]`` over ``under`` (the composite of the
+        plans ``prefix`` names), kept while the lights under and above stay the same (with
+        the lights themselves, so that their ids stay theirs)."""
+        maps, above = lit[i][0], lit[i + 1:]
+        key = (prefix, id(maps), tuple(id(p) for _, p in above))
+        if self._folded is None or self._folded[0] != key:
+            self._folded = (key, FoldedAbove.fold(maps, base, under, above),
+                            (base, [*lit[:i], *above]))
+        return self._folded[1]
 
     def _composite(self, lit: list[tuple[PreviewMaps, Any]], base: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8: ``lit`` (each light's maps and plan, in list order) composited
@@ -390,15 +394,10 @@ class PreviewWorker(QObject):
         for i, (maps, plan) in enumerate(lit):
             draft = isinstance(plan, DraftPlan)
             if draft and not drafting and i + 1 < len(lit):
-                above = lit[i + 1:]
-                key = (prefix, id(maps), tuple(id(p) for _, p in above))
-                if self._folded is None or self._folded[0] != key:
-                    # (the lights themselves are kept with it: their ids stay theirs)
-                    self._folded = (key, FoldedAbove.fold(maps, base, display, above),
-                                    (base, [*lit[:i], *above]))
-                if self._folded[1] is not None:
+                folded = self._fold(lit, i, prefix, base, display)
+                if folded is not None:
                     self._composites = composites
-                    return self._folded[1].apply(plan, base)
+                    return folded.apply(plan, base)
             prefix = (*prefix, id(plan))
             cached = None if drafting else self._composites.get(prefix)
             display = (cached if cached is not None
@@ -525,10 +524,7 @@ class PreviewWorker(QObject):
         hist = histogram_of(cv2.resize(display, (max(1, w // 2), max(1, h // 2)),
                                        interpolation=cv2.INTER_NEAREST)
                             if self._unrefined else display)
-        changed = None
-        if boxes:
-            changed = (min(b[0] for b in boxes), max(b[1] for b in boxes),
-                       min(b[2] for b in boxes), max(b[3] for b in boxes))
+        changed = union_box(boxes)
         h, w = base.shape[:2]
         sel = request.selected
         mask = masks[sel] if 0 <= sel < len(masks) else np.zeros((2, h, w), np.float32)
