@@ -41,6 +41,20 @@ _SHAPE_WORDS = ((Stroke, "Brush"), (Ellipse, "Ellipse"), (RasterMask, "Smart"),
                 (Subject, "Subject"), (Whole, "Whole photo"))
 
 
+def _show_row(item: QTreeWidgetItem, light: Light) -> None:
+    """Shows ``light`` in its row: name, description, visibility tick and tip (only what
+    differs is set: a slider drag changes the description alone)."""
+    for column, text in enumerate((light.name, describe(light))):
+        if item.text(column) != text:
+            item.setText(column, text)
+    check = Qt.CheckState.Checked if light.visible else Qt.CheckState.Unchecked
+    if item.data(0, Qt.ItemDataRole.CheckStateRole) is None or item.checkState(0) != check:
+        item.setCheckState(0, check)
+    tip = f"{light.name}: tick to show, double-click to rename"
+    if item.toolTip(0) != tip:
+        item.setToolTip(0, tip)
+
+
 def describe(light: Light) -> str:
     """What a light is made of and its strength: "Brush + Subject − Ellipse · 1.20"."""
     words: list[str] = []
@@ -181,34 +195,21 @@ class LightsPanel(QWidget):
 
     def _update_rows(self, lights: tuple[Light, ...], selected: int) -> None:
         for k, light in enumerate(lights):
-            item = self.tree.topLevelItem(k)
-            texts = (light.name, describe(light))
-            for column, text in enumerate(texts):
-                if item.text(column) != text:
-                    item.setText(column, text)
-            check = Qt.CheckState.Checked if light.visible else Qt.CheckState.Unchecked
-            if item.checkState(0) != check:
-                item.setCheckState(0, check)
-            tip = f"{light.name}: tick to show, double-click to rename"
-            if item.toolTip(0) != tip:
-                item.setToolTip(0, tip)
-        current = self.tree.topLevelItem(selected) if 0 <= selected < len(lights) else None
-        if current is not None and self.tree.currentItem() is not current:
+            _show_row(self.tree.topLevelItem(k), light)
+        current = self.tree.topLevelItem(selected)
+        if self.tree.currentItem() is not current:
             self.tree.setCurrentItem(current)
 
     def _fill(self, lights: tuple[Light, ...], selected: int) -> None:
         self.tree.clear()
         for light in lights:
-            item = QTreeWidgetItem([light.name, describe(light)])
+            item = QTreeWidgetItem()
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable
                           | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(0, Qt.CheckState.Checked if light.visible
-                               else Qt.CheckState.Unchecked)
-            item.setToolTip(0, f"{light.name}: tick to show, double-click to rename")
+            _show_row(item, light)
             self.tree.addTopLevelItem(item)
-        current = self.tree.topLevelItem(selected) if 0 <= selected < len(lights) else None
-        if current is not None:
-            self.tree.setCurrentItem(current)
+        if 0 <= selected < len(lights):
+            self.tree.setCurrentItem(self.tree.topLevelItem(selected))
         if not lights:
             hint = QTreeWidgetItem([self.empty_hint])
             hint.setFlags(Qt.ItemFlag.NoItemFlags)
