@@ -11,15 +11,13 @@ import shiboken6
 pytestmark = pytest.mark.gui
 
 
-def test_a_post_from_a_thread_runs_in_the_gui_thread_without_waiting_for_the_timer(
+def test_a_post_from_a_thread_runs_in_the_gui_thread_at_once(
         qtbot) -> None:  # noqa: ANN001
-    """The safety-net timer is set to an hour here: a post from a worker thread still runs
-    at once, in the GUI thread, in the order posted (the frame's hand-off used to wait for a
-    3 ms poll)."""
+    """Nothing polls: a post from a worker thread runs at once, in the GUI thread, in the
+    order posted (the frame's hand-off used to wait for a 3 ms poll)."""
     from limelight.gui.bridge import GuiBridge
 
-    bridge = GuiBridge(interval_ms=3_600_000)
-    bridge.hold()
+    bridge = GuiBridge()
     ran: list[tuple[int, threading.Thread]] = []
 
     def worker() -> None:
@@ -32,14 +30,13 @@ def test_a_post_from_a_thread_runs_in_the_gui_thread_without_waiting_for_the_tim
     qtbot.waitUntil(lambda: len(ran) == 3, timeout=2000)
     assert [k for k, _ in ran] == [0, 1, 2]
     assert all(t is threading.main_thread() for _, t in ran)
-    bridge.release()
 
 
 def test_many_posts_before_the_gui_thread_drains_are_all_run(qtbot) -> None:  # noqa: ANN001
     """More wake-up bytes than the socket pair holds: none of the posts is lost."""
     from limelight.gui.bridge import GuiBridge
 
-    bridge = GuiBridge(interval_ms=3_600_000)
+    bridge = GuiBridge()
     ran: list[int] = []
     thread = threading.Thread(target=lambda: [bridge.post(ran.append, k) for k in range(200_000)])
     thread.start()

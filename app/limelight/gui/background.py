@@ -44,7 +44,6 @@ class Task(QObject):
 
     def start(self) -> Task:
         self.running = True
-        self._bridge.hold()
         self._thread.start()
         return self
 
@@ -53,7 +52,6 @@ class Task(QObject):
 
     def _done(self) -> None:
         self.running = False
-        self._bridge.release()
         self.finished.emit()
         # the parent would keep every finished task (one per 1:1 pan) for the session; the
         # slots above have run, and ``running`` and ``wait`` stay usable on the Python side

@@ -270,7 +270,6 @@ class BatchDialog(BatchFormMixin, QDialog):
             else:
                 post(self._on_finished, result)
 
-        self._bridge.hold()
         self._thread = threading.Thread(target=work, name="limelight-batch-dialog", daemon=True)
         self._thread.start()
         return True
@@ -332,5 +331,4 @@ class BatchDialog(BatchFormMixin, QDialog):
 
     def _end(self) -> None:
         self._set_running(False)
-        self._bridge.release()
 

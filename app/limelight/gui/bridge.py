@@ -8,9 +8,8 @@ serves every bridge of the process (``_Waker``): the editor makes a bridge per b
 task, and a pair each would spend two file descriptors per task. (This also kept the
 editor alive on PySide6 6.12.0, which corrupts reference counts on cross-thread emits — a
 few thousand abort the interpreter with ``none_dealloc`` — and on every Python override
-call; pyproject pins ``<6.12`` for the latter.) A slow timer drains too while some work is
-outstanding (``hold``/``release``, both called in the GUI thread), a safety net only, so an
-idle editor does not wake up.
+call; pyproject pins ``<6.12`` for the latter.) Nothing polls: an idle editor does not
+wake up.
 """
 
 from __future__ import annotations
@@ -23,14 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QSocketNotifier, QTimer
+from PySide6.QtCore import QObject, QSocketNotifier
 
 log = logging.getLogger(__name__)
-
-#: Period of the safety-net drain while work is outstanding (ms); ``post`` wakes the GUI
-#: thread at once.
-INTERVAL_MS = 50
-
 
 class _Waker:
     """The process's wake-up: a socket pair whose read end a ``QSocketNotifier`` watches in
@@ -76,27 +70,11 @@ def _the_waker() -> _Waker:
 class GuiBridge(QObject):
     """A thread-safe queue of callables executed in the thread that owns this object."""
 
-    def __init__(self, parent: QObject | None = None, interval_ms: int = INTERVAL_MS) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._queue: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = (
             collections.deque())
-        self._holds = 0
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.drain)
         self._waker = _the_waker()
-
-    def hold(self) -> None:
-        """GUI thread: work was started; keep draining until the matching ``release``."""
-        self._holds += 1
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def release(self) -> None:
-        """GUI thread: one piece of work is over."""
-        self._holds = max(0, self._holds - 1)
-        if self._holds == 0 and not self._queue:
-            self._timer.stop()
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Any thread: run ``fn(*args)`` soon in the GUI thread."""
@@ -111,5 +89,3 @@ class GuiBridge(QObject):
                 fn(*args)
             except Exception:  # noqa: BLE001 - a failing slot must not stop the others
                 log.exception("callback %r failed", fn)
-        if self._holds == 0:
-            self._timer.stop()

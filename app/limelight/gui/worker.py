@@ -227,7 +227,6 @@ class PreviewWorker(QObject):
             self._cond.notify()
         if not self._busy:
             self._busy = True
-            self._bridge.hold()
             self.busy_changed.emit(True)
         return request_id
 
@@ -241,7 +240,6 @@ class PreviewWorker(QObject):
             idle = self._pending is None and not self._running
         if idle and self._busy:
             self._busy = False
-            self._bridge.release()
             self.busy_changed.emit(False)
 
     def _deliver(self, result: PreviewResult) -> None:
