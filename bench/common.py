@@ -6,8 +6,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
-from limelight.core.imageio import write_image
 from limelight.core.masks import Ellipse, MaskSpec
 from limelight.core.recipe import Recipe
 
@@ -23,7 +23,8 @@ def recipe_for(model: str | None) -> Recipe:
 
 
 def make_photo(path: Path, height: int, width: int, seed: int = 0) -> Path:
-    """Writes a dark photo-like JPEG (quality 92) of height x width; returns its path."""
+    """Writes a dark photo-like JPEG (quality 92, no restart markers, by Pillow) of height x
+    width; returns its path."""
     from skimage import data  # a dev dependency; the bench is a developer tool
 
     base = cv2.resize(data.coffee(), (width, height), interpolation=cv2.INTER_CUBIC)
@@ -32,7 +33,8 @@ def make_photo(path: Path, height: int, width: int, seed: int = 0) -> Path:
     cv2.randn(grain, 0, 6)
     dark = cv2.add(cv2.multiply(base, 0.35, dtype=cv2.CV_16S), grain, dtype=cv2.CV_16S)
     pixels = np.clip(dark, 0, 255).astype(np.uint8)
-    return write_image(path, pixels, fmt="jpeg", quality=92)
+    Image.fromarray(pixels).save(path, "JPEG", quality=92, subsampling=0)
+    return path
 
 
 def make_preview_image() -> np.ndarray:

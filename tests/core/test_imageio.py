@@ -7,6 +7,7 @@ import os
 import struct
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import tifffile
@@ -183,7 +184,6 @@ def test_grayscale_inputs_become_rgb(make, tmp_path: Path, rgb8, rgb16) -> None:
     g16 = rgb16[..., 0]
     tifffile.imwrite(tmp_path / "g16.tif", g16, photometric="minisblack")
     np.testing.assert_array_equal(read_image(tmp_path / "g16.tif").pixels[..., 2], g16)
-    import cv2
 
     cv2.imwrite(str(tmp_path / "g16.png"), g16)
     image16 = read_image(tmp_path / "g16.png")
@@ -323,7 +323,6 @@ def test_corrupt_raw_is_a_read_error(tmp_path: Path) -> None:
 
 
 def test_jpeg_preview_is_small_and_close_to_the_full_read(make, tmp_path: Path, photo) -> None:
-    import cv2
 
     path = make.save_pil(tmp_path / "p.jpg", photo, quality=95, exif=make.exif_bytes(6), icc_profile=b"")
     full = read_image(path)
@@ -531,7 +530,6 @@ def test_out_of_memory_says_so_with_the_need(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Low memory showed as "could not encode the image as JPEG ()" or the decoder's
     "Insufficient memory"; it is now one sentence with the rough need."""
-    import cv2
 
     import limelight.core.imageio as imageio_mod
 
@@ -578,7 +576,6 @@ def test_tiff_output_keeps_software_without_a_tifffile_warning(
 def test_jpeg_decoder_gives_opencvs_pixels(make, tmp_path: Path, photo: np.ndarray) -> None:  # noqa: ANN001
     """The TurboJPEG decoder (simplejpeg) returns exactly what OpenCV's libjpeg-turbo does,
     colour and gray (expanded to RGB), at 4:4:4 and 4:2:0 chroma."""
-    import cv2
 
     gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
     cases = [("c444.jpg", photo, {"subsampling": 0}), ("c420.jpg", photo, {"subsampling": 2}),
@@ -594,8 +591,9 @@ def test_jpeg_decoder_gives_opencvs_pixels(make, tmp_path: Path, photo: np.ndarr
 @pytest.mark.parametrize("metadata", ["none", "exif+icc", "large icc"])
 def test_jpeg_bytes_are_pillows(tmp_path: Path, quality: int, metadata: str) -> None:
     """JPEGs are encoded by OpenCV (no copy to 4 bytes per pixel) with Pillow's exact bytes:
-    the same chroma subsampling, tables and JFIF header, and the EXIF and ICC segments where
-    Pillow puts them (an ICC profile over 64 kB in numbered chunks)."""
+    the same chroma subsampling, tables and JFIF header, a restart marker per row of MCUs,
+    and the EXIF and ICC segments where Pillow puts them (an ICC profile over 64 kB in
+    numbered chunks)."""
     import io
 
     from PIL import Image as PILImage
@@ -620,7 +618,7 @@ def test_jpeg_bytes_are_pillows(tmp_path: Path, quality: int, metadata: str) -> 
     if exif:
         kwargs["exif"] = EXIF_PREFIX + exif
     buf = io.BytesIO()
-    PILImage.fromarray(pixels, "RGB").save(buf, "JPEG", **kwargs)
+    PILImage.fromarray(pixels, "RGB").save(buf, "JPEG", restart_marker_rows=1, **kwargs)
     assert out.read_bytes() == buf.getvalue()
 
 
@@ -646,3 +644,30 @@ def test_reduced_jpeg_read_is_pillows_draft(tmp_path: Path, monkeypatch: pytest.
     assert fast.pixels.shape == slow.pixels.shape
     np.testing.assert_array_equal(fast.pixels, slow.pixels)
     assert (fast.meta.exif, fast.meta.icc) == (slow.meta.exif, slow.meta.icc)
+
+
+@pytest.mark.parametrize("quality", [80, 95])
+@pytest.mark.parametrize("height", [1, 7, 512, 1033, 2056])
+def test_jpeg_strips_join_into_pillows_bytes(tmp_path: Path, quality: int, height: int) -> None:
+    """A JPEG encoded in 1 to 5 strips (one per thread) is one baseline stream: the bytes of
+    Pillow's encoder with a restart marker per row of MCUs, whatever the number of strips,
+    and it decodes to the pixels of Pillow's encode without restart markers. Heights: under
+    one MCU row, not a whole number of MCU rows, and several strips of 64+ rows."""
+    from limelight.core.imageio_encode import encode_jpeg
+
+    rng = np.random.default_rng(height)
+    pixels = cv2.GaussianBlur(rng.integers(0, 256, (height, 203, 3), dtype=np.uint8), (0, 0), 2)
+    buf = io.BytesIO()
+    PILImage.fromarray(pixels, "RGB").save(buf, "JPEG", quality=quality,
+                                           subsampling=0 if quality >= 90 else 2,
+                                           restart_marker_rows=1)
+    for workers in (1, 2, 3, 5):
+        out = io.BytesIO()
+        encode_jpeg(out, pixels, None, None, quality, workers=workers)
+        assert out.getvalue() == buf.getvalue(), workers
+    plain = io.BytesIO()
+    PILImage.fromarray(pixels, "RGB").save(plain, "JPEG", quality=quality,
+                                           subsampling=0 if quality >= 90 else 2)
+    decoded = [cv2.imdecode(np.frombuffer(b.getvalue(), np.uint8), cv2.IMREAD_COLOR_RGB)
+               for b in (out, plain)]
+    assert np.array_equal(*decoded)
