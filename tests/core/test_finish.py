@@ -199,3 +199,67 @@ def test_the_finish_is_the_same_in_threads_and_in_turn() -> None:
         for a, b in zip(value if isinstance(value, list) else [value],
                         other if isinstance(other, list) else [other], strict=True):
             np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_the_photos_part_made_alongside_gives_the_same_finish() -> None:
+    """The network pass makes the finish's photo part in a second thread while the network
+    runs (``photo_alongside``): the finish built on it is the one made in one go, and a
+    mismatched photo part is refused."""
+    import cv2
+
+    from limelight.core.finish import FinishPhoto, photo_alongside
+
+    img = _dark_photo(noise=0.01)[:120, :160]
+    own = _gain_model(img, 6.0)
+    weight = np.zeros(img.shape[:2], np.float32)
+    weight[20:90, 30:120] = 1.0
+    before = cv2.getNumThreads()
+    try:
+        for threads in (2, 1):
+            cv2.setNumThreads(threads)
+            photo, result = photo_alongside(img, weight, lambda: "ran")
+            assert result == "ran"
+            together = LightFinish(img, own, weight, photo)
+            alone = LightFinish(img, own, weight)
+            for knobs in (Knobs(), Knobs(degree=1.6, gamma1=0.9, gamma2=0.2, gamma3=0.9)):
+                np.testing.assert_array_equal(together(knobs), alone(knobs))
+    finally:
+        cv2.setNumThreads(before)
+    with pytest.raises(ValueError, match="photo's part"):
+        LightFinish(img, own, weight, FinishPhoto.of(img[:60]))
+
+
+def test_a_failed_network_is_reported_without_waiting_for_the_photos_part(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the network fails or is cancelled (the editor drops a pass the user has moved
+    past), its error comes at once: the photo part still running is not waited for."""
+    import threading
+
+    import cv2
+
+    from limelight.core import finish
+
+    released = threading.Event()
+    seen: list[bool] = []
+
+    def slow_photo(img: np.ndarray, weight: np.ndarray | None) -> None:
+        seen.append(released.wait(5.0))  # True only if the test released it
+
+    monkeypatch.setattr(finish.FinishPhoto, "of", slow_photo)
+
+    def network() -> None:
+        raise RuntimeError("cancelled")
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        with pytest.raises(RuntimeError, match="cancelled"):
+            finish.photo_alongside(np.zeros((4, 4, 3), np.float32), None, network)
+    finally:
+        cv2.setNumThreads(before)
+        released.set()
+    for _ in range(100):
+        if seen:
+            break
+        threading.Event().wait(0.05)
+    assert seen == [True]

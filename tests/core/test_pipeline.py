@@ -176,7 +176,7 @@ def test_guided_path_matches_running_at_full_size(tiny_zoo: Path, family: str, b
 
         @classmethod
         def of_maps(cls, family: str, img: np.ndarray, maps: dict,
-                    weight: np.ndarray | None = None) -> _Own:
+                    weight: np.ndarray | None = None, photo: object = None) -> _Own:
             return cls(img, Recomposer(family, img, maps)(OWN))
 
         def __call__(self, knobs: Knobs) -> np.ndarray:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import cv2
@@ -191,8 +192,10 @@ def _gain_part(lum: np.ndarray, own_lum: np.ndarray, short: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``LightFinish``'s gain map: (log gain, log room, shadow), each (H, W) float32."""
     r = max(2, int(round(short * GAIN_RADIUS)))
-    lm = np.maximum(guided_filter(lum, lum, r, GAIN_FILTER_EPS), 0.0)
-    tm = np.maximum(guided_filter(lum, own_lum, r, GAIN_FILTER_EPS), 0.0)
+    with _pool(1) as pool:  # (the two filters at once)
+        own_mean = pool.submit(guided_filter, lum, own_lum, r, GAIN_FILTER_EPS)
+        lm = np.maximum(guided_filter(lum, lum, r, GAIN_FILTER_EPS), 0.0)
+        tm = np.maximum(own_mean.result(), 0.0)
     gain = np.clip((tm + GAIN_EPS) / (lm + GAIN_EPS), 1.0, GAIN_MAX)
     log_gain = np.log(gain).astype(np.float32)
     # log(1 / the neighbourhood's mean): the cap's gain is cap / mean
@@ -214,6 +217,115 @@ def _base_part(lum: np.ndarray, short: int) -> tuple[np.ndarray, np.ndarray, np.
     return base[0], base[1] - base[0], lum - base[0]
 
 
+def _chroma_part(img: np.ndarray, lum: np.ndarray, short: int, sigma: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The colour's smoothing: (chroma, chroma_step, chroma_keep, chroma_black) of
+    ``FinishPhoto``; (H, W, 3) twice, then (H, W) twice."""
+    s = max(0.5, CHROMA_SIGMA * short / 512.0)
+    safe = np.maximum(lum, 1e-4)
+    blur_lum = np.maximum(cv2.GaussianBlur(lum, (0, 0), s), 1e-4)
+    # (cv2's per-element float32 arithmetic: the same bits as numpy's, several x faster
+    # on (H, W, 3) than broadcasting and last-axis reductions)
+    chroma_smooth = cv2.divide(cv2.GaussianBlur(img, (0, 0), s), cv2.merge([blur_lum] * 3))
+    chroma = cv2.divide(img, cv2.merge([safe] * 3))
+    chroma_step = chroma_smooth - chroma
+    sq = cv2.split(cv2.multiply(chroma_step, chroma_step))
+    dev = np.sqrt(cv2.add(cv2.add(sq[0], sq[1]), sq[2]))
+    tau = CHROMA_K * sigma / blur_lum
+    # the share of the smoothing a pixel takes (a pixel that departs from its neighbours by
+    # far more than the noise can is a coloured detail)
+    keep = np.exp(-np.square(dev / tau)).astype(np.float32)
+    # the share it takes whatever the gain, as its own ratios are noise where L is ~0
+    black = (CHROMA_EPS / (lum + np.float32(CHROMA_EPS))).astype(np.float32)
+    return chroma, chroma_step, keep, black
+
+
+@dataclass(frozen=True)
+class FinishPhoto:
+    """The part of a ``LightFinish`` that needs only the photo, not the model's output: a
+    caller may compute it while the network runs (``network.run_network``).
+
+    Attributes (float32; images (H, W, 3), maps (H, W)):
+        img: the working image in [0, 1]; lum: its luminance.
+        base, base_step, detail: the base luminance, its step to the smoother base, and
+            the detail L - base.
+        den_step: the detail's two denoising steps, L -> den[0] -> den[1].
+        chroma, chroma_step: the pixel's chroma ratios and the step to the smoothed ones;
+        chroma_keep, chroma_black: in [0, 1], the share of that smoothing a pixel takes
+            (less for a coloured detail) and takes whatever the gain (where L is ~0).
+        toe: in [0, 1], each neighbourhood's share of the gain.
+        max_in: the input's max channel.
+    """
+
+    img: np.ndarray
+    lum: np.ndarray
+    base: np.ndarray
+    base_step: np.ndarray
+    detail: np.ndarray
+    den_step: tuple[np.ndarray, np.ndarray]
+    chroma: np.ndarray
+    chroma_step: np.ndarray
+    chroma_keep: np.ndarray
+    chroma_black: np.ndarray
+    toe: np.ndarray
+    max_in: np.ndarray
+
+    @classmethod
+    def of(cls, img: np.ndarray, weight: np.ndarray | None = None) -> FinishPhoto:
+        """The photo's part for ``img`` (H, W, 3) in [0, 1] and the compositing ``weight``
+        (H, W) or None (see ``LightFinish``)."""
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"image {img.shape} must be (H, W, 3)")
+        img = np.ascontiguousarray(img, np.float32)
+        lum = luminance(img)
+        short = min(lum.shape)
+        # independent parts, the base in a second thread (OpenCV and numpy release the
+        # GIL); in turn when OpenCV may use one thread only (a batch of one job per core)
+        with _pool(1) as pool:
+            base_part = pool.submit(_base_part, lum, short)
+            sigma = noise_sigma(lum)  # (also the chroma's noise level)
+            den = [guided_filter(lum, lum, rr, (k * sigma) ** 2)
+                   for k, rr in zip(DENOISE_K, DENOISE_R, strict=True)]
+            chroma = _chroma_part(img, lum, short, sigma)
+            base, base_step, detail = base_part.result()
+        lit = lum if weight is None or not (weight > 0).any() else lum[weight > 0]
+        # (to a tenth of an 8-bit code, so a float proxy and its 8-bit export agree)
+        code = round(float(_percentile(lit, 1.0)) * 2550.0) / 10.0
+        black = max(TOE_MIN, TOE_K * code / 255.0)
+        lo = np.minimum(base, den[0])
+        b4 = cv2.multiply(lo, lo)
+        b4 = cv2.multiply(b4, b4)
+        toe = cv2.divide(b4, cv2.add(b4, float(black**4)))  # type: ignore[call-overload]
+        red, green, blue = cv2.split(img)
+        return cls(img, lum, base, base_step, detail, (den[0] - lum, den[1] - den[0]),
+                   *chroma, toe, cv2.max(cv2.max(red, green), blue))
+
+
+def photo_alongside(img: np.ndarray, weight: np.ndarray | None, run: Callable[[], _T]
+                    ) -> tuple[FinishPhoto, _T]:
+    """(``FinishPhoto.of(img, weight)``, ``run()``), the photo's part computed in a second
+    thread while ``run`` (the network) runs; in turn when OpenCV may use one thread only.
+    When ``run`` raises, its error is raised at once (the photo's part finishes unseen)."""
+    if cv2.getNumThreads() <= 1:
+        result = run()
+        return FinishPhoto.of(img, weight), result
+    pool = ThreadPoolExecutor(1, thread_name_prefix="limelight-photo")
+    try:
+        photo = pool.submit(FinishPhoto.of, img, weight)
+        result = run()
+        return photo.result(), result
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _pool(workers: int) -> ThreadPoolExecutor | _InOrder:
+    """``workers`` threads, or the caller's own thread in turn when OpenCV may use one
+    thread only (a batch running one job per core)."""
+    if cv2.getNumThreads() > 1:
+        return ThreadPoolExecutor(workers, thread_name_prefix="limelight-finish")
+    return _InOrder()
+
+
 class LightFinish:
     """The finish of one working image, with everything knob-independent computed once.
 
@@ -223,73 +335,46 @@ class LightFinish:
             the family's recomposition).
         weight: (H, W) compositing weight, or None (the whole image): the toe's black level
             is taken where it is > 0, so a local edit holds the blacks of the area it lights.
+        photo: ``FinishPhoto.of(img, weight)`` when the caller has made it already.
+
+    Attributes: those of ``FinishPhoto`` (``den_step`` a list), then ``log_gain``,
+    ``log_room`` and ``shadow``.
     """
 
-    def __init__(self, img: np.ndarray, own: np.ndarray, weight: np.ndarray | None = None
-                 ) -> None:
+    img: np.ndarray
+    lum: np.ndarray
+    base: np.ndarray
+    base_step: np.ndarray
+    detail: np.ndarray
+    den_step: list[np.ndarray]
+    chroma: np.ndarray
+    chroma_step: np.ndarray
+    chroma_keep: np.ndarray
+    chroma_black: np.ndarray
+    toe: np.ndarray
+    max_in: np.ndarray
+
+    def __init__(self, img: np.ndarray, own: np.ndarray, weight: np.ndarray | None = None,
+                 photo: FinishPhoto | None = None) -> None:
         if img.shape != own.shape or img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f"image {img.shape} and output {own.shape} must be (H, W, 3)")
-        self.img = np.ascontiguousarray(img, np.float32)
-        lum = luminance(self.img)
-        #: (H, W) float32, the photo's luminance
-        self.lum = lum
-        short = min(lum.shape)
-        # four independent parts, two of them in threads (OpenCV and numpy release the GIL):
-        # the export's working pass waits on this while a core is free; in turn when OpenCV
-        # may use one thread only (a batch running one job per core)
-        threaded = cv2.getNumThreads() > 1
-        with (ThreadPoolExecutor(2, thread_name_prefix="limelight-finish") if threaded
-              else _InOrder()) as pool:
-            gain_part = pool.submit(_gain_part, lum, luminance(own), short)
-            base_part = pool.submit(_base_part, lum, short)
-            sigma = noise_sigma(lum)  # (also the chroma's noise level)
-            den = [guided_filter(lum, lum, rr, (k * sigma) ** 2)
-                   for k, rr in zip(DENOISE_K, DENOISE_R, strict=True)]
-            #: (H, W) each: the detail's denoising steps, L -> den[0] -> den[1]
-            self.den_step = [den[0] - lum, den[1] - den[0]]
-            self._chroma_part(lum, short, sigma)
-            self.log_gain, self.log_room, self.shadow = gain_part.result()
-            #: (H, W): the base luminance, its step to the smoother one, and the detail L - base
-            self.base, self.base_step, self.detail = base_part.result()
-        lit = lum if weight is None or not (weight > 0).any() else lum[weight > 0]
-        # (to a tenth of an 8-bit code, so a float proxy and its 8-bit export agree)
-        code = round(float(_percentile(lit, 1.0)) * 2550.0) / 10.0
-        black = max(TOE_MIN, TOE_K * code / 255.0)
-        lo = np.minimum(self.base, den[0])
-        b4 = cv2.multiply(lo, lo)
-        b4 = cv2.multiply(b4, b4)
-        #: (H, W) in [0, 1]: each neighbourhood's share of the gain
-        self.toe = cv2.divide(b4, cv2.add(b4, float(black**4)))  # type: ignore[call-overload]
-        red, green, blue = cv2.split(self.img)
-        self.max_in = cv2.max(cv2.max(red, green), blue)
-
-    def _chroma_part(self, lum: np.ndarray, short: int, sigma: float) -> None:
-        """The colour's smoothing: ``chroma``, ``chroma_step``, ``chroma_keep``,
-        ``chroma_black``."""
-        s = max(0.5, CHROMA_SIGMA * short / 512.0)
-        safe = np.maximum(lum, 1e-4)
-        blur_lum = np.maximum(cv2.GaussianBlur(lum, (0, 0), s), 1e-4)
-        # (cv2's per-element float32 arithmetic: the same bits as numpy's, several x faster
-        # on (H, W, 3) than broadcasting and last-axis reductions)
-        chroma_smooth = cv2.divide(cv2.GaussianBlur(self.img, (0, 0), s),
-                                   cv2.merge([blur_lum] * 3))
-        self.chroma = cv2.divide(self.img, cv2.merge([safe] * 3))
-        self.chroma_step = chroma_smooth - self.chroma
-        sq = cv2.split(cv2.multiply(self.chroma_step, self.chroma_step))
-        dev = np.sqrt(cv2.add(cv2.add(sq[0], sq[1]), sq[2]))
-        tau = CHROMA_K * sigma / blur_lum
-        #: (H, W) in [0, 1]: the share of the chroma smoothing a pixel takes (a pixel that
-        #: departs from its neighbours by far more than the noise can is a coloured detail)
-        self.chroma_keep = np.exp(-np.square(dev / tau)).astype(np.float32)
-        #: (H, W) in [0, 1]: the share of the smoothing a pixel takes whatever the gain, as its
-        #: own ratios are noise where L is ~0
-        self.chroma_black = (CHROMA_EPS / (lum + np.float32(CHROMA_EPS))).astype(np.float32)
+        if photo is None:
+            photo = FinishPhoto.of(img, weight)
+        elif photo.img.shape != img.shape:
+            raise ValueError(f"the photo's part is {photo.img.shape}, the image {img.shape}")
+        for name, value in vars(photo).items():  # (flat: ``crop`` and ``resized`` map them all)
+            setattr(self, name, list(value) if isinstance(value, tuple) else value)
+        #: (H, W) each: the log gain the model asks of each neighbourhood, the log of the
+        #: room to the cap, and the share of gamma1 it takes
+        self.log_gain, self.log_room, self.shadow = _gain_part(
+            self.lum, luminance(own), min(self.lum.shape))
 
     @classmethod
     def of_maps(cls, family: str, img: np.ndarray, maps: Mapping[str, np.ndarray],
-                weight: np.ndarray | None = None) -> LightFinish:
+                weight: np.ndarray | None = None, photo: FinishPhoto | None = None
+                ) -> LightFinish:
         """The finish of a model's exported ``maps`` (``recompose``) for ``img``."""
-        return cls(img, Recomposer(family, img, maps)(OWN), weight)
+        return cls(img, Recomposer(family, img, maps)(OWN), weight, photo)
 
     def crop(self, ys: slice, xs: slice) -> LightFinish:
         """The same finish restricted to rows ``ys`` and columns ``xs`` (statistics and

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from limelight.core.finish import LightFinish, fade_band_darkening
+from limelight.core.finish import FinishPhoto, LightFinish, fade_band_darkening, photo_alongside
 from limelight.core.imageio import to_float
 from limelight.core.recompose import Knobs
 
@@ -62,6 +62,7 @@ class WorkingPass:
         maps: the engine's ``Maps`` (``family``, ``img``, ``maps``; ``device`` when known).
         full: the working image is the photo itself (no resize, no guided transfer).
         elapsed_ms: the network's time.
+        photo: the part of the finish that needs only the photo, made while the network ran.
     """
 
     img: np.ndarray
@@ -70,6 +71,7 @@ class WorkingPass:
     maps: Any
     full: bool
     elapsed_ms: float
+    photo: FinishPhoto
 
     @property
     def weight(self) -> np.ndarray:
@@ -79,7 +81,7 @@ class WorkingPass:
     def finish(self) -> LightFinish:
         """The knob-independent finish of the maps (``core.finish``), made once per pass."""
         return LightFinish.of_maps(self.maps.family, self.maps.img, self.maps.maps,
-                                   self.mask[1])
+                                   self.mask[1], self.photo)
 
     def enhanced(self, knobs: Knobs) -> np.ndarray:
         """The enhanced working image for ``knobs``, its darkening faded across the band
@@ -108,7 +110,8 @@ def run_network(pixels: np.ndarray, mask: MaskSource, engine: RunsModels, model:
     img = small if small.dtype == np.float32 else to_float(small)
     small_mask = mask(h, w, small) if callable(mask) else downscale_mask(mask, h, w)
     started = time.perf_counter()
-    maps = (engine.run(model, img, small_mask) if cancel is None
-            else engine.run(model, img, small_mask, cancel=cancel))
+    photo, maps = photo_alongside(
+        img, small_mask[1], lambda: engine.run(model, img, small_mask) if cancel is None
+        else engine.run(model, img, small_mask, cancel=cancel))
     elapsed = getattr(maps, "elapsed_ms", (time.perf_counter() - started) * 1000.0)
-    return WorkingPass(img, small, small_mask, maps, full, float(elapsed))
+    return WorkingPass(img, small, small_mask, maps, full, float(elapsed), photo)

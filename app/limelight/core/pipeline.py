@@ -517,7 +517,10 @@ def _early_work(src: Path, model: str | None, spec: MaskSpec, knobs: Knobs,
         return None
     work = run_network(small.pixels, lambda h, w, _: _weight(spec, h, w, None, None),
                        engine, info.name, info.working_resolution)
-    return _Work(*GuidedFit(work.img)(work.enhanced(knobs)))
+    with ThreadPoolExecutor(1, thread_name_prefix="limelight-fit") as pool:
+        fit = pool.submit(GuidedFit, work.img)  # (the guide's statistics, meanwhile)
+        enhanced = work.enhanced(knobs)
+        return _Work(*fit.result()(enhanced))
 
 
 def export_plans(src: str | Path, image: Image, recipe: Recipe, engine: Engine, *,
