@@ -136,13 +136,13 @@ def build_model(family: str, path: Path) -> tuple[tuple[str, ...], int]:
     g = _Graph()
     builder(g)
     oh = g.oh
-    dims = ["N", None, "H", "W"]
+    dims = ["n", None, "h", "w"]  # the contract's free dimensions (engine.DIMENSIONS)
     inputs = [
         oh.make_tensor_value_info("image", TensorProto.FLOAT, [dims[0], 3, dims[2], dims[3]]),
         oh.make_tensor_value_info("mask", TensorProto.FLOAT, [dims[0], 2, dims[2], dims[3]]),
     ]
     outs = [
-        oh.make_tensor_value_info(name, TensorProto.FLOAT, ["N", ch, "H", "W"])
+        oh.make_tensor_value_info(name, TensorProto.FLOAT, ["n", ch, "h", "w"])
         for name, ch in outputs.items()
     ]
     graph = oh.make_graph(g.nodes, f"tiny_{family}", inputs, outs, g.inits)

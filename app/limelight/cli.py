@@ -332,21 +332,31 @@ def _warn_no_ops(args: argparse.Namespace, recipe, engine,  # noqa: ANN001
                       "fractions of it, 0 to 1); the output will equal the input")
 
 
+def _oriented_size(photo: Path | None) -> tuple[int, int] | None:
+    """(height, width) of ``photo`` as it is shown (EXIF orientation applied), from its
+    header; None when it is unknown or unreadable (the real read reports problems)."""
+    if photo is None:
+        return None
+    try:
+        from PIL import Image as PILImage
+
+        with PILImage.open(photo) as im:
+            w, h = im.size
+            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                w, h = h, w
+    except Exception:  # noqa: BLE001 - only a hint
+        return None
+    return h, w
+
+
 def _mask_sizes(photo: Path | None) -> list[tuple[int, int]]:
     """Small (height, width) of ``photo``'s aspect for the no-op check, or three typical
     ones (square, landscape, portrait) when it is unknown or unreadable."""
-    if photo is not None:
-        try:
-            from PIL import Image as PILImage
-
-            with PILImage.open(photo) as im:
-                w, h = im.size
-                if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-                    w, h = h, w
-            scale = 128 / max(w, h)
-            return [(max(1, round(h * scale)), max(1, round(w * scale)))]
-        except Exception:  # noqa: BLE001 - only a hint; the real read reports problems
-            pass
+    size = _oriented_size(photo)
+    if size is not None:
+        h, w = size
+        scale = 128 / max(w, h)
+        return [(max(1, round(h * scale)), max(1, round(w * scale)))]
     return [(128, 128), (96, 128), (128, 96)]
 
 
@@ -399,17 +409,26 @@ class _VersionAction(argparse.Action):
 
 class _Loader:
     """Loads a model's session in a background thread (``enhance``), so that ONNX Runtime's
-    start-up overlaps the photo's decoding; ``error`` keeps a failure to load, which is a
-    usage error however the photo's processing then fails."""
+    start-up overlaps the imports and the photo's decoding: the session for the photo's
+    working size when its header gives it (``Engine.prepare``), else the model's general
+    one. ``error`` keeps a failure to load, which is a usage error however the photo's
+    processing then fails."""
 
-    def __init__(self, engine, model: str | None) -> None:  # noqa: ANN001 - an Engine
+    def __init__(self, engine, model: str | None, photo: Path | None) -> None:  # noqa: ANN001 - an Engine
         import threading
 
         self.error: LimelightError | None = None
 
         def load() -> None:
             try:
-                engine.session(model)
+                size = _oriented_size(photo)
+                long_edge = engine.model(model).working_resolution
+                if size is not None and max(size) > long_edge:
+                    from limelight.core.network import working_size
+
+                    engine.prepare(model, *working_size(*size, long_edge))
+                else:
+                    engine.session(model)
             except LimelightError as err:
                 self.error = err
             except Exception:  # noqa: BLE001 - the same error comes back from the run
@@ -460,7 +479,7 @@ def _early_loader(args: argparse.Namespace):  # noqa: ANN202 - (Engine, model, _
         engine = _engine(args, model, load=False)
     except Exception:  # noqa: BLE001 - the usual path says what is wrong
         return None
-    return engine, model, _Loader(engine, model)
+    return engine, model, _Loader(engine, model, args.input)
 
 
 def _enhance(args: argparse.Namespace, early) -> int:  # noqa: ANN001 - see _early_loader
@@ -487,7 +506,7 @@ def _enhance(args: argparse.Namespace, early) -> int:  # noqa: ANN001 - see _ear
         engine, _, loader = early
     else:
         engine = _engine(args, recipe.model, load=False)
-        loader = _Loader(engine, recipe.model)  # ORT's start-up overlaps the decoding
+        loader = _Loader(engine, recipe.model, src)  # ORT's start-up overlaps the decoding
     _warn_no_ops(args, recipe, engine, _mask_sizes(src))
     try:
         out = process_file(src, args.output, recipe, engine, fmt=args.format,
@@ -880,6 +899,11 @@ def _open_editor(photo: Path | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``limelight``: returns the exit code."""
+    # numpy's OpenBLAS starts a thread per core, with its buffers, when numpy is imported
+    # (~40-60 ms of every command's start-up on 2 cores); Limelight's arithmetic runs on
+    # OpenCV and ONNX Runtime, and its few numpy products are 3-vectors. Set before any numpy
+    # import (none happens above); a user's own setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="limelight: %(message)s")
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-") \

@@ -165,3 +165,37 @@ def test_cpu_sessions_reuse_a_cached_optimised_graph(tiny_zoo: Path, tmp_path: P
     assert cache.stat().st_size > 100
     for name in want:
         np.testing.assert_array_equal(healed[name], want[name])
+
+
+def test_the_working_resolution_gets_a_session_for_its_size(
+        tiny_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the CPU an image at the model's working resolution (the export's network pass) runs
+    in a session made for its padded size, whose optimised graph is cached under that size;
+    its maps are the general session's (to float rounding), other sizes share the general
+    session, ``prepare`` loads it ahead, and an engine keeps at most SHAPED_SESSIONS."""
+    from limelight.core import engine as engine_mod
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    engine = Engine(tiny_zoo, device="cpu")
+    info = engine.model("tiny-retinex")  # working resolution 64, pad multiple 4
+    general = Engine(tiny_zoo, device="cpu").session("tiny-retinex")[1]
+    img, mask = _inputs(41, 64)
+    got = engine.run("tiny-retinex", img, mask).maps
+    assert engine_mod.optimized_cache(info, (44, 64)).is_file()  # 41 padded to 44
+    shaped = engine._session_for("tiny-retinex", 41, 64)[1]
+    assert shaped is not general and shaped is not engine.session("tiny-retinex")[1]
+    padded = np.pad(img, ((0, 3), (0, 0), (0, 0)), mode="reflect")
+    feeds = {"image": padded.transpose(2, 0, 1)[None],
+             "mask": np.pad(mask, ((0, 0), (0, 3), (0, 0)), mode="reflect")[None]}
+    for out, value in zip(general.get_outputs(), general.run(None, feeds), strict=True):
+        np.testing.assert_allclose(got[out.name], value[0, :, :41].transpose(1, 2, 0),
+                                   atol=1e-6)
+    small_img, small_mask = _inputs(30, 40)
+    engine.run("tiny-retinex", small_img, small_mask)
+    assert engine._session_for("tiny-retinex", 30, 40)[1] is engine.session("tiny-retinex")[1]
+    assert not engine_mod.optimized_cache(info, (32, 40)).exists()
+    engine.prepare("tiny-retinex", 64, 50)
+    assert engine_mod.optimized_cache(info, (64, 52)).is_file()
+    for width in range(20, 20 + 4 * engine_mod.SHAPED_SESSIONS, 4):
+        engine.prepare("tiny-retinex", 64, width)
+    assert len(engine._shaped) == engine_mod.SHAPED_SESSIONS

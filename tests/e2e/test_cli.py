@@ -355,9 +355,9 @@ def test_enhance_starts_loading_the_model_before_it_reads_the_edit(
     order: list[str] = []
     real_loader, real_recipe = cli._Loader.__init__, cli.recipe_from_args
 
-    def loader(self, engine, model) -> None:  # noqa: ANN001
+    def loader(self, engine, model, photo) -> None:  # noqa: ANN001
         order.append("load")
-        real_loader(self, engine, model)
+        real_loader(self, engine, model, photo)
 
     def recipe(args):  # noqa: ANN001, ANN202
         order.append("edit")
@@ -380,3 +380,28 @@ def test_enhance_starts_loading_the_model_before_it_reads_the_edit(
     assert code == 0, err
     assert order == ["edit", "load"]
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+def test_enhance_loads_only_the_session_for_the_photos_working_size(
+    tiny_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``enhance`` reads the photo's size from its header and loads the one session its
+    network pass runs in (made for that size, ``Engine.prepare``), not the model's general
+    session as well: a 96 x 128 photo runs at the tiny models' 64 px as 48 x 64."""
+    from limelight.core.engine import Engine
+
+    made: list[tuple[int, int] | None] = []
+    real_create = Engine._create
+
+    def create(self, info, shape=None):  # noqa: ANN001, ANN202
+        made.append(shape)
+        return real_create(self, info, shape)
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(Engine, "_create", create)
+    src = _photo(tmp_path / "in.png")
+    code, _, err = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "a.png"),
+                        "--zoo", str(tiny_zoo), "--ellipse", "0.4,0.6,0.2,0.3")
+    assert code == 0, err
+    assert made == [(48, 64)]
