@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import cv2
@@ -300,6 +300,13 @@ class FinishPhoto:
         return cls(img, lum, base, base_step, detail, (den[0] - lum, den[1] - den[0]),
                    *chroma, toe, cv2.max(cv2.max(red, green), blue))
 
+    def map(self, fn: Callable[[np.ndarray], np.ndarray]) -> FinishPhoto:
+        """The same part with ``fn`` applied to every array (a crop, a resize)."""
+        changes: dict[str, Any] = {
+            name: tuple(fn(v) for v in value) if isinstance(value, tuple) else fn(value)
+            for name, value in vars(self).items()}
+        return replace(self, **changes)
+
 
 def photo_alongside(img: np.ndarray, weight: np.ndarray | None, run: Callable[[], _T]
                     ) -> tuple[FinishPhoto, _T]:
@@ -336,23 +343,7 @@ class LightFinish:
         weight: (H, W) compositing weight, or None (the whole image): the toe's black level
             is taken where it is > 0, so a local edit holds the blacks of the area it lights.
         photo: ``FinishPhoto.of(img, weight)`` when the caller has made it already.
-
-    Attributes: those of ``FinishPhoto`` (``den_step`` a list), then ``log_gain``,
-    ``log_room`` and ``shadow``.
     """
-
-    img: np.ndarray
-    lum: np.ndarray
-    base: np.ndarray
-    base_step: np.ndarray
-    detail: np.ndarray
-    den_step: list[np.ndarray]
-    chroma: np.ndarray
-    chroma_step: np.ndarray
-    chroma_keep: np.ndarray
-    chroma_black: np.ndarray
-    toe: np.ndarray
-    max_in: np.ndarray
 
     def __init__(self, img: np.ndarray, own: np.ndarray, weight: np.ndarray | None = None,
                  photo: FinishPhoto | None = None) -> None:
@@ -362,12 +353,17 @@ class LightFinish:
             photo = FinishPhoto.of(img, weight)
         elif photo.img.shape != img.shape:
             raise ValueError(f"the photo's part is {photo.img.shape}, the image {img.shape}")
-        for name, value in vars(photo).items():  # (flat: ``crop`` and ``resized`` map them all)
-            setattr(self, name, list(value) if isinstance(value, tuple) else value)
+        #: what needs only the photo (base, denoising, colour, toe)
+        self.photo = photo
         #: (H, W) each: the log gain the model asks of each neighbourhood, the log of the
         #: room to the cap, and the share of gamma1 it takes
         self.log_gain, self.log_room, self.shadow = _gain_part(
-            self.lum, luminance(own), min(self.lum.shape))
+            photo.lum, luminance(own), min(photo.lum.shape))
+
+    @property
+    def img(self) -> np.ndarray:
+        """(H, W, 3) float32 in [0, 1], the working image."""
+        return self.photo.img
 
     @classmethod
     def of_maps(cls, family: str, img: np.ndarray, maps: Mapping[str, np.ndarray],
@@ -379,31 +375,20 @@ class LightFinish:
     def crop(self, ys: slice, xs: slice) -> LightFinish:
         """The same finish restricted to rows ``ys`` and columns ``xs`` (statistics and
         filters stay those of the whole image, so values inside are unchanged)."""
-        out = object.__new__(LightFinish)
-        for name, value in vars(self).items():
-            if isinstance(value, np.ndarray):
-                value = np.ascontiguousarray(value[ys, xs])
-            elif isinstance(value, list):
-                value = [np.ascontiguousarray(v[ys, xs]) for v in value]
-            setattr(out, name, value)
-        return out
+        return self._map(lambda x: np.ascontiguousarray(x[ys, xs]))
 
     def resized(self, height: int, width: int) -> LightFinish:
         """An approximation of this finish at ``height`` x ``width`` (every map area-averaged):
         the editor's draft while a slider moves (``core.preview``); the fine detail averages
         out, so its output is the finish of the base, which the guided transfer carries back
         to the full-size pixels."""
+        return self._map(lambda x: cv2.resize(x, (width, height), interpolation=cv2.INTER_AREA))
+
+    def _map(self, fn: Callable[[np.ndarray], np.ndarray]) -> LightFinish:
         out = object.__new__(LightFinish)
-
-        def small(x: np.ndarray) -> np.ndarray:
-            return cv2.resize(x, (width, height), interpolation=cv2.INTER_AREA)
-
-        for name, value in vars(self).items():
-            if isinstance(value, np.ndarray):
-                value = small(value)
-            elif isinstance(value, list):
-                value = [small(v) for v in value]
-            setattr(out, name, value)
+        out.photo = self.photo.map(fn)
+        out.log_gain, out.log_room, out.shadow = (
+            fn(self.log_gain), fn(self.log_room), fn(self.shadow))
         return out
 
     def gain(self, knobs: Knobs) -> np.ndarray:
@@ -419,16 +404,17 @@ class LightFinish:
         degree 0 returns a copy of the input."""
         if knobs.degree == 0.0:
             return self.img.copy()
-        g1 = cv2.multiply(cv2.subtract(self.gain(knobs), 1.0), self.toe)  # type: ignore[call-overload]
+        p = self.photo
+        g1 = cv2.multiply(cv2.subtract(self.gain(knobs), 1.0), p.toe)  # type: ignore[call-overload]
         g = cv2.add(g1, 1.0)  # type: ignore[call-overload]
-        base = self.base
+        base = p.base
         # the detail, denoised: up to den[0] at the default, on to den[1] past it
         lift = cv2.multiply(g1, 2.0 * knobs.gamma3 / DENOISE_GAIN)  # type: ignore[call-overload]
-        detail = cv2.add(self.detail, cv2.multiply(cv2.min(lift, 1.0), self.den_step[0]))  # type: ignore[call-overload]
+        detail = cv2.add(p.detail, cv2.multiply(cv2.min(lift, 1.0), p.den_step[0]))  # type: ignore[call-overload]
         if knobs.gamma3 > 0.5:
             more = cv2.min(cv2.max(cv2.subtract(lift, 1.0), 0.0), 1.0)  # type: ignore[call-overload]
-            detail = cv2.add(detail, cv2.multiply(more, self.den_step[1]))
-            step = cv2.multiply(more, self.base_step)
+            detail = cv2.add(detail, cv2.multiply(more, p.den_step[1]))
+            step = cv2.multiply(more, p.base_step)
             base, detail = cv2.add(base, step), cv2.subtract(detail, step)
         # the detail takes the whole gain up to DETAIL_GAIN, then rises as gain^(1 - gamma3)
         over = cv2.max(cv2.multiply(g, 1.0 / DETAIL_GAIN), 1.0)  # type: ignore[call-overload]
@@ -436,11 +422,11 @@ class LightFinish:
         out_lum = cv2.add(cv2.multiply(base, g), cv2.multiply(detail, detail_gain))
         out_lum = cv2.max(out_lum, 0.0)  # type: ignore[call-overload]
         mix = cv2.min(cv2.multiply(g1, 2.0 * knobs.gamma3 / CHROMA_GAIN), 1.0)  # type: ignore[call-overload]
-        mix = cv2.max(cv2.multiply(mix, self.chroma_keep),
-                      cv2.multiply(self.chroma_black, min(1.0, 2.0 * knobs.gamma3)))  # type: ignore[call-overload]
-        chroma = cv2.add(self.chroma, cv2.multiply(cv2.merge([mix] * 3), self.chroma_step))
+        mix = cv2.max(cv2.multiply(mix, p.chroma_keep),
+                      cv2.multiply(p.chroma_black, min(1.0, 2.0 * knobs.gamma3)))  # type: ignore[call-overload]
+        chroma = cv2.add(p.chroma, cv2.multiply(cv2.merge([mix] * 3), p.chroma_step))
         out = cv2.multiply(chroma, cv2.merge([out_lum] * 3))
-        return shoulder(out, self.max_in, knobs.gamma2)
+        return shoulder(out, p.max_in, knobs.gamma2)
 
 
 def cap(gamma2: float) -> float:
