@@ -270,3 +270,19 @@ def test_a_failed_network_is_reported_without_waiting_for_the_photos_part(
         threading.Event().wait(0.05)
     assert seen == [True]
 
+
+def test_a_crushed_black_stays_black_beside_a_dim_subject() -> None:
+    """A network that lifts everything 30x: a neighbourhood within a code or two of 0 (40 %
+    exact zeros, a dark JPEG's crushed blacks) stays near black without blotches, while a
+    subject at 3-5 codes beside it is lit in full (a car's ceiling beside a face)."""
+    rng = np.random.default_rng(0)
+    codes = np.zeros((120, 160), np.float32)
+    codes[:, :80] = rng.choice([0, 0, 1, 1, 2], size=(120, 80))
+    codes[:, 80:] = rng.choice([3, 4, 5], size=(120, 80))
+    img = np.repeat(codes[..., None], 3, axis=2) / np.float32(255.0)
+    own = np.clip(img * 30 + 0.02, 0, 1).astype(np.float32)
+    y = _y(LightFinish(img, own)(Knobs()))
+    black, dim = y[:, 10:70], y[:, 90:150]
+    assert black.mean() <= 6.0  # (a toe floor of 0.5 code: 19.5)
+    assert np.percentile(black, 95) - np.percentile(black, 5) <= 10.0  # (24)
+    assert dim.mean() >= 90.0  # 4 codes lifted ~30x (at either floor)
