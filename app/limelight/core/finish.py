@@ -195,7 +195,7 @@ def _gain_part(lum: np.ndarray, own_lum: np.ndarray, short: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``LightFinish``'s gain map: (log gain, log room, shadow), each (H, W) float32."""
     r = max(2, int(round(short * GAIN_RADIUS)))
-    with _pool(1) as pool:  # (the two filters at once)
+    with side_pool() as pool:  # (the two filters at once)
         own_mean = pool.submit(guided_filter, lum, own_lum, r, GAIN_FILTER_EPS)
         lm = np.maximum(guided_filter(lum, lum, r, GAIN_FILTER_EPS), 0.0)
         tm = np.maximum(own_mean.result(), 0.0)
@@ -284,7 +284,7 @@ class FinishPhoto:
         short = min(lum.shape)
         # independent parts, the base in a second thread (OpenCV and numpy release the
         # GIL); in turn when OpenCV may use one thread only (a batch of one job per core)
-        with _pool(1) as pool:
+        with side_pool() as pool:
             base_part = pool.submit(_base_part, lum, short)
             sigma = noise_sigma(lum)  # (also the chroma's noise level)
             den = [guided_filter(lum, lum, rr, (k * sigma) ** 2)
@@ -328,11 +328,11 @@ def photo_alongside(img: np.ndarray, weight: np.ndarray | None, run: Callable[[]
         pool.shutdown(wait=False)
 
 
-def _pool(workers: int) -> ThreadPoolExecutor | _InOrder:
-    """``workers`` threads, or the caller's own thread in turn when OpenCV may use one
-    thread only (a batch running one job per core)."""
+def side_pool() -> ThreadPoolExecutor | _InOrder:
+    """An executor for work beside the caller's: one more thread, or the caller's own thread
+    in turn when OpenCV may use one thread only (a batch running one job per core)."""
     if cv2.getNumThreads() > 1:
-        return ThreadPoolExecutor(workers, thread_name_prefix="limelight-finish")
+        return ThreadPoolExecutor(1, thread_name_prefix="limelight-side")
     return _InOrder()
 
 

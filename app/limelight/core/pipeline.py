@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from limelight.core.errors import ImageWriteError, LimelightError
+from limelight.core.finish import side_pool
 from limelight.core.imageio import Image, read_image, read_preview, write_image
 from limelight.core.imageio_encode import same_file
 from limelight.core.masks import (
@@ -517,7 +518,7 @@ def _early_work(src: Path, model: str | None, spec: MaskSpec, knobs: Knobs,
         return None
     work = run_network(small.pixels, lambda h, w, _: _weight(spec, h, w, None, None),
                        engine, info.name, info.working_resolution)
-    with ThreadPoolExecutor(1, thread_name_prefix="limelight-fit") as pool:
+    with side_pool() as pool:
         fit = pool.submit(GuidedFit, work.img)  # (the guide's statistics, meanwhile)
         enhanced = work.enhanced(knobs)
         return _Work(*fit.result()(enhanced))
