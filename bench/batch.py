@@ -27,7 +27,7 @@ from pathlib import Path
 
 import cv2
 
-from bench.common import make_photo, recipe_for, zoo_or_tiny
+from bench.common import REPO, make_photo, recipe_for, zoo_or_tiny
 from limelight.core.batch import BatchJob, batch_engine, run_batch
 from limelight.core.pipeline import process_file
 from limelight.core.recipe import save_recipe
@@ -140,22 +140,23 @@ def time_cli(photos: list[Path], out: Path, zoo: Path, model: str | None, jobs: 
 
 
 #: runs the CLI and reports its own peak RSS (kB) on stderr, whatever other children did
-_REPORT_RSS = ("import resource, runpy, sys\nsys.argv[0] = 'limelight'\ntry:\n"
+_REPORT_RSS = ("import runpy, sys\nsys.argv[0] = 'limelight'\ntry:\n"
                "    runpy.run_module('limelight.cli', run_name='__main__')\nfinally:\n"
-               "    sys.stderr.write('\\nmaxrss_kb=%d\\n' % "
-               "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+               "    from bench.common import own_peak_mb\n"
+               "    sys.stderr.write('\\nmax_mb=%.1f\\n' % own_peak_mb())\n")
 
 
 def peak_rss_mb(photo: Path, out: Path, zoo: Path, model: str | None,
                 device: str = "cpu") -> float:
-    """Max RSS (MB) of a ``limelight batch`` child process exporting ``photo``, as the
-    child itself measures it (RUSAGE_CHILDREN would keep an earlier, larger child's)."""
+    """Peak resident memory (MB) of a ``limelight batch`` child process exporting ``photo``,
+    as the child itself measures it (``common.own_peak_mb``: RUSAGE_CHILDREN would keep an
+    earlier, larger child's, and the child's ru_maxrss counts this process's memory)."""
     cmd = [sys.executable, "-c", _REPORT_RSS, *_batch_args([photo], out, zoo, model, device)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    found = re.findall(r"maxrss_kb=(\d+)", proc.stderr)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
+    found = re.findall(r"max_mb=([\d.]+)", proc.stderr)
     if proc.returncode != 0 or not found:
         raise SystemExit(f"the 50 MP batch failed: {proc.stderr.strip()}")
-    return int(found[-1]) / 1024  # kB on Linux
+    return float(found[-1])
 
 
 def run_cases(zoo: Path, model: str | None, tmp: Path, *, quick: bool = False,

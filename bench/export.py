@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.common import REPO, make_photo, make_preview_image, recipe_for, zoo_or_tiny
+from bench.common import (
+    REPO,
+    make_photo,
+    make_preview_image,
+    own_peak_mb,
+    recipe_for,
+    zoo_or_tiny,
+)
 from limelight.core.engine import Engine
 from limelight.core.imageio import read_image, write_image
 from limelight.core.pipeline import process_file
@@ -214,8 +220,7 @@ def peak_child(args: argparse.Namespace) -> int:
     engine = Engine(args.zoo, device=args.device)
     recipe = recipe_for(args.model)
     process_file(src, dst, recipe, engine, quality=95)
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
-    print(json.dumps({"max_rss_mb": rss_kb / 1024}))
+    print(json.dumps({"max_rss_mb": own_peak_mb()}))
     return 0
 
 
