@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "cuda")
 #: The names of the inputs' free dimensions (batch, height, width) in the ONNX contract.
 DIMENSIONS = ("n", "h", "w")
-#: Sessions for one input size an engine keeps per model (``Engine.run``), the least
-#: recently used dropped first: a batch of mixed aspect ratios does not pile them up.
+#: Sessions for one input size an engine keeps, all models together (``Engine.run``), the
+#: least recently used dropped first: a batch of mixed aspect ratios does not pile them up.
 SHAPED_SESSIONS = 4
 _PROVIDERS = {"CUDA": "CUDAExecutionProvider", "CPU": "CPUExecutionProvider"}
 

@@ -316,7 +316,7 @@ def photo_alongside(img: np.ndarray, weight: np.ndarray | None, run: Callable[[]
     """(``FinishPhoto.of(img, weight)``, ``run()``), the photo's part computed in a second
     thread while ``run`` (the network) runs; in turn when OpenCV may use one thread only.
     When ``run`` raises, its error is raised at once (the photo's part finishes unseen)."""
-    if cv2.getNumThreads() <= 1:
+    if not _threaded():
         result = run()
         return FinishPhoto.of(img, weight), result
     pool = ThreadPoolExecutor(1, thread_name_prefix="limelight-photo")
@@ -333,10 +333,16 @@ def photo_alongside(img: np.ndarray, weight: np.ndarray | None, run: Callable[[]
 
 def side_pool() -> ThreadPoolExecutor | _InOrder:
     """An executor for work beside the caller's: one more thread, or the caller's own thread
-    in turn when OpenCV may use one thread only (a batch running one job per core)."""
-    if cv2.getNumThreads() > 1:
+    in turn when OpenCV may use one thread only."""
+    if _threaded():
         return ThreadPoolExecutor(1, thread_name_prefix="limelight-side")
     return _InOrder()
+
+
+def _threaded() -> bool:
+    """Whether the finish may add threads: not when OpenCV may use one thread only (a batch
+    running one job per core, which lowers it)."""
+    return cv2.getNumThreads() > 1
 
 
 class LightFinish:

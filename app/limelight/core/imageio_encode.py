@@ -106,29 +106,29 @@ def encode_jpeg(fh: BinaryIO, pixels: np.ndarray, icc: bytes | None, exif: bytes
     else:
         with ThreadPoolExecutor(len(spans), thread_name_prefix="limelight-jpeg") as pool:
             parts = list(pool.map(encode, spans))
-    head, scan, _ = _jpeg_layout(parts[0])
-    tables = _tables(parts[0], height)
-    fh.write(parts[0][:head])  # SOI + APP0 (JFIF)
+    strips = [_strip(part, height) for part in parts]
+    head, tables, _ = strips[0]
+    fh.write(head)  # SOI + APP0 (JFIF)
     fh.write(jpeg_metadata_segments(icc, exif))
     fh.write(tables)
-    for k, (part, (y0, _y1)) in enumerate(zip(parts, spans, strict=True)):
+    for k, ((_, own_tables, scan), (y0, _y1)) in enumerate(zip(strips, spans, strict=True)):
         if k:
-            if _tables(part, height) != tables:
+            if own_tables != tables:
                 raise ValueError("OpenCV's JPEG strips have different tables")
             fh.write(bytes((0xFF, 0xD0 + (y0 // mcu - 1) % 8)))  # RSTn between intervals
-        if bytes(part[-2:]) != b"\xff\xd9":
-            raise ValueError("OpenCV's JPEG has no end marker")
-        fh.write(part[scan:-2])
+        fh.write(scan)
     fh.write(b"\xff\xd9")  # EOI
 
 
-def _tables(data: memoryview, height: int) -> bytes:
-    """The segments of a strip between its JFIF header and its entropy-coded data (tables,
-    SOF0, DRI, SOS), with the frame's number of lines set to ``height``."""
+def _strip(data: memoryview, height: int) -> tuple[memoryview, bytes, memoryview]:
+    """A strip's (SOI + JFIF header, the segments up to its entropy-coded data with the
+    frame's number of lines set to ``height``, that data without the end marker)."""
     head, scan, frame = _jpeg_layout(data)
+    if bytes(data[-2:]) != b"\xff\xd9":
+        raise ValueError("OpenCV's JPEG has no end marker")
     tables = bytearray(data[head:scan])
-    tables[frame - head + 5:frame - head + 7] = height.to_bytes(2, "big")
-    return bytes(tables)
+    tables[frame - head + 5:frame - head + 7] = height.to_bytes(2, "big")  # SOF's lines
+    return data[:head], bytes(tables), data[scan:-2]
 
 
 def _jpeg_layout(data: memoryview) -> tuple[int, int, int]:

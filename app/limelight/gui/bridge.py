@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, QSocketNotifier
 
 log = logging.getLogger(__name__)
 
+
 class _Waker:
     """The process's wake-up: a socket pair whose read end a ``QSocketNotifier`` watches in
     the GUI thread. ``poke`` (any thread) queues a bridge and writes a byte; the GUI thread
